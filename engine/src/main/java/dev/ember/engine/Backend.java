@@ -1,0 +1,102 @@
+package dev.ember.engine;
+
+/**
+ * The op set every tensor operation dispatches through: one implementation per device (the CPU Vector API
+ * backend, the scalar reference backend, CUDA), found at run time by {@link Backends}. A backend knows
+ * nothing of gradients. Inputs may be any strided view; outputs are new contiguous tensors on this
+ * backend's device, except the in-place methods at the end, which write into a contiguous destination.
+ *
+ * <p>Conventions: float32 for all math; axes already normalized (non-negative) by the caller; shapes
+ * checked by the caller ({@link Tensor}) so a backend may assume they fit.
+ */
+public interface Backend {
+    String name();
+
+    Device device();
+
+    // ---- storage ----
+
+    /** A new contiguous tensor of zeros. */
+    Tensor zeros(DType dtype, Shape shape);
+
+    /** Copies {@code src} into {@code dst} element by element (same shape, any strides), converting dtype. */
+    void copyInto(Tensor src, Tensor dst);
+
+    /** A tensor on this device with the contents of a CPU tensor. */
+    Tensor fromHost(Tensor host);
+
+    /** A contiguous CPU tensor with the contents of {@code t}. */
+    Tensor toHost(Tensor t);
+
+    // ---- elementwise ----
+
+    /** y = op(x). */
+    Tensor unary(UnaryOp op, Tensor x);
+
+    /** y = op(a, b) with NumPy broadcasting; {@code outShape} is the broadcast shape. */
+    Tensor binary(BinaryOp op, Tensor a, Tensor b, Shape outShape);
+
+    // ---- reductions ----
+
+    /** Reduces over {@code axes} (sorted, distinct); kept axes have size 1 when {@code keepDims}. */
+    Tensor reduce(ReduceOp op, Tensor x, int[] axes, boolean keepDims);
+
+    /** Index (int64) of the largest element along {@code axis}; the first one on ties. */
+    Tensor argMax(Tensor x, int axis, boolean keepDims);
+
+    /** softmax along {@code axis}: e^(x - max) / sum e^(x - max). */
+    Tensor softmax(Tensor x, int axis);
+
+    /** log-softmax along {@code axis}: x - max - log sum e^(x - max). */
+    Tensor logSoftmax(Tensor x, int axis);
+
+    // ---- linear algebra and convolution ----
+
+    /** C = A·B for A (..., M, K) and B (..., K, N), batch axes broadcast to {@code outShape}'s leading axes. */
+    Tensor matmul(Tensor a, Tensor b, Shape outShape);
+
+    /** y (N, OC, OH, OW) = conv(x (N, C, H, W), w (OC, C/groups, KH, KW)); no bias. */
+    Tensor conv2d(Tensor x, Tensor w, Conv2dParams p);
+
+    /** dx (N, C, H, W) from dy (N, OC, OH, OW) and w. */
+    Tensor conv2dBackwardInput(Tensor dy, Tensor w, Shape inputShape, Conv2dParams p);
+
+    /** dw (OC, C/groups, KH, KW) from dy (N, OC, OH, OW) and x. */
+    Tensor conv2dBackwardWeight(Tensor dy, Tensor x, Shape weightShape, Conv2dParams p);
+
+    // ---- pooling ----
+
+    /** Max pooling result: values and, per output, the int32 index of the winner within its (n, c) plane (h*W + w). */
+    record MaxPoolResult(Tensor output, Tensor indices) {}
+
+    MaxPoolResult maxPool2d(Tensor x, Pool2dParams p);
+
+    /** dx: each dy routed to the input cell that won its window (summed where windows overlap). */
+    Tensor maxPool2dBackward(Tensor dy, Tensor indices, Shape inputShape);
+
+    Tensor avgPool2d(Tensor x, Pool2dParams p);
+
+    Tensor avgPool2dBackward(Tensor dy, Shape inputShape, Pool2dParams p);
+
+    // ---- indexing ----
+
+    /** float32 (..., classes) with 1 at each label (int32/int64 of shape ...); a label outside [0, classes) is an error. */
+    Tensor oneHot(Tensor labels, int classes);
+
+    // ---- in place (dst contiguous float32) ----
+
+    /** y += alpha * x, same shape. */
+    void axpy(float alpha, Tensor x, Tensor y);
+
+    /** y *= alpha. */
+    void scale(Tensor y, float alpha);
+
+    /** y = value everywhere. */
+    void fill(Tensor y, float value);
+
+    /** One SGD step on {@code param} (see {@link SgdParams}); {@code momentumBuf} may be null when momentum is 0. */
+    void sgdStep(Tensor param, Tensor grad, Tensor momentumBuf, SgdParams p);
+
+    /** One Adam/AdamW step (see {@link AdamParams}), updating {@code m} and {@code v} in place. */
+    void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamParams p);
+}

@@ -1,0 +1,65 @@
+package dev.ember.engine;
+
+/**
+ * Storage in a Java array on the heap: {@code float[]} for float32, {@code int[]} for int32,
+ * {@code long[]} for int64 and {@code byte[]} for uint8 (read as unsigned).
+ */
+public final class CpuStorage extends Storage {
+    private final Object array;
+    private final int size;
+
+    private CpuStorage(DType dtype, Object array, int size) {
+        super(dtype);
+        this.array = array;
+        this.size = size;
+    }
+
+    public static CpuStorage allocate(DType dtype, int size) {
+        if (size < 0 || size > Shape.MAX_NUMEL) throw new ShapeException("cannot allocate " + size + " elements");
+        return switch (dtype) {
+            case FLOAT32 -> new CpuStorage(dtype, new float[size], size);
+            case INT32 -> new CpuStorage(dtype, new int[size], size);
+            case INT64 -> new CpuStorage(dtype, new long[size], size);
+            case UINT8 -> new CpuStorage(dtype, new byte[size], size);
+        };
+    }
+
+    public static CpuStorage wrap(float[] a) { return new CpuStorage(DType.FLOAT32, a, a.length); }
+    public static CpuStorage wrap(int[] a) { return new CpuStorage(DType.INT32, a, a.length); }
+    public static CpuStorage wrap(long[] a) { return new CpuStorage(DType.INT64, a, a.length); }
+    public static CpuStorage wrap(byte[] a) { return new CpuStorage(DType.UINT8, a, a.length); }
+
+    @Override public Device device() { return Device.CPU; }
+
+    @Override public int size() { return size; }
+
+    public float[] floats() { return (float[]) checked(DType.FLOAT32); }
+    public int[] ints() { return (int[]) checked(DType.INT32); }
+    public long[] longs() { return (long[]) checked(DType.INT64); }
+    public byte[] bytes() { return (byte[]) checked(DType.UINT8); }
+
+    private Object checked(DType want) {
+        if (dtype() != want) throw new DTypeException("storage holds " + dtype() + ", not " + want);
+        return array;
+    }
+
+    /** Element {@code i} widened to double, whatever the dtype (uint8 read as unsigned). */
+    public double getDouble(int i) {
+        return switch (dtype()) {
+            case FLOAT32 -> ((float[]) array)[i];
+            case INT32 -> ((int[]) array)[i];
+            case INT64 -> ((long[]) array)[i];
+            case UINT8 -> ((byte[]) array)[i] & 0xFF;
+        };
+    }
+
+    /** Stores {@code v} at {@code i}, converting to the dtype (integers truncate toward zero, uint8 wraps). */
+    public void setDouble(int i, double v) {
+        switch (dtype()) {
+            case FLOAT32 -> ((float[]) array)[i] = (float) v;
+            case INT32 -> ((int[]) array)[i] = (int) v;
+            case INT64 -> ((long[]) array)[i] = (long) v;
+            case UINT8 -> ((byte[]) array)[i] = (byte) (long) v;
+        }
+    }
+}

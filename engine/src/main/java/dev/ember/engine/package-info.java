@@ -1,0 +1,12 @@
+/**
+ * The engine: {@link dev.ember.engine.Tensor} (a strided view over a {@link dev.ember.engine.Storage}),
+ * {@link dev.ember.engine.Shape}, {@link dev.ember.engine.DType}, {@link dev.ember.engine.Device}, the closed
+ * op set ({@link dev.ember.engine.UnaryOp}, {@link dev.ember.engine.BinaryOp}, {@link dev.ember.engine.ReduceOp}
+ * and the methods of {@link dev.ember.engine.Backend}), and typed errors rooted at
+ * {@link dev.ember.engine.EmberException}. Needs only {@code java.base}.
+ *
+ * <p>Order of use: build tensors ({@code Tensor.of}, {@code zeros}, {@code randn} with an {@link dev.ember.engine.Rng}),
+ * take views, call ops; each op checks shapes here and dispatches to the backend that
+ * {@link dev.ember.engine.Backends} found for the tensor's device (the {@code kernels} jar provides the CPU ones).
+ */
+package dev.ember.engine;
