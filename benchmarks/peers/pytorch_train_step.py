@@ -1,0 +1,56 @@
+"""Peer measurement for BENCHMARKS.md: PyTorch training-step time for the models of issue 6.
+
+Not part of the product (which has no Python): the side-by-side harness runs it with Debian's
+python3-torch, as ../shared/baselines.md describes:
+    OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 benchmarks/peers/pytorch_train_step.py
+Prints one line per model: name, batch, median ms per step, peak RSS MiB.
+"""
+import resource
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+torch.set_num_threads(2)
+torch.manual_seed(0)
+
+
+def mlp():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+def measure(name, model, batch, warmup=20, steps=100):
+    x = torch.randn(batch, 1, 28, 28)
+    y = torch.randint(0, 10, (batch,))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    times = []
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        t1 = time.perf_counter()
+        if i >= warmup:
+            times.append((t1 - t0) * 1000)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{name}\t{batch}\t{statistics.median(times):.3f}\t{rss:.0f}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    which = sys.argv[1:] or ["mlp", "cnn"]
+    if "mlp" in which:
+        measure("mlp", mlp(), 128)
+    if "cnn" in which:
+        measure("cnn", cnn(), 64)
