@@ -1,0 +1,101 @@
+package dev.ember.benchmarks;
+
+import dev.ember.engine.Backend;
+import dev.ember.engine.Conv2dParams;
+import dev.ember.engine.Rng;
+import dev.ember.engine.Shape;
+import dev.ember.engine.Tensor;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * conv2d forward, backwardInput and backwardWeight on the default (CPU) backend for resnet18 layers at batch 1
+ * (224x224 input) and the small_cnn layers at batch 32. Prints GFLOP/s (2 * N*OC*OH*OW * C/groups*KH*KW per
+ * pass) after each iteration.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx4g"})
+public class Conv2dBenchmark {
+    /** name: N, C, H, W, OC, K, stride, padding. */
+    @Param({
+        "resnet18.conv1:1,3,224,224,64,7,2,3",
+        "resnet18.layer1:1,64,56,56,64,3,1,1",
+        "resnet18.layer2.down:1,64,56,56,128,3,2,1",
+        "resnet18.layer3:1,256,14,14,256,3,1,1",
+        "resnet18.layer4.1x1:1,256,14,14,512,1,2,0",
+        "small_cnn.conv1:32,1,28,28,32,3,1,0",
+        "small_cnn.conv2:32,32,13,13,64,3,1,0",
+    })
+    public String layer;
+
+    private Backend backend;
+    private Tensor x;
+    private Tensor w;
+    private Tensor dy;
+    private Conv2dParams p;
+    private double flops;
+    private long calls;
+    private long iterationStart;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        String[] v = layer.substring(layer.indexOf(':') + 1).split(",");
+        int[] d = new int[v.length];
+        for (int i = 0; i < v.length; i++) d[i] = Integer.parseInt(v[i]);
+        Rng rng = new Rng(1);
+        x = Tensor.randn(rng, 1f, d[0], d[1], d[2], d[3]);
+        w = Tensor.randn(rng, 0.1f, d[4], d[1], d[5], d[5]);
+        p = Conv2dParams.of(d[6], d[7]);
+        Shape ys = p.outputShape(x.shape(), w.shape());
+        dy = Tensor.randn(rng, 1f, ys.dims());
+        backend = x.backend();
+        flops = 2.0 * ys.numel() * d[1] * d[5] * d[5];
+    }
+
+    @Setup(Level.Iteration)
+    public void startIteration() {
+        calls = 0;
+        iterationStart = System.nanoTime();
+    }
+
+    @TearDown(Level.Iteration)
+    public void printGflops() {
+        double seconds = (System.nanoTime() - iterationStart) * 1e-9;
+        System.out.printf("  [%s: %.1f GFLOP/s]%n", layer, flops * calls / seconds / 1e9);
+    }
+
+    @Benchmark
+    public Tensor forward() {
+        calls++;
+        return backend.conv2d(x, w, p);
+    }
+
+    @Benchmark
+    public Tensor backwardInput() {
+        calls++;
+        return backend.conv2dBackwardInput(dy, w, x.shape(), p);
+    }
+
+    @Benchmark
+    public Tensor backwardWeight() {
+        calls++;
+        return backend.conv2dBackwardWeight(dy, x, w.shape(), p);
+    }
+}

@@ -1,0 +1,102 @@
+package dev.ember.kernels.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The SGEMM microkernel: an MR x NR block of C from a packed A strip and a packed B strip.
+ *
+ * <pre>
+ *   A strip (kc, MR): element (p, r) at aOff + p*MR + r      (one column of A per step)
+ *   B strip (kc, NR): element (p, j) at bOff + p*NR + j      (one row of B per step)
+ *   acc (MR, NR) += A[:, p] (outer) B[p, :]   for p = 0 .. kc-1, in order
+ * </pre>
+ *
+ * The 8 x 32 block lives in 16 vector accumulators (8 rows x 2 vectors of 16 lanes); each step loads two B
+ * vectors, broadcasts eight A elements and issues 16 fma, so loads stay well below the FMA rate. Every C
+ * element is one fma chain over p starting from zero: the summation order is fixed.
+ */
+final class SgemmKernel {
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    static final int L = SPECIES.length();
+    /** Rows of a block (broadcast side). */
+    static final int MR = 8;
+    /** Columns of a block (vector side): two vectors. */
+    static final int NR = 2 * L;
+
+    private SgemmKernel() {}
+
+    /**
+     * Computes the block and writes it to {@code c} at {@code cOff} (row stride {@code ldc}): c = acc when
+     * {@code add} is false, else c = c + acc. The whole MR x NR block must lie inside {@code c}.
+     */
+    static void block(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] c, int cOff, int ldc, boolean add) {
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        for (int p = 0; p < kc; p++) {
+            int ai = aOff + p * MR;
+            int bi = bOff + p * NR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, bp, bi + L);
+            FloatVector a = FloatVector.broadcast(SPECIES, ap[ai]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(SPECIES, ap[ai + 1]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(SPECIES, ap[ai + 2]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(SPECIES, ap[ai + 3]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(SPECIES, ap[ai + 4]);
+            c40 = a.fma(b0, c40);
+            c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(SPECIES, ap[ai + 5]);
+            c50 = a.fma(b0, c50);
+            c51 = a.fma(b1, c51);
+            a = FloatVector.broadcast(SPECIES, ap[ai + 6]);
+            c60 = a.fma(b0, c60);
+            c61 = a.fma(b1, c61);
+            a = FloatVector.broadcast(SPECIES, ap[ai + 7]);
+            c70 = a.fma(b0, c70);
+            c71 = a.fma(b1, c71);
+        }
+        if (add) {
+            c00 = c00.add(FloatVector.fromArray(SPECIES, c, cOff));
+            c01 = c01.add(FloatVector.fromArray(SPECIES, c, cOff + L));
+            c10 = c10.add(FloatVector.fromArray(SPECIES, c, cOff + ldc));
+            c11 = c11.add(FloatVector.fromArray(SPECIES, c, cOff + ldc + L));
+            c20 = c20.add(FloatVector.fromArray(SPECIES, c, cOff + 2 * ldc));
+            c21 = c21.add(FloatVector.fromArray(SPECIES, c, cOff + 2 * ldc + L));
+            c30 = c30.add(FloatVector.fromArray(SPECIES, c, cOff + 3 * ldc));
+            c31 = c31.add(FloatVector.fromArray(SPECIES, c, cOff + 3 * ldc + L));
+            c40 = c40.add(FloatVector.fromArray(SPECIES, c, cOff + 4 * ldc));
+            c41 = c41.add(FloatVector.fromArray(SPECIES, c, cOff + 4 * ldc + L));
+            c50 = c50.add(FloatVector.fromArray(SPECIES, c, cOff + 5 * ldc));
+            c51 = c51.add(FloatVector.fromArray(SPECIES, c, cOff + 5 * ldc + L));
+            c60 = c60.add(FloatVector.fromArray(SPECIES, c, cOff + 6 * ldc));
+            c61 = c61.add(FloatVector.fromArray(SPECIES, c, cOff + 6 * ldc + L));
+            c70 = c70.add(FloatVector.fromArray(SPECIES, c, cOff + 7 * ldc));
+            c71 = c71.add(FloatVector.fromArray(SPECIES, c, cOff + 7 * ldc + L));
+        }
+        c00.intoArray(c, cOff);
+        c01.intoArray(c, cOff + L);
+        c10.intoArray(c, cOff + ldc);
+        c11.intoArray(c, cOff + ldc + L);
+        c20.intoArray(c, cOff + 2 * ldc);
+        c21.intoArray(c, cOff + 2 * ldc + L);
+        c30.intoArray(c, cOff + 3 * ldc);
+        c31.intoArray(c, cOff + 3 * ldc + L);
+        c40.intoArray(c, cOff + 4 * ldc);
+        c41.intoArray(c, cOff + 4 * ldc + L);
+        c50.intoArray(c, cOff + 5 * ldc);
+        c51.intoArray(c, cOff + 5 * ldc + L);
+        c60.intoArray(c, cOff + 6 * ldc);
+        c61.intoArray(c, cOff + 6 * ldc + L);
+        c70.intoArray(c, cOff + 7 * ldc);
+        c71.intoArray(c, cOff + 7 * ldc + L);
+    }
+}

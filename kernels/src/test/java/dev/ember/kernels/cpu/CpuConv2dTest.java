@@ -1,0 +1,116 @@
+package dev.ember.kernels.cpu;
+
+import static dev.ember.kernels.cpu.MatmulConvAssert.abs;
+import static dev.ember.kernels.cpu.MatmulConvAssert.assertBitIdentical;
+import static dev.ember.kernels.cpu.MatmulConvAssert.assertNear;
+import static dev.ember.kernels.cpu.MatmulConvAssert.dot;
+import static dev.ember.kernels.cpu.MatmulConvAssert.randn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.ember.engine.Conv2dParams;
+import dev.ember.engine.Rng;
+import dev.ember.engine.Shape;
+import dev.ember.engine.ShapeException;
+import dev.ember.engine.Tensor;
+import dev.ember.kernels.reference.ReferenceLinalg;
+import org.junit.jupiter.api.Test;
+
+/**
+ * CpuConv2d forward, backwardInput and backwardWeight against ReferenceLinalg over strides 1/2 (and unequal),
+ * padding 0/1/2, dilation 1/2, groups 1/2/depthwise, 1x1 (pointwise and strided), non-square kernels, batch 1
+ * and 3, a non-contiguous input, and shapes large enough for Sgemm's packed, parallel path. Also the adjoint
+ * identity {@code <conv(x, w), dy> = <x, backwardInput(dy, w)> = <w, backwardWeight(dy, x)>} and bit-identical
+ * repeat runs. Tolerance: 1e-5 of the sum of |terms| plus 1e-6; the adjoint identity to 1e-4 relative.
+ */
+class CpuConv2dTest {
+    /** n, c, h, w, oc, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, groups */
+    private static final int[][] CASES = {
+        {1, 3, 8, 8, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1},
+        {3, 3, 9, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {3, 4, 10, 10, 6, 3, 3, 2, 2, 1, 1, 1, 1, 2},
+        {1, 4, 9, 9, 4, 3, 3, 1, 1, 2, 2, 2, 2, 1},
+        {3, 6, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6},      // depthwise
+        {3, 6, 8, 8, 12, 3, 3, 2, 2, 1, 1, 1, 1, 6},     // depthwise, channel multiplier 2
+        {3, 8, 7, 7, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},     // pointwise: no im2col
+        {1, 8, 7, 7, 4, 1, 1, 1, 1, 0, 0, 1, 1, 2},      // pointwise, grouped
+        {1, 8, 7, 7, 4, 1, 1, 2, 2, 0, 0, 1, 1, 1},      // 1x1 strided
+        {3, 3, 11, 9, 4, 2, 5, 2, 1, 1, 2, 1, 2, 1},     // non-square kernel, unequal stride/padding/dilation
+        {1, 2, 5, 5, 3, 5, 5, 1, 1, 2, 2, 1, 1, 1},      // kernel as large as the padded input allows
+        {2, 16, 20, 20, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // Sgemm packed path
+        {1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // large enough to run in parallel inside Sgemm
+    };
+
+    @Test void forwardAndBothBackwardsMatchTheReference() {
+        Rng rng = new Rng(31);
+        for (int[] c : CASES) {
+            Conv2dParams p = new Conv2dParams(c[7], c[8], c[9], c[10], c[11], c[12], c[13]);
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]);
+            Tensor w = randn(rng, c[4], c[1] / c[13], c[5], c[6]);
+            Shape ys = p.outputShape(x.shape(), w.shape());
+            Tensor dy = randn(rng, ys.dims());
+            String what = java.util.Arrays.toString(c);
+
+            Tensor y = CpuConv2d.forward(x, w, p);
+            assertNear(ReferenceLinalg.conv2d(x, w, p), ReferenceLinalg.conv2d(abs(x), abs(w), p), y, what + " forward");
+            Tensor dx = CpuConv2d.backwardInput(dy, w, x.shape(), p);
+            assertNear(ReferenceLinalg.conv2dBackwardInput(dy, w, x.shape(), p),
+                    ReferenceLinalg.conv2dBackwardInput(abs(dy), abs(w), x.shape(), p), dx, what + " backwardInput");
+            Tensor dw = CpuConv2d.backwardWeight(dy, x, w.shape(), p);
+            assertNear(ReferenceLinalg.conv2dBackwardWeight(dy, x, w.shape(), p),
+                    ReferenceLinalg.conv2dBackwardWeight(abs(dy), abs(x), w.shape(), p), dw, what + " backwardWeight");
+
+            double forward = dot(y, dy), throughInput = dot(x, dx), throughWeight = dot(w, dw);
+            double scale = 1e-4 * (Math.abs(forward) + dot(abs(y), abs(dy)));
+            assertEquals(forward, throughInput, scale, what + " <conv(x, w), dy> = <x, backwardInput(dy, w)>");
+            assertEquals(forward, throughWeight, scale, what + " <conv(x, w), dy> = <w, backwardWeight(dy, x)>");
+        }
+    }
+
+    @Test void nonContiguousInputsAreRead() {
+        Rng rng = new Rng(32);
+        Conv2dParams p = Conv2dParams.of(1, 1);
+        Tensor x = randn(rng, 2, 3, 9, 8).permute(0, 1, 3, 2);         // (2, 3, 8, 9), transposed planes
+        Tensor w = randn(rng, 3, 4, 3, 3).permute(1, 0, 2, 3);         // (4, 3, 3, 3)
+        Tensor y = CpuConv2d.forward(x, w, p);
+        assertNear(ReferenceLinalg.conv2d(x, w, p), ReferenceLinalg.conv2d(abs(x), abs(w), p), y, "permuted x and w");
+        Tensor dy = randn(rng, 2, 9, 4, 8).permute(0, 2, 3, 1);        // (2, 4, 8, 9)
+        assertNear(ReferenceLinalg.conv2dBackwardInput(dy, w, x.shape(), p),
+                ReferenceLinalg.conv2dBackwardInput(abs(dy), abs(w), x.shape(), p),
+                CpuConv2d.backwardInput(dy, w, x.shape(), p), "permuted dy, backwardInput");
+        assertNear(ReferenceLinalg.conv2dBackwardWeight(dy, x, w.shape(), p),
+                ReferenceLinalg.conv2dBackwardWeight(abs(dy), abs(x), w.shape(), p),
+                CpuConv2d.backwardWeight(dy, x, w.shape(), p), "permuted dy and x, backwardWeight");
+    }
+
+    @Test void throughTensorConv2d() {
+        Rng rng = new Rng(33);
+        Tensor x = randn(rng, 2, 3, 10, 10), w = randn(rng, 5, 3, 3, 3);
+        Conv2dParams p = Conv2dParams.of(2, 1);
+        assertNear(ReferenceLinalg.conv2d(x, w, p), ReferenceLinalg.conv2d(abs(x), abs(w), p), x.conv2d(w, p), "Tensor.conv2d");
+    }
+
+    @Test void repeatRunsAreBitIdentical() {
+        Rng rng = new Rng(34);
+        for (int[] c : new int[][] {{3, 8, 12, 12, 8, 3, 3}, {2, 32, 16, 16, 48, 3, 3}}) {
+            Conv2dParams p = Conv2dParams.of(1, 1);
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]), w = randn(rng, c[4], c[1], c[5], c[6]);
+            Tensor dy = randn(rng, p.outputShape(x.shape(), w.shape()).dims());
+            Tensor y = CpuConv2d.forward(x, w, p);
+            Tensor dx = CpuConv2d.backwardInput(dy, w, x.shape(), p);
+            Tensor dw = CpuConv2d.backwardWeight(dy, x, w.shape(), p);
+            for (int rep = 0; rep < 2; rep++) {
+                assertBitIdentical(y, CpuConv2d.forward(x, w, p), "forward, repeat " + rep);
+                assertBitIdentical(dx, CpuConv2d.backwardInput(dy, w, x.shape(), p), "backwardInput, repeat " + rep);
+                assertBitIdentical(dw, CpuConv2d.backwardWeight(dy, x, w.shape(), p), "backwardWeight, repeat " + rep);
+            }
+        }
+    }
+
+    @Test void aMismatchedGradientShapeIsRefused() {
+        Tensor w = Tensor.zeros(4, 3, 3, 3);
+        Tensor dy = Tensor.zeros(1, 4, 5, 5); // the input below gives (1, 4, 6, 6)
+        assertThrows(ShapeException.class, () -> CpuConv2d.backwardInput(dy, w, Shape.of(1, 3, 8, 8), Conv2dParams.of(1, 0)));
+        assertThrows(ShapeException.class, () -> CpuConv2d.backwardWeight(dy, Tensor.zeros(1, 3, 8, 8), w.shape(), Conv2dParams.of(1, 0)));
+    }
+}

@@ -1,0 +1,102 @@
+package dev.ember.kernels.cpu;
+
+import dev.ember.engine.Rng;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Sgemm against a double-precision triple loop over the same strided arrays: shapes from 1x1x1 through primes
+ * and sizes straddling the blocking (MR, NR, KC, MC, NC), K = 1, every operand layout (row- or column-major A
+ * and B), C with a leading dimension wider than N and an offset, and C += A·B. Tolerance: 1e-5 of
+ * sum_p |a_ip b_pj| plus 1e-6. Also: repeat runs are bit-identical.
+ */
+class SgemmTest {
+    private static final int MR = SgemmKernel.MR, NR = SgemmKernel.NR;
+
+    private static final int[][] SHAPES = {
+        {1, 1, 1}, {17, 31, 45}, {1, 300, 200}, {300, 1, 200}, {7, 500, 9}, {300, 300, 1},
+        {MR - 1, NR + 1, Sgemm.KC + 1}, {MR + 1, NR - 1, 3}, {64, 64, 64},
+        {Sgemm.MC + 1, 2 * NR - 1, 2 * Sgemm.KC + 3}, {129, 65, 257}, {9, Sgemm.NC + 70, 40}, {260, 1100, 300},
+    };
+
+    @Test void matchesTheTripleLoopOnEveryShapeAndLayout() {
+        Rng rng = new Rng(11);
+        for (int[] s : SHAPES) {
+            for (boolean aColumnMajor : new boolean[] {false, true}) {
+                for (boolean bColumnMajor : new boolean[] {false, true}) {
+                    for (boolean accumulate : new boolean[] {false, true}) {
+                        check(rng, s[0], s[1], s[2], aColumnMajor, bColumnMajor, accumulate);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test void zeroInnerSizeClearsOrKeepsC() {
+        float[] c = {1, 2, 3, 4};
+        Sgemm.gemm(2, 2, 0, new float[0], 0, 0, 1, new float[0], 0, 2, 1, c, 0, 2, true);
+        assertArrayEquals(new float[] {1, 2, 3, 4}, c);
+        Sgemm.gemm(2, 2, 0, new float[0], 0, 0, 1, new float[0], 0, 2, 1, c, 0, 2, false);
+        assertArrayEquals(new float[4], c);
+    }
+
+    @Test void repeatRunsAreBitIdentical() {
+        Rng rng = new Rng(12);
+        int m = 300, n = 520, k = 700;
+        float[] a = random(rng, m * k), b = random(rng, k * n);
+        float[] c1 = new float[m * n], c2 = new float[m * n];
+        Sgemm.gemm(m, n, k, a, 0, k, 1, b, 0, n, 1, c1, 0, n, false);
+        for (int rep = 0; rep < 3; rep++) {
+            Sgemm.gemm(m, n, k, a, 0, k, 1, b, 0, n, 1, c2, 0, n, false);
+            assertArrayEquals(c1, c2, "repeat " + rep);
+        }
+    }
+
+    @Test void anElementDoesNotDependOnTheTilingAroundIt() {
+        // The first 8 rows computed alone equal the first 8 rows of the big product, bit for bit.
+        Rng rng = new Rng(13);
+        int m = 400, n = 300, k = 600;
+        float[] a = random(rng, m * k), b = random(rng, k * n);
+        float[] all = new float[m * n], top = new float[8 * n];
+        Sgemm.gemm(m, n, k, a, 0, k, 1, b, 0, n, 1, all, 0, n, false);
+        Sgemm.gemm(8, n, k, a, 0, k, 1, b, 0, n, 1, top, 0, n, false);
+        for (int i = 0; i < 8 * n; i++) {
+            if (Float.floatToRawIntBits(all[i]) != Float.floatToRawIntBits(top[i])) fail("element " + i + ": " + all[i] + " vs " + top[i]);
+        }
+    }
+
+    private static void check(Rng rng, int m, int n, int k, boolean aColumnMajor, boolean bColumnMajor, boolean accumulate) {
+        String what = m + "x" + n + "x" + k + (aColumnMajor ? " A^T" : "") + (bColumnMajor ? " B^T" : "") + (accumulate ? " C+=" : "");
+        int aOff = 3, bOff = 5, cOff = 7, ldc = n + 2;
+        float[] a = random(rng, aOff + m * k), b = random(rng, bOff + k * n), c = random(rng, cOff + m * ldc);
+        int aRow = aColumnMajor ? 1 : k, aCol = aColumnMajor ? m : 1;
+        int bRow = bColumnMajor ? 1 : n, bCol = bColumnMajor ? k : 1;
+        float[] before = c.clone();
+        Sgemm.gemm(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double sum = accumulate ? before[cOff + i * ldc + j] : 0, bound = Math.abs(sum);
+                for (int p = 0; p < k; p++) {
+                    double t = (double) a[aOff + i * aRow + p * aCol] * b[bOff + p * bRow + j * bCol];
+                    sum += t;
+                    bound += Math.abs(t);
+                }
+                float got = c[cOff + i * ldc + j];
+                if (!(Math.abs(got - sum) <= 1e-5 * bound + 1e-6)) fail(what + ": C[" + i + ", " + j + "] = " + got + ", expected " + sum);
+            }
+            for (int j = n; j < ldc && i < m - 1; j++) {
+                assertTrue(c[cOff + i * ldc + j] == before[cOff + i * ldc + j], what + ": wrote past column N in row " + i);
+            }
+        }
+        for (int i = 0; i < cOff; i++) assertTrue(c[i] == before[i], what + ": wrote before the C offset");
+    }
+
+    static float[] random(Rng rng, int size) {
+        float[] x = new float[size];
+        for (int i = 0; i < size; i++) x[i] = (float) rng.nextGaussian();
+        return x;
+    }
+}
