@@ -1,0 +1,143 @@
+package dev.ember.kernels.cpu;
+
+import dev.ember.engine.Backend;
+import dev.ember.engine.CpuStorage;
+import dev.ember.engine.DType;
+import dev.ember.engine.Pool2dParams;
+import dev.ember.engine.Shape;
+import dev.ember.engine.ShapeException;
+import dev.ember.engine.Tensor;
+
+/**
+ * Max and average pooling over NCHW and their backward passes, parallel over the N*C planes (each plane is one
+ * task's, so the scatter-adds of the backward passes are deterministic). Window rules are PyTorch's: window
+ * (i, j) starts at {@code (i*stride - pad, j*stride - pad)}; padded cells never win a max; the average divides
+ * by the window clipped to the padded input, or to the real input without {@code countIncludePad}.
+ */
+final class CpuPool2d {
+    /** Input cells per parallel chunk. */
+    private static final int GRAIN = 1 << 14;
+
+    private CpuPool2d() {}
+
+    static Backend.MaxPoolResult max(Tensor x, Pool2dParams p) {
+        Shape outShape = p.outputShape(x.shape());
+        int h = x.dim(2), w = x.dim(3), oh = outShape.dim(2), ow = outShape.dim(3);
+        Tensor c = CpuCopy.contiguous(x);
+        float[] xs = CpuCopy.floats(c);                // x (N, C, H, W) from offset xo
+        int xo = c.offset();
+        float[] y = new float[outShape.numel()];       // y (N, C, OH, OW)
+        int[] idx = new int[outShape.numel()];         // idx (N, C, OH, OW): h*W + w within the plane
+        int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW(), ph = p.padH(), pw = p.padW();
+        Parallel.forRange(x.dim(0) * x.dim(1), planeGrain(h * w), (lo, hi) -> {
+            for (int plane = lo; plane < hi; plane++) {
+                int in = xo + plane * h * w;
+                for (int i = 0; i < oh; i++) {
+                    int h0 = Math.max(i * sh - ph, 0), h1 = Math.min(i * sh - ph + kh, h);
+                    for (int j = 0; j < ow; j++) {
+                        int w0 = Math.max(j * sw - pw, 0), w1 = Math.min(j * sw - pw + kw, w);
+                        int best = h0 * w + w0;
+                        float bestValue = Float.NEGATIVE_INFINITY;
+                        for (int r = h0; r < h1; r++) {
+                            for (int s = w0; s < w1; s++) {
+                                float v = xs[in + r * w + s];
+                                // strictly greater keeps the first maximum; a NaN wins over any number, the first NaN stays
+                                if (v > bestValue || (v != v && bestValue == bestValue)) {
+                                    best = r * w + s;
+                                    bestValue = v;
+                                }
+                            }
+                        }
+                        int o = (plane * oh + i) * ow + j;
+                        y[o] = bestValue;
+                        idx[o] = best;
+                    }
+                }
+            }
+        });
+        return new Backend.MaxPoolResult(Tensor.of(CpuStorage.wrap(y), outShape), Tensor.of(CpuStorage.wrap(idx), outShape));
+    }
+
+    static Tensor maxBackward(Tensor dy, Tensor indices, Shape inputShape) {
+        if (indices.dtype() != DType.INT32) throw new ShapeException("maxPool2dBackward indices must be int32, got " + indices.dtype());
+        if (!indices.shape().equals(dy.shape())) throw new ShapeException("maxPool2dBackward: indices " + indices.shape() + " and dy " + dy.shape() + " differ");
+        int planeSize = inputShape.dim(2) * inputShape.dim(3), outPlane = dy.dim(2) * dy.dim(3);
+        Tensor g = CpuCopy.contiguous(dy), ic = CpuCopy.contiguous(indices);
+        float[] gs = CpuCopy.floats(g);                     // dy (N, C, OH, OW) from offset go
+        int[] is = CpuCopy.storage(ic).ints();              // idx (N, C, OH, OW) from offset io
+        int go = g.offset(), io = ic.offset();
+        float[] dx = new float[inputShape.numel()];         // dx (N, C, H, W)
+        Parallel.forRange(inputShape.dim(0) * inputShape.dim(1), planeGrain(planeSize + outPlane), (lo, hi) -> {
+            for (int plane = lo; plane < hi; plane++) {
+                for (int k = 0; k < outPlane; k++) {
+                    int at = is[io + plane * outPlane + k];
+                    if (at < 0 || at >= planeSize) throw new ShapeException("maxPool2dBackward: index " + at + " is outside a plane of " + planeSize + " cells of " + inputShape);
+                    dx[plane * planeSize + at] += gs[go + plane * outPlane + k];
+                }
+            }
+        });
+        return Tensor.of(CpuStorage.wrap(dx), inputShape);
+    }
+
+    static Tensor avg(Tensor x, Pool2dParams p) {
+        Shape outShape = p.outputShape(x.shape());
+        int h = x.dim(2), w = x.dim(3), oh = outShape.dim(2), ow = outShape.dim(3);
+        Tensor c = CpuCopy.contiguous(x);
+        float[] xs = CpuCopy.floats(c);
+        int xo = c.offset();
+        float[] y = new float[outShape.numel()];
+        Parallel.forRange(x.dim(0) * x.dim(1), planeGrain(h * w), (lo, hi) -> {
+            for (int plane = lo; plane < hi; plane++) {
+                int in = xo + plane * h * w;
+                for (int i = 0; i < oh; i++) {
+                    for (int j = 0; j < ow; j++) {
+                        Window win = new Window(p, h, w, i, j);
+                        float sum = 0;
+                        for (int r = win.h0; r < win.h1; r++) for (int s = win.w0; s < win.w1; s++) sum += xs[in + r * w + s];
+                        y[(plane * oh + i) * ow + j] = sum / win.divisor;
+                    }
+                }
+            }
+        });
+        return Tensor.of(CpuStorage.wrap(y), outShape);
+    }
+
+    static Tensor avgBackward(Tensor dy, Shape inputShape, Pool2dParams p) {
+        int h = inputShape.dim(2), w = inputShape.dim(3), oh = dy.dim(2), ow = dy.dim(3);
+        Tensor g = CpuCopy.contiguous(dy);
+        float[] gs = CpuCopy.floats(g);
+        int go = g.offset();
+        float[] dx = new float[inputShape.numel()];
+        Parallel.forRange(inputShape.dim(0) * inputShape.dim(1), planeGrain(h * w), (lo, hi) -> {
+            for (int plane = lo; plane < hi; plane++) {
+                int out = plane * h * w;
+                for (int i = 0; i < oh; i++) {
+                    for (int j = 0; j < ow; j++) {
+                        Window win = new Window(p, h, w, i, j);
+                        float share = gs[go + (plane * oh + i) * ow + j] / win.divisor;
+                        for (int r = win.h0; r < win.h1; r++) for (int s = win.w0; s < win.w1; s++) dx[out + r * w + s] += share;
+                    }
+                }
+            }
+        });
+        return Tensor.of(CpuStorage.wrap(dx), inputShape);
+    }
+
+    private static int planeGrain(int planeCells) { return Math.max(1, GRAIN / Math.max(1, planeCells)); }
+
+    /** Average window (i, j) clipped to the input, and its divisor (PyTorch's avg_pool2d rule). */
+    private static final class Window {
+        final int h0, h1, w0, w1, divisor;
+
+        Window(Pool2dParams p, int h, int w, int i, int j) {
+            int hs = i * p.strideH() - p.padH(), ws = j * p.strideW() - p.padW();
+            int he = Math.min(hs + p.kernelH(), h + p.padH()), we = Math.min(ws + p.kernelW(), w + p.padW());
+            int padded = (he - hs) * (we - ws);
+            h0 = Math.max(hs, 0);
+            w0 = Math.max(ws, 0);
+            h1 = Math.min(he, h);
+            w1 = Math.min(we, w);
+            divisor = p.countIncludePad() ? padded : (h1 - h0) * (w1 - w0);
+        }
+    }
+}
