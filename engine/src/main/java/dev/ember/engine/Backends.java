@@ -60,7 +60,13 @@ public final class Backends {
                     ? " on the class path (add the dev.ember:kernels jar)" : "; " + String.join("; ", why)));
         }
         fit.sort(Comparator.comparingInt(BackendProvider::priority).reversed());
-        return fit.get(0).create(device);
+        BackendProvider chosen = fit.get(0);
+        if (!why.isEmpty()) {
+            // A faster backend exists but cannot run: say so once, instead of silently running slow.
+            System.getLogger("dev.ember.engine").log(System.Logger.Level.WARNING,
+                    "using backend '" + chosen.name() + "' for " + device + " because " + String.join("; ", why));
+        }
+        return chosen.create(device);
     }
 
     private static List<BackendProvider> providers() {
