@@ -1,44 +1,132 @@
 package dev.ember.autograd;
 
 import dev.ember.engine.Conv2dParams;
+import dev.ember.engine.EmberException;
 import dev.ember.engine.Pool2dParams;
 import dev.ember.engine.Rng;
+import dev.ember.engine.ShapeException;
 import dev.ember.engine.Tensor;
+
+import java.util.Arrays;
 
 /**
  * The functional layer: stateless differentiable functions that nn modules call. Modules hold state
- * (parameters, running statistics); these do the math. (Skeleton: signatures fixed, bodies being written.)
+ * (parameters, running statistics); these do the math. Convolution and pooling are primitives with their own
+ * derivative rules; the rest is composed from {@link Variable} ops and gets its gradient from theirs.
  */
 public final class F {
     private F() {}
 
-    /** y (N, out) = x (N, in) · w^T (w is (out, in), PyTorch layout) + b (out); b may be null. */
-    public static Variable linear(Variable x, Variable w, Variable b) { throw todo(); }
+    /** y (N, out) = x (N, in) · w^T (w is (out, in), PyTorch layout) + b (out); b may be null. Leading axes of x broadcast. */
+    public static Variable linear(Variable x, Variable w, Variable b) {
+        if (w.rank() != 2) throw new ShapeException("linear weight must be (out, in), got " + w.shape());
+        if (x.rank() < 1 || x.dim(-1) != w.dim(1)) {
+            throw new ShapeException("linear input " + x.shape() + " must end in in_features " + w.dim(1) + " of weight " + w.shape());
+        }
+        if (b != null && (b.rank() != 1 || b.dim(0) != w.dim(0))) {
+            throw new ShapeException("linear bias must be (" + w.dim(0) + "), got " + b.shape());
+        }
+        Variable y = x.matmul(w.transpose(0, 1));   // y (..., out)
+        return b == null ? y : y.add(b);
+    }
 
     /** y (N, OC, OH, OW) = conv(x (N, C, H, W), w (OC, C/g, KH, KW)) + b (OC); b may be null. */
-    public static Variable conv2d(Variable x, Variable w, Variable b, Conv2dParams p) { throw todo(); }
+    public static Variable conv2d(Variable x, Variable w, Variable b, Conv2dParams p) {
+        int oc = p.outputShape(x.shape(), w.shape()).dim(1);
+        if (b != null && (b.rank() != 1 || b.dim(0) != oc)) throw new ShapeException("conv2d bias must be (" + oc + "), got " + b.shape());
+        Variable y = LinalgOps.conv2d(x, w, p);   // y (N, OC, OH, OW)
+        return b == null ? y : y.add(b.reshape(1, oc, 1, 1));
+    }
 
-    public static Variable maxPool2d(Variable x, Pool2dParams p) { throw todo(); }
+    public static Variable maxPool2d(Variable x, Pool2dParams p) { return LinalgOps.maxPool2d(x, p); }
 
-    public static Variable avgPool2d(Variable x, Pool2dParams p) { throw todo(); }
+    public static Variable avgPool2d(Variable x, Pool2dParams p) { return LinalgOps.avgPool2d(x, p); }
 
     /** (N, C, H, W) -> (N, C): mean over H and W. */
-    public static Variable globalAvgPool2d(Variable x) { throw todo(); }
+    public static Variable globalAvgPool2d(Variable x) {
+        if (x.rank() != 4) throw new ShapeException("globalAvgPool2d input must be (N, C, H, W), got " + x.shape());
+        return x.mean(2, 3);
+    }
 
     /**
      * Batch normalization over (N, H, W) per channel of x (N, C, H, W). In training, normalizes with the
-     * batch statistics and updates {@code runningMean}/{@code runningVar} in place (unbiased variance,
-     * PyTorch's momentum convention: running = (1-momentum)*running + momentum*batch). In eval, uses them.
-     * gamma/beta (C) may be null.
+     * batch statistics (biased variance) and updates {@code runningMean}/{@code runningVar} in place (unbiased
+     * variance, PyTorch's momentum convention: running = (1-momentum)*running + momentum*batch). In eval, uses
+     * them. gamma/beta (C) may be null; so may the running statistics, in which case training updates nothing and
+     * eval uses the batch statistics, as PyTorch does without tracked statistics.
      */
     public static Variable batchNorm2d(Variable x, Tensor runningMean, Tensor runningVar, Variable gamma, Variable beta,
-                                       boolean training, float momentum, float eps) { throw todo(); }
+                                       boolean training, float momentum, float eps) {
+        if (x.rank() != 4) throw new ShapeException("batchNorm2d input must be (N, C, H, W), got " + x.shape());
+        int c = x.dim(1);
+        requireChannels("runningMean", runningMean == null ? null : runningMean.dims(), c);
+        requireChannels("runningVar", runningVar == null ? null : runningVar.dims(), c);
+        requireChannels("gamma", gamma == null ? null : gamma.shape().dims(), c);
+        requireChannels("beta", beta == null ? null : beta.shape().dims(), c);
+        if ((runningMean == null) != (runningVar == null)) throw new EmberException("batchNorm2d needs both running statistics or neither");
+        boolean useBatchStats = training || runningMean == null;
+
+        Variable xHat;   // xHat (N, C, H, W): x normalized per channel
+        if (useBatchStats) {
+            int n = x.dim(0) * x.dim(2) * x.dim(3);
+            if (n < 2) throw new ShapeException("batchNorm2d needs more than one value per channel to use batch statistics, got input " + x.shape());
+            Variable mean = x.mean(true, 0, 2, 3);                   // mean (1, C, 1, 1)
+            Variable centered = x.sub(mean);                         // centered (N, C, H, W)
+            Variable var = centered.square().mean(true, 0, 2, 3);    // var (1, C, 1, 1), biased
+            xHat = centered.mul(var.add(eps).pow(-0.5f));
+            if (training && runningMean != null) {
+                try (NoGrad ignored = NoGrad.enter()) {
+                    Tensor batchMean = mean.data().reshape(c);
+                    Tensor unbiasedVar = var.data().reshape(c).mul((float) n / (n - 1));
+                    runningMean.copyFrom(runningMean.mul(1 - momentum).add(batchMean.mul(momentum)));
+                    runningVar.copyFrom(runningVar.mul(1 - momentum).add(unbiasedVar.mul(momentum)));
+                }
+            }
+        } else {
+            Tensor mean = runningMean.reshape(1, c, 1, 1);
+            Tensor invStd = runningVar.reshape(1, c, 1, 1).add(eps).pow(-0.5f);   // invStd (1, C, 1, 1)
+            xHat = x.sub(Variable.of(mean)).mul(Variable.of(invStd));
+        }
+        Variable y = gamma == null ? xHat : xHat.mul(gamma.reshape(1, c, 1, 1));
+        return beta == null ? y : y.add(beta.reshape(1, c, 1, 1));
+    }
 
     /** Layer normalization over the last {@code normalizedAxes} axes; gamma/beta shaped like those axes, may be null. */
-    public static Variable layerNorm(Variable x, int normalizedAxes, Variable gamma, Variable beta, float eps) { throw todo(); }
+    public static Variable layerNorm(Variable x, int normalizedAxes, Variable gamma, Variable beta, float eps) {
+        if (normalizedAxes < 1 || normalizedAxes > x.rank()) {
+            throw new ShapeException("layerNorm normalizes 1 to " + x.rank() + " trailing axes of " + x.shape() + ", got " + normalizedAxes);
+        }
+        int[] axes = new int[normalizedAxes];
+        for (int i = 0; i < normalizedAxes; i++) axes[i] = x.rank() - normalizedAxes + i;
+        int[] normalizedDims = Arrays.copyOfRange(x.shape().dims(), x.rank() - normalizedAxes, x.rank());
+        if (gamma != null && !Arrays.equals(gamma.shape().dims(), normalizedDims)) {
+            throw new ShapeException("layerNorm gamma must be " + Arrays.toString(normalizedDims) + ", got " + gamma.shape());
+        }
+        if (beta != null && !Arrays.equals(beta.shape().dims(), normalizedDims)) {
+            throw new ShapeException("layerNorm beta must be " + Arrays.toString(normalizedDims) + ", got " + beta.shape());
+        }
+        Variable mean = x.mean(true, axes);                        // mean (..., 1, ..., 1)
+        Variable centered = x.sub(mean);
+        Variable var = centered.square().mean(true, axes);         // biased, as PyTorch
+        Variable y = centered.mul(var.add(eps).pow(-0.5f));
+        if (gamma != null) y = y.mul(gamma);
+        return beta == null ? y : y.add(beta);
+    }
 
     /** Inverted dropout: in training zeroes each element with probability p (mask from {@code rng}) and scales by 1/(1-p). */
-    public static Variable dropout(Variable x, float p, boolean training, Rng rng) { throw todo(); }
+    public static Variable dropout(Variable x, float p, boolean training, Rng rng) {
+        if (!(p >= 0 && p <= 1)) throw new EmberException("dropout probability must be in [0, 1], got " + p);
+        if (!training || p == 0) return x;
+        float keptScale = p == 1 ? 0f : 1f / (1 - p);
+        float[] mask = new float[x.shape().numel()];   // mask (X): 0 or 1/(1-p)
+        for (int i = 0; i < mask.length; i++) mask[i] = rng.nextDouble() < p ? 0f : keptScale;
+        Tensor m = Tensor.of(mask, x.shape().dims()).to(x.data().device());
+        return x.mul(Variable.of(m));
+    }
 
-    private static UnsupportedOperationException todo() { return new UnsupportedOperationException("autograd is being written"); }
+    private static void requireChannels(String what, int[] dims, int c) {
+        if (dims != null && (dims.length != 1 || dims[0] != c)) {
+            throw new ShapeException("batchNorm2d " + what + " must be (" + c + "), got " + Arrays.toString(dims));
+        }
+    }
 }

@@ -1,0 +1,82 @@
+package dev.ember.autograd;
+
+import dev.ember.engine.EmberException;
+import dev.ember.engine.Tensor;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One reverse-mode pass: orders the graph below the root so every variable comes after all its consumers, then
+ * walks that order once, handing each node the summed gradient of its output and adding leaf gradients into
+ * {@code grad}. Iterative throughout (an explicit stack, no recursion), so graphs thousands of ops deep work.
+ * The order depends only on the graph, never on hash order, so a pass is deterministic.
+ */
+final class BackwardPass {
+    private BackwardPass() {}
+
+    static void run(Variable root, Tensor seed) {
+        List<Variable> order = consumersFirst(root);
+        // gradients waiting for their variable's turn; each is removed (and so freed) once passed on
+        Map<Variable, Tensor> pending = new IdentityHashMap<>();
+        pending.put(root, seed);
+        for (Variable v : order) {
+            Tensor g = pending.remove(v);
+            if (g == null) continue;
+            Node node = v.node();
+            if (node == null) {
+                v.accumulateGrad(g);
+                continue;
+            }
+            Tensor[] inputGrads = node.backward().apply(g);
+            Variable[] inputs = node.inputs();
+            for (int i = 0; i < inputs.length; i++) {
+                Variable in = inputs[i];
+                if (in == null || !in.requiresGrad() || inputGrads[i] == null) continue;
+                Tensor gi = inputGrads[i];
+                if (!gi.shape().equals(in.shape())) {
+                    throw new EmberException("backward of " + node.op() + " gave input " + i + " a gradient of shape " + gi.shape()
+                            + ", expected " + in.shape());
+                }
+                pending.merge(in, gi, Tensor::add);
+            }
+        }
+    }
+
+    /**
+     * Variables reachable from {@code root} through inputs that require a gradient, each after every variable
+     * that consumes it: the reverse of a depth-first post-order, computed with an explicit stack.
+     */
+    private static List<Variable> consumersFirst(Variable root) {
+        List<Variable> postOrder = new ArrayList<>();
+        Map<Variable, Boolean> seen = new IdentityHashMap<>();
+        List<Variable> stack = new ArrayList<>();
+        List<Integer> nextInput = new ArrayList<>();   // per stack entry: the next input to visit
+        stack.add(root);
+        nextInput.add(0);
+        seen.put(root, Boolean.TRUE);
+        while (!stack.isEmpty()) {
+            int top = stack.size() - 1;
+            Variable v = stack.get(top);
+            Node node = v.node();
+            int i = nextInput.get(top);
+            if (node != null && i < node.inputs().length) {
+                nextInput.set(top, i + 1);
+                Variable in = node.inputs()[i];
+                if (in != null && in.requiresGrad() && seen.put(in, Boolean.TRUE) == null) {
+                    stack.add(in);
+                    nextInput.add(0);
+                }
+            } else {
+                stack.remove(top);
+                nextInput.remove(top);
+                postOrder.add(v);
+            }
+        }
+        List<Variable> order = new ArrayList<>(postOrder.size());
+        for (int i = postOrder.size() - 1; i >= 0; i--) order.add(postOrder.get(i));
+        return order;
+    }
+}

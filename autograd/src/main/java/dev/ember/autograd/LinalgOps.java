@@ -1,0 +1,47 @@
+package dev.ember.autograd;
+
+import dev.ember.engine.Backend;
+import dev.ember.engine.Conv2dParams;
+import dev.ember.engine.Pool2dParams;
+import dev.ember.engine.Tensor;
+
+/**
+ * Matrix product, convolution and pooling, forward with derivative rule beneath. The costly rules skip inputs
+ * that need no gradient (data, frozen weights): there a whole matmul or convolution would be wasted.
+ */
+final class LinalgOps {
+    private LinalgOps() {}
+
+    /** a (..., M, K) · b (..., K, N) = y (batch, M, N) with batch axes broadcast; both operands rank >= 2. */
+    static Variable matmul(Variable a, Variable b) {
+        Tensor y = a.data().matmul(b.data());
+        return Variable.fromOp("matmul", y, g -> new Tensor[] {
+                a.requiresGrad() ? ReduceOps.sumToShape(g.matmul(b.data().mT()), a.shape()) : null,   // da = g · b^T
+                b.requiresGrad() ? ReduceOps.sumToShape(a.data().mT().matmul(g), b.shape()) : null},  // db = a^T · g
+                a, b);
+    }
+
+    /** x (N, C, H, W) conv w (OC, C/groups, KH, KW) = y (N, OC, OH, OW); no bias. */
+    static Variable conv2d(Variable x, Variable w, Conv2dParams p) {
+        Tensor y = x.data().conv2d(w.data(), p);
+        return Variable.fromOp("conv2d", y, g -> {
+            Backend be = g.backend();
+            return new Tensor[] {
+                    x.requiresGrad() ? be.conv2dBackwardInput(g, w.data(), x.shape(), p) : null,    // dx (N, C, H, W)
+                    w.requiresGrad() ? be.conv2dBackwardWeight(g, x.data(), w.shape(), p) : null};  // dw (OC, C/groups, KH, KW)
+        }, x, w);
+    }
+
+    /** x (N, C, H, W) -> y (N, C, OH, OW); each g goes back to the cell that won its window. */
+    static Variable maxPool2d(Variable x, Pool2dParams p) {
+        Backend.MaxPoolResult r = x.data().maxPool2d(p);   // indices (N, C, OH, OW): h*W + w of each winner
+        return Variable.fromOp("maxPool2d", r.output(), g -> new Tensor[] {
+                g.backend().maxPool2dBackward(g, r.indices(), x.shape())}, x);
+    }
+
+    /** x (N, C, H, W) -> y (N, C, OH, OW); each g spread evenly over its window's counted cells. */
+    static Variable avgPool2d(Variable x, Pool2dParams p) {
+        Tensor y = x.data().avgPool2d(p);
+        return Variable.fromOp("avgPool2d", y, g -> new Tensor[] {g.backend().avgPool2dBackward(g, x.shape(), p)}, x);
+    }
+}

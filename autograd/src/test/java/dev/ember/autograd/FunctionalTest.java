@@ -1,0 +1,153 @@
+package dev.ember.autograd;
+
+import dev.ember.engine.Conv2dParams;
+import dev.ember.engine.Pool2dParams;
+import dev.ember.engine.Rng;
+import dev.ember.engine.ShapeException;
+import dev.ember.engine.Tensor;
+import org.junit.jupiter.api.Test;
+
+import static dev.ember.autograd.GradCheck.check;
+import static dev.ember.autograd.Inputs.distinct;
+import static dev.ember.autograd.Inputs.uniform;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Gradient checks for every function of {@link F} with its options, plus the values where they are easy to state. */
+class FunctionalTest {
+
+    // ---- linear ----
+
+    @Test void linearGradients() {
+        Tensor x = uniform(1, -1, 1, 3, 4), w = uniform(2, -1, 1, 5, 4), b = uniform(3, -1, 1, 5);
+        check(v -> F.linear(v[0], v[1], v[2]), x, w, b);
+        check(v -> F.linear(v[0], v[1], null), x, w);
+        check(v -> F.linear(v[0], v[1], v[2]), uniform(4, -1, 1, 2, 3, 4), w, b);   // leading batch axes
+    }
+
+    @Test void linearValue() {
+        // x (1, 2) = [1, 2]; w (3, 2) rows [1,0], [0,1], [1,1]; b = [10, 20, 30]  ->  [11, 22, 33]
+        Variable y = F.linear(Variable.of(Tensor.of(new float[] {1, 2}, 1, 2)),
+                Variable.of(Tensor.of(new float[] {1, 0, 0, 1, 1, 1}, 3, 2)), Variable.of(Tensor.of(new float[] {10, 20, 30}, 3)));
+        assertArrayEquals(new int[] {1, 3}, y.shape().dims());
+        assertArrayEquals(new float[] {11, 22, 33}, y.data().toFloatArray(), 1e-6f);
+        assertThrows(ShapeException.class, () -> F.linear(Variable.of(Tensor.zeros(1, 3)), Variable.of(Tensor.zeros(3, 2)), null));
+    }
+
+    // ---- conv2d ----
+
+    @Test void conv2dGradients() {
+        Tensor x = uniform(5, -1, 1, 2, 4, 5, 5), b = uniform(6, -1, 1, 4);
+        Tensor w = uniform(7, -1, 1, 4, 4, 3, 3);
+        check(v -> F.conv2d(v[0], v[1], v[2], Conv2dParams.of(1, 0)), x, w, b);
+        check(v -> F.conv2d(v[0], v[1], null, Conv2dParams.of(2, 1)), x, w);                          // stride and padding
+        check(v -> F.conv2d(v[0], v[1], v[2], new Conv2dParams(1, 2, 2, 1, 2, 1, 1)), x, w, b);       // asymmetric, dilation 2
+        check(v -> F.conv2d(v[0], v[1], v[2], new Conv2dParams(1, 1, 1, 1, 1, 1, 2)), x, uniform(8, -1, 1, 4, 2, 3, 3), b);   // groups 2
+        check(v -> F.conv2d(v[0], v[1], null, new Conv2dParams(1, 1, 0, 0, 1, 1, 4)), x, uniform(9, -1, 1, 4, 1, 1, 1));    // depthwise 1x1
+    }
+
+    @Test void conv2dFrozenWeightsStillGiveInputGradient() {
+        Variable x = Variable.param(uniform(10, -1, 1, 1, 2, 4, 4));
+        Variable w = Variable.of(uniform(11, -1, 1, 3, 2, 3, 3));
+        F.conv2d(x, w, null, Conv2dParams.of(1, 1)).sum().backward();
+        assertEquals(x.shape(), x.grad().shape());
+        assertEquals(null, w.grad());
+    }
+
+    // ---- pooling ----
+
+    @Test void maxPool2dGradients() {
+        Tensor x = distinct(12, 2, 3, 6, 6);
+        check(v -> F.maxPool2d(v[0], Pool2dParams.of(2)), x);
+        check(v -> F.maxPool2d(v[0], Pool2dParams.of(3, 2, 1)), x);   // overlapping windows with padding
+        check(v -> F.maxPool2d(v[0], new Pool2dParams(3, 2, 2, 1, 1, 0, true, true)), x);   // ceil mode, asymmetric
+    }
+
+    @Test void avgPool2dGradients() {
+        Tensor x = uniform(13, -1, 1, 2, 3, 5, 5);
+        check(v -> F.avgPool2d(v[0], Pool2dParams.of(2)), x);
+        check(v -> F.avgPool2d(v[0], Pool2dParams.of(3, 2, 1)), x);   // padding counted
+        check(v -> F.avgPool2d(v[0], new Pool2dParams(3, 3, 2, 2, 1, 1, false, false)), x);   // padding not counted
+        check(v -> F.avgPool2d(v[0], new Pool2dParams(2, 2, 2, 2, 0, 0, true, true)), x);     // ceil mode
+    }
+
+    @Test void globalAvgPool2d() {
+        Tensor x = uniform(14, -1, 1, 2, 3, 4, 5);
+        check(v -> F.globalAvgPool2d(v[0]), x);
+        Variable y = F.globalAvgPool2d(Variable.of(x));
+        assertArrayEquals(new int[] {2, 3}, y.shape().dims());
+        assertEquals(x.slice(0, 1, 2).slice(1, 2, 3).sum().item() / 20, y.data().get(1, 2), 1e-6f);
+    }
+
+    // ---- batchNorm2d ----
+
+    @Test void batchNormTrainingGradients() {
+        Tensor x = uniform(15, -1, 1, 3, 2, 3, 3), gamma = uniform(16, 0.5f, 1.5f, 2), beta = uniform(17, -1, 1, 2);
+        check(v -> F.batchNorm2d(v[0], Tensor.zeros(2), Tensor.ones(2), v[1], v[2], true, 0.1f, 1e-5f), x, gamma, beta);
+        check(v -> F.batchNorm2d(v[0], null, null, null, null, true, 0.1f, 1e-5f), x);
+    }
+
+    @Test void batchNormEvalGradients() {
+        Tensor x = uniform(18, -1, 1, 2, 2, 3, 3), gamma = uniform(19, 0.5f, 1.5f, 2), beta = uniform(20, -1, 1, 2);
+        Tensor mean = Tensor.of(new float[] {0.2f, -0.1f}, 2), var = Tensor.of(new float[] {0.5f, 2f}, 2);
+        check(v -> F.batchNorm2d(v[0], mean, var, v[1], v[2], false, 0.1f, 1e-5f), x, gamma, beta);
+    }
+
+    @Test void batchNormValuesAndRunningStatistics() {
+        // one channel, values 1..4: batch mean 2.5, biased variance 1.25, unbiased 5/3
+        Variable x = Variable.of(Tensor.of(new float[] {1, 2, 3, 4}, 2, 1, 1, 2));
+        Tensor runningMean = Tensor.zeros(1), runningVar = Tensor.ones(1);
+        Variable y = F.batchNorm2d(x, runningMean, runningVar, null, null, true, 0.1f, 0f);
+        float s = (float) Math.sqrt(1.25);
+        assertArrayEquals(new float[] {-1.5f / s, -0.5f / s, 0.5f / s, 1.5f / s}, y.data().toFloatArray(), 1e-5f);
+        assertEquals(0.25f, runningMean.item(), 1e-6f);                       // 0.9 * 0 + 0.1 * 2.5
+        assertEquals(0.9f + 0.1f * 5f / 3f, runningVar.item(), 1e-6f);       // 0.9 * 1 + 0.1 * 5/3
+        // eval uses the running statistics: (x - 0.25) / sqrt(running var)
+        Variable e = F.batchNorm2d(x, runningMean, runningVar, null, null, false, 0.1f, 0f);
+        assertEquals((1 - 0.25f) / (float) Math.sqrt(0.9f + 0.1f * 5f / 3f), e.data().toFloatArray()[0], 1e-5f);
+        assertEquals(0.25f, runningMean.item(), 1e-6f);   // eval leaves them alone
+    }
+
+    // ---- layerNorm ----
+
+    @Test void layerNormGradients() {
+        Tensor x = uniform(21, -1, 1, 2, 3, 4);
+        check(v -> F.layerNorm(v[0], 1, v[1], v[2], 1e-5f), x, uniform(22, 0.5f, 1.5f, 4), uniform(23, -1, 1, 4));
+        check(v -> F.layerNorm(v[0], 2, v[1], v[2], 1e-5f), x, uniform(24, 0.5f, 1.5f, 3, 4), uniform(25, -1, 1, 3, 4));
+        check(v -> F.layerNorm(v[0], 1, null, null, 1e-5f), x);
+    }
+
+    @Test void layerNormValues() {
+        // row [1, 2, 3]: mean 2, biased variance 2/3
+        Variable y = F.layerNorm(Variable.of(Tensor.of(new float[] {1, 2, 3}, 1, 3)), 1, null, null, 0f);
+        float s = (float) Math.sqrt(2.0 / 3);
+        assertArrayEquals(new float[] {-1 / s, 0, 1 / s}, y.data().toFloatArray(), 1e-5f);
+        assertThrows(ShapeException.class, () -> F.layerNorm(Variable.of(Tensor.zeros(2, 3)), 1, Variable.of(Tensor.zeros(2)), null, 1e-5f));
+    }
+
+    // ---- dropout ----
+
+    @Test void dropoutGradientWithFixedMask() {
+        // a fresh Rng with the same seed on every call: every evaluation of the check sees the same mask
+        check(v -> F.dropout(v[0], 0.3f, true, new Rng(42)), uniform(26, -1, 1, 4, 5));
+    }
+
+    @Test void dropoutMaskAndScaling() {
+        Tensor ones = Tensor.ones(1000);
+        float[] y = F.dropout(Variable.of(ones), 0.25f, true, new Rng(7)).data().toFloatArray();
+        int zeros = 0;
+        for (float v : y) {
+            if (v == 0) zeros++;
+            else assertEquals(1f / 0.75f, v, 1e-6f);
+        }
+        assertTrue(zeros > 200 && zeros < 300, "about a quarter dropped, got " + zeros);
+        assertArrayEquals(y, F.dropout(Variable.of(ones), 0.25f, true, new Rng(7)).data().toFloatArray());   // same seed, same mask
+        Variable x = Variable.param(ones);
+        assertSame(x, F.dropout(x, 0.5f, false, new Rng(7)));   // eval: identity
+        assertSame(x, F.dropout(x, 0f, true, new Rng(7)));
+        assertArrayEquals(new float[1000], F.dropout(x, 1f, true, new Rng(7)).data().toFloatArray());
+    }
+}
