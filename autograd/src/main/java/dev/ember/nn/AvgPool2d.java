@@ -1,0 +1,23 @@
+package dev.ember.nn;
+
+import dev.ember.autograd.F;
+import dev.ember.autograd.Variable;
+import dev.ember.engine.Pool2dParams;
+
+/** Mean over each window of x (N, C, H, W); padding counts toward the mean when the geometry says so (the default). */
+public final class AvgPool2d extends Module {
+    private final Pool2dParams geometry;
+
+    /** Square window, stride = kernel, no padding. */
+    public AvgPool2d(int kernel) { this(Pool2dParams.of(kernel)); }
+
+    public AvgPool2d(int kernel, int stride, int padding) { this(Pool2dParams.of(kernel, stride, padding)); }
+
+    public AvgPool2d(Pool2dParams geometry) { this.geometry = geometry; }
+
+    public Pool2dParams geometry() { return geometry; }
+
+    @Override public Variable forward(Variable x) { return F.avgPool2d(x, geometry); }
+
+    @Override protected String extraRepr() { return PoolRepr.of(geometry, true); }
+}

@@ -1,0 +1,13 @@
+/**
+ * Optimizers and learning-rate schedules. {@link dev.ember.optim.Optimizer} updates the parameters of its
+ * {@link dev.ember.optim.ParamGroup}s (each with its own lr, weight decay and options) through the backend:
+ * {@link dev.ember.optim.Sgd} (momentum, dampening, Nesterov), {@link dev.ember.optim.Adam} (L2 decay) and
+ * {@link dev.ember.optim.AdamW} (decoupled decay). {@link dev.ember.optim.GradClip} clips by global norm.
+ * {@link dev.ember.optim.LrSchedule}s are pure functions of the step: {@link dev.ember.optim.StepLr},
+ * {@link dev.ember.optim.CosineWarmup}, {@link dev.ember.optim.OneCycle}. {@link dev.ember.optim.Checkpoint}
+ * saves and restores model, optimizer and step in one file.
+ *
+ * <p>Order of use, per batch: {@code optimizer.zeroGrad()}, forward, {@code loss.backward()},
+ * {@code GradClip.clipGlobalNorm(...)} (optional), {@code schedule.apply(optimizer, step)}, {@code optimizer.step()}.
+ */
+package dev.ember.optim;
