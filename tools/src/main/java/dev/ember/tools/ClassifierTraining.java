@@ -1,0 +1,65 @@
+package dev.ember.tools;
+
+import dev.ember.autograd.Loss;
+import dev.ember.autograd.NoGrad;
+import dev.ember.autograd.Variable;
+import dev.ember.engine.EmberException;
+import dev.ember.engine.Tensor;
+import dev.ember.loaders.data.DataLoader;
+import dev.ember.loaders.data.LabeledData;
+import dev.ember.nn.Module;
+import dev.ember.optim.LrSchedule;
+import dev.ember.optim.Optimizer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntConsumer;
+
+/** The plain supervised loop: cross-entropy, one optimizer step per batch, accuracy on held-out data. */
+public final class ClassifierTraining {
+    private ClassifierTraining() {}
+
+    /**
+     * Trains one epoch and returns the loss of every step; a non-finite loss stops with an error naming the step.
+     * {@code schedule} (may be null) sets the learning rate before each step from the global step count, which
+     * starts at {@code firstStep}.
+     */
+    public static List<Float> trainEpoch(Module model, DataLoader loader, Optimizer optimizer, LrSchedule schedule, long firstStep,
+                                         IntConsumer afterStep) {
+        model.train();
+        List<Float> losses = new ArrayList<>();
+        int step = 0;
+        for (DataLoader.Batch b : loader) {
+            if (schedule != null) schedule.apply(optimizer, firstStep + step);
+            optimizer.zeroGrad();
+            Variable loss = Loss.crossEntropy(model.forward(Variable.of(b.inputs())), b.labels());
+            float value = loss.item();
+            if (!Float.isFinite(value)) {
+                throw new EmberException("loss became " + value + " at step " + step + " of the epoch; lower the learning rate");
+            }
+            loss.backward();
+            optimizer.step();
+            losses.add(value);
+            if (afterStep != null) afterStep.accept(b.size());
+            step++;
+        }
+        return losses;
+    }
+
+    /** Fraction of {@code data} whose arg-max prediction equals the label (eval mode, no graph). */
+    public static double accuracy(Module model, LabeledData data, int batchSize) {
+        boolean wasTraining = model.isTraining();
+        model.eval();
+        long correct = 0;
+        try (NoGrad g = NoGrad.enter()) {
+            for (DataLoader.Batch b : new DataLoader(data, batchSize, false, null)) {
+                Tensor logits = model.forward(Variable.of(b.inputs())).data();
+                long[] pred = logits.argMax(1).toLongArray();
+                long[] y = b.labels().toLongArray();
+                for (int i = 0; i < y.length; i++) if (pred[i] == y[i]) correct++;
+            }
+        } finally {
+            model.train(wasTraining);
+        }
+        return data.size() == 0 ? 0 : (double) correct / data.size();
+    }
+}
