@@ -78,6 +78,35 @@ public interface Backend {
 
     Tensor avgPool2dBackward(Tensor dy, Shape inputShape, Pool2dParams p);
 
+    // ---- normalization ----
+
+    /**
+     * Result of a normalization forward: {@code output} shaped like x; per-group {@code mean}, biased
+     * {@code variance} and {@code invStd} = 1 / sqrt(variance + eps), each a 1-D float32 tensor of the group count.
+     */
+    record NormResult(Tensor output, Tensor mean, Tensor variance, Tensor invStd) {}
+
+    /**
+     * Batch normalization with batch statistics: x (N, C, ...) normalized per channel over N and the trailing axes,
+     * y = (x - mean_c) * invStd_c * gamma_c + beta_c; gamma/beta (C) may be null (1 and 0).
+     */
+    NormResult batchNorm(Tensor x, Tensor gamma, Tensor beta, float eps);
+
+    /**
+     * Gradients of {@link #batchNorm}: returns {dx (like x), dgamma (C), dbeta (C)} from dy, x and the forward's
+     * mean and invStd; gamma may be null (then dgamma/dbeta are still returned).
+     */
+    Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor gamma);
+
+    /**
+     * Layer normalization over the last {@code normalizedAxes} axes: one group per leading index,
+     * y = (x - mean) * invStd * gamma + beta with gamma/beta shaped like the normalized axes (may be null).
+     */
+    NormResult layerNorm(Tensor x, int normalizedAxes, Tensor gamma, Tensor beta, float eps);
+
+    /** Gradients of {@link #layerNorm}: {dx, dgamma, dbeta} (dgamma/dbeta shaped like the normalized axes). */
+    Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor gamma, int normalizedAxes);
+
     // ---- indexing ----
 
     /** float32 (..., classes) with 1 at each label (int32/int64 of shape ...); a label outside [0, classes) is an error. */
