@@ -94,4 +94,10 @@ public final class CpuBackend implements Backend {
     @Override public void sgdStep(Tensor param, Tensor grad, Tensor momentumBuf, SgdParams p) { CpuOptimizerSteps.sgd(param, grad, momentumBuf, p); }
 
     @Override public void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamParams p) { CpuOptimizerSteps.adam(param, grad, m, v, p); }
+
+    // Fused normalization: being written (issue 6); F still composes it from primitives until then.
+    @Override public NormResult batchNorm(Tensor x, Tensor gamma, Tensor beta, float eps) { throw new UnsupportedOperationException("batchNorm kernel is being written"); }
+    @Override public Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor gamma) { throw new UnsupportedOperationException("batchNorm kernel is being written"); }
+    @Override public NormResult layerNorm(Tensor x, int normalizedAxes, Tensor gamma, Tensor beta, float eps) { throw new UnsupportedOperationException("layerNorm kernel is being written"); }
+    @Override public Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor gamma, int normalizedAxes) { throw new UnsupportedOperationException("layerNorm kernel is being written"); }
 }

@@ -361,4 +361,10 @@ public final class ReferenceBackend implements Backend {
 
         int flat(int o, int l, int in) { return (o * length + l) * inner + in; }
     }
+
+    // Fused normalization: being written (issue 6); F still composes it from primitives until then.
+    @Override public NormResult batchNorm(Tensor x, Tensor gamma, Tensor beta, float eps) { throw new UnsupportedOperationException("batchNorm kernel is being written"); }
+    @Override public Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor gamma) { throw new UnsupportedOperationException("batchNorm kernel is being written"); }
+    @Override public NormResult layerNorm(Tensor x, int normalizedAxes, Tensor gamma, Tensor beta, float eps) { throw new UnsupportedOperationException("layerNorm kernel is being written"); }
+    @Override public Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor gamma, int normalizedAxes) { throw new UnsupportedOperationException("layerNorm kernel is being written"); }
 }
