@@ -23,8 +23,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * conv2d forward, backwardInput and backwardWeight on the default (CPU) backend for resnet18 layers at batch 1
- * (224x224 input) and the small_cnn layers at batch 32. Prints GFLOP/s (2 * N*OC*OH*OW * C/groups*KH*KW per
- * pass) after each iteration.
+ * (224x224 input) and the small_cnn layers (Fashion-MNIST, 28x28) at the training batch of 64. Prints GFLOP/s
+ * (2 * N*OC*OH*OW * C/groups*KH*KW per pass) after each iteration.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -40,8 +40,8 @@ public class Conv2dBenchmark {
         "resnet18.layer2.down:1,64,56,56,128,3,2,1",
         "resnet18.layer3:1,256,14,14,256,3,1,1",
         "resnet18.layer4.1x1:1,256,14,14,512,1,2,0",
-        "small_cnn.conv1:32,1,28,28,32,3,1,0",
-        "small_cnn.conv2:32,32,13,13,64,3,1,0",
+        "small_cnn.conv1:64,1,28,28,32,3,1,0",
+        "small_cnn.conv2:64,32,13,13,64,3,1,0",
     })
     public String layer;
 

@@ -7,23 +7,53 @@ import dev.ember.engine.ShapeException;
 import dev.ember.engine.Tensor;
 
 /**
- * 2-D convolution on the CPU as im2col + {@link Sgemm}, one (image, group) at a time.
+ * 2-D convolution on the CPU as im2col + {@link Sgemm}.
  *
  * <pre>
  *   x (N, C, H, W), w (OC, Cg, KH, KW), y (N, OC, OH, OW); Cg = C/groups, OCg = OC/groups, S = OH*OW
  *   col (Cg*KH*KW, S)    = im2col(x[n, group])                      see {@link Im2col}
  *   forward:         y[n, group]  (OCg, S)       = w[group] (OCg, Cg*KH*KW) · col
  *   backwardInput:   dcol         (Cg*KH*KW, S)  = w[group]^T · dy[n, group];  dx[n, group] = col2im(dcol)
- *   backwardWeight:  dw[group]    (OCg, Cg*KH*KW) = sum over n, in order, of dy[n, group] · col^T
+ *   backwardWeight:  dw[group]    (OCg, Cg*KH*KW) = sum over n of dy[n, group] · col^T
  * </pre>
- * A 1x1, stride-1, unpadded convolution is a plain matrix product on x itself: no im2col. The column buffer
- * holds one image and group, never the whole batch. Work runs in parallel over (image, group) jobs when each
- * job is small, else inside Sgemm; each job writes its own outputs, and the batch sum of backwardWeight runs
- * in image order, so results are bit-identical run to run.
+ * Two schedules, chosen by the work per image:
+ * <ul>
+ *   <li>large images (resnet at batch 1): one (image, group) at a time, each GEMM parallel inside Sgemm. A 1x1,
+ *       stride-1, unpadded convolution is a plain matrix product on x itself: no im2col.
+ *   <li>small images (a CNN on 28x28 at batch 64): the batch is cut into chunks of {@link #imagesPerChunk} images,
+ *       whose columns sit side by side in one buffer, so each GEMM is (OCg, Cg*KH*KW) · (Cg*KH*KW, images*S)
+ *       and wide enough for the microkernel; (chunk, group) jobs run in parallel.
+ * </ul>
+ * Determinism: each output element of forward and backwardInput is one Sgemm element, whose arithmetic does not
+ * depend on the GEMM's width, so it is the same in both schedules and for any chunking. backwardWeight sums the
+ * batch as per-chunk partial GEMMs added in chunk order; the chunk size depends only on the layer's geometry,
+ * never on the batch size or the thread count, so the result is bit-identical run to run and across thread counts.
  */
 final class CpuConv2d {
-    /** Below this many multiply-adds per job, parallelize over jobs rather than inside Sgemm. */
+    /** Below this many multiply-adds per image and group, batch images into chunks (Sgemm alone would not fan out). */
     private static final long SMALL_JOB = 1L << 22;
+    /** Column buffer of one chunk, in floats (2 MB): a chunk's im2col stays in L2/L3 while Sgemm packs it. */
+    private static final int CHUNK_FLOATS = 1 << 19;
+    /** Most images per chunk: a batch of 16 already gives both cores work. */
+    private static final int CHUNK_IMAGES = 8;
+
+    /** Per-thread column and staging buffers of the batched schedule, grown on demand and reused. */
+    private static final class Scratch {
+        float[] col = new float[0];
+        float[] staged = new float[0];
+
+        float[] col(int size) {
+            if (col.length < size) col = new float[size];
+            return col;
+        }
+
+        float[] staged(int size) {
+            if (staged.length < size) staged = new float[size];
+            return staged;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private CpuConv2d() {}
 
@@ -34,24 +64,40 @@ final class CpuConv2d {
         float[] xd = CpuMatmul.floats(xc), wd = CpuMatmul.floats(wc);
         int xBase = xc.offset(), wBase = wc.offset();
         float[] y = new float[ys.numel()]; // (N, OC, OH, OW)
-        int jobs = g.n * g.groups;
-        forJobs(jobs, (long) g.ocPerGroup * g.rows * g.spatial, (lo, hi) -> {
-            float[] col = g.pointwise ? null : new float[g.rows * g.spatial]; // (Cg*KH*KW, OH*OW)
-            for (int job = lo; job < hi; job++) {
-                int n = job / g.groups, grp = job % g.groups;
-                int xOff = xBase + (n * g.c + grp * g.cPerGroup) * g.h * g.w;
-                int yOff = (n * g.oc + grp * g.ocPerGroup) * g.spatial;
-                int wOff = wBase + grp * g.ocPerGroup * g.rows;
+        if (batched(g)) {
+            int per = imagesPerChunk(g), chunks = (g.n + per - 1) / per, jobs = chunks * g.groups;
+            Parallel.forRange(jobs, Parallel.grain(jobs, 1), (lo, hi) -> {
+                Scratch s = SCRATCH.get();
+                for (int job = lo; job < hi; job++) {
+                    int grp = job % g.groups, n0 = job / g.groups * per, images = Math.min(per, g.n - n0);
+                    int cols = images * g.spatial;
+                    float[] col = s.col(g.rows * cols);             // (Cg*KH*KW, images*S)
+                    float[] out = s.staged(g.ocPerGroup * cols);    // (OCg, images*S)
+                    for (int i = 0; i < images; i++) g.im2col(xd, xBase + inputOffset(g, n0 + i, grp), col, i * g.spatial, cols);
+                    Sgemm.gemm(g.ocPerGroup, cols, g.rows, wd, wBase + grp * g.ocPerGroup * g.rows, g.rows, 1,
+                            col, 0, cols, 1, out, 0, cols, false);
+                    for (int i = 0; i < images; i++) {
+                        for (int o = 0; o < g.ocPerGroup; o++) {
+                            System.arraycopy(out, o * cols + i * g.spatial, y, outputOffset(g, n0 + i, grp) + o * g.spatial, g.spatial);
+                        }
+                    }
+                }
+            });
+            return Tensor.of(CpuStorage.wrap(y), ys);
+        }
+        for (int n = 0; n < g.n; n++) {
+            for (int grp = 0; grp < g.groups; grp++) {
+                int xOff = xBase + inputOffset(g, n, grp), wOff = wBase + grp * g.ocPerGroup * g.rows;
                 float[] b = xd;
                 int bOff = xOff;
                 if (!g.pointwise) {
-                    g.im2col(xd, xOff, col);
-                    b = col;
+                    b = SCRATCH.get().col(g.rows * g.spatial); // (Cg*KH*KW, S)
+                    g.im2colParallel(xd, xOff, b, 0, g.spatial);
                     bOff = 0;
                 }
-                Sgemm.gemm(g.ocPerGroup, g.spatial, g.rows, wd, wOff, g.rows, 1, b, bOff, g.spatial, 1, y, yOff, g.spatial, false);
+                Sgemm.gemm(g.ocPerGroup, g.spatial, g.rows, wd, wOff, g.rows, 1, b, bOff, g.spatial, 1, y, outputOffset(g, n, grp), g.spatial, false);
             }
-        });
+        }
         return Tensor.of(CpuStorage.wrap(y), ys);
     }
 
@@ -63,23 +109,41 @@ final class CpuConv2d {
         float[] dyd = CpuMatmul.floats(dyc), wd = CpuMatmul.floats(wc);
         int dyBase = dyc.offset(), wBase = wc.offset();
         float[] dx = new float[inputShape.numel()]; // (N, C, H, W)
-        int jobs = g.n * g.groups;
-        forJobs(jobs, (long) g.ocPerGroup * g.rows * g.spatial, (lo, hi) -> {
-            float[] dcol = g.pointwise ? null : new float[g.rows * g.spatial]; // (Cg*KH*KW, OH*OW)
-            for (int job = lo; job < hi; job++) {
-                int n = job / g.groups, grp = job % g.groups;
-                int dxOff = (n * g.c + grp * g.cPerGroup) * g.h * g.w;
-                int dyOff = dyBase + (n * g.oc + grp * g.ocPerGroup) * g.spatial;
+        // w[group]^T (Cg*KH*KW, OCg): row stride 1, column stride Cg*KH*KW
+        if (batched(g)) {
+            int per = imagesPerChunk(g), chunks = (g.n + per - 1) / per, jobs = chunks * g.groups;
+            Parallel.forRange(jobs, Parallel.grain(jobs, 1), (lo, hi) -> {
+                Scratch s = SCRATCH.get();
+                for (int job = lo; job < hi; job++) {
+                    int grp = job % g.groups, n0 = job / g.groups * per, images = Math.min(per, g.n - n0);
+                    int cols = images * g.spatial;
+                    float[] dyChunk = s.staged(g.ocPerGroup * cols); // (OCg, images*S)
+                    float[] dcol = s.col(g.rows * cols);             // (Cg*KH*KW, images*S)
+                    for (int i = 0; i < images; i++) {
+                        for (int o = 0; o < g.ocPerGroup; o++) {
+                            System.arraycopy(dyd, dyBase + outputOffset(g, n0 + i, grp) + o * g.spatial, dyChunk, o * cols + i * g.spatial, g.spatial);
+                        }
+                    }
+                    Sgemm.gemm(g.rows, cols, g.ocPerGroup, wd, wBase + grp * g.ocPerGroup * g.rows, 1, g.rows,
+                            dyChunk, 0, cols, 1, dcol, 0, cols, false);
+                    for (int i = 0; i < images; i++) g.col2im(dcol, i * g.spatial, cols, dx, inputOffset(g, n0 + i, grp));
+                }
+            });
+            return Tensor.of(CpuStorage.wrap(dx), inputShape);
+        }
+        for (int n = 0; n < g.n; n++) {
+            for (int grp = 0; grp < g.groups; grp++) {
+                int dxOff = inputOffset(g, n, grp), dyOff = dyBase + outputOffset(g, n, grp);
                 int wOff = wBase + grp * g.ocPerGroup * g.rows;
-                // w[group]^T (Cg*KH*KW, OCg): row stride 1, column stride Cg*KH*KW
                 if (g.pointwise) {
                     Sgemm.gemm(g.rows, g.spatial, g.ocPerGroup, wd, wOff, 1, g.rows, dyd, dyOff, g.spatial, 1, dx, dxOff, g.spatial, false);
                 } else {
+                    float[] dcol = SCRATCH.get().col(g.rows * g.spatial); // (Cg*KH*KW, S)
                     Sgemm.gemm(g.rows, g.spatial, g.ocPerGroup, wd, wOff, 1, g.rows, dyd, dyOff, g.spatial, 1, dcol, 0, g.spatial, false);
-                    g.col2im(dcol, dx, dxOff);
+                    g.col2imParallel(dcol, 0, g.spatial, dx, dxOff);
                 }
             }
-        });
+        }
         return Tensor.of(CpuStorage.wrap(dx), inputShape);
     }
 
@@ -91,32 +155,74 @@ final class CpuConv2d {
         float[] dyd = CpuMatmul.floats(dyc), xd = CpuMatmul.floats(xc);
         int dyBase = dyc.offset(), xBase = xc.offset();
         float[] dw = new float[weightShape.numel()]; // (OC, Cg, KH, KW)
-        // One job per group; inside it the images add up in order 0..N-1.
-        forJobs(g.groups, (long) g.ocPerGroup * g.rows * g.spatial * g.n, (lo, hi) -> {
-            float[] col = g.pointwise ? null : new float[g.rows * g.spatial]; // (Cg*KH*KW, OH*OW)
-            for (int grp = lo; grp < hi; grp++) {
-                int dwOff = grp * g.ocPerGroup * g.rows;
-                for (int n = 0; n < g.n; n++) {
-                    int xOff = xBase + (n * g.c + grp * g.cPerGroup) * g.h * g.w;
-                    int dyOff = dyBase + (n * g.oc + grp * g.ocPerGroup) * g.spatial;
-                    float[] b = xd;
-                    int bOff = xOff;
-                    if (!g.pointwise) {
-                        g.im2col(xd, xOff, col);
-                        b = col;
-                        bOff = 0;
+        int block = g.ocPerGroup * g.rows;
+        if (batched(g)) {
+            int per = imagesPerChunk(g), chunks = (g.n + per - 1) / per, jobs = chunks * g.groups;
+            float[] partial = new float[chunks * dw.length]; // (chunks, OC, Cg, KH, KW)
+            Parallel.forRange(jobs, Parallel.grain(jobs, 1), (lo, hi) -> {
+                Scratch s = SCRATCH.get();
+                for (int job = lo; job < hi; job++) {
+                    int grp = job % g.groups, chunk = job / g.groups, n0 = chunk * per, images = Math.min(per, g.n - n0);
+                    int cols = images * g.spatial;
+                    float[] col = s.col(g.rows * cols);              // (Cg*KH*KW, images*S)
+                    float[] dyChunk = s.staged(g.ocPerGroup * cols); // (OCg, images*S)
+                    for (int i = 0; i < images; i++) {
+                        g.im2col(xd, xBase + inputOffset(g, n0 + i, grp), col, i * g.spatial, cols);
+                        for (int o = 0; o < g.ocPerGroup; o++) {
+                            System.arraycopy(dyd, dyBase + outputOffset(g, n0 + i, grp) + o * g.spatial, dyChunk, o * cols + i * g.spatial, g.spatial);
+                        }
                     }
-                    // col^T (OH*OW, Cg*KH*KW): row stride 1, column stride OH*OW
-                    Sgemm.gemm(g.ocPerGroup, g.rows, g.spatial, dyd, dyOff, g.spatial, 1, b, bOff, 1, g.spatial, dw, dwOff, g.rows, n > 0);
+                    // col^T (images*S, Cg*KH*KW): row stride 1, column stride images*S
+                    Sgemm.gemm(g.ocPerGroup, g.rows, cols, dyChunk, 0, cols, 1, col, 0, 1, cols,
+                            partial, chunk * dw.length + grp * block, g.rows, false);
                 }
+            });
+            // dw = ((partial[0] + partial[1]) + partial[2]) + ..., in chunk order for every element.
+            Parallel.forRange(dw.length, Parallel.grain(dw.length, 4096), (lo, hi) -> {
+                for (int e = lo; e < hi; e++) {
+                    float sum = partial[e];
+                    for (int chunk = 1; chunk < chunks; chunk++) sum += partial[chunk * dw.length + e];
+                    dw[e] = sum;
+                }
+            });
+            return Tensor.of(CpuStorage.wrap(dw), weightShape);
+        }
+        // One group at a time; inside it the images add up in order 0..N-1.
+        for (int grp = 0; grp < g.groups; grp++) {
+            int dwOff = grp * block;
+            for (int n = 0; n < g.n; n++) {
+                int xOff = xBase + inputOffset(g, n, grp), dyOff = dyBase + outputOffset(g, n, grp);
+                float[] b = xd;
+                int bOff = xOff;
+                if (!g.pointwise) {
+                    b = SCRATCH.get().col(g.rows * g.spatial); // (Cg*KH*KW, S)
+                    g.im2colParallel(xd, xOff, b, 0, g.spatial);
+                    bOff = 0;
+                }
+                // col^T (S, Cg*KH*KW): row stride 1, column stride S
+                Sgemm.gemm(g.ocPerGroup, g.rows, g.spatial, dyd, dyOff, g.spatial, 1, b, bOff, 1, g.spatial, dw, dwOff, g.rows, n > 0);
             }
-        });
+        }
         return Tensor.of(CpuStorage.wrap(dw), weightShape);
     }
 
-    /** Runs jobs [0, jobs) in parallel when each is small (Sgemm would not fan out), else one by one. */
-    private static void forJobs(int jobs, long workPerJob, Parallel.Range body) {
-        if (jobs > 1 && workPerJob < SMALL_JOB) Parallel.forRange(jobs, Parallel.grain(jobs, 1), body);
-        else body.run(0, jobs);
+    /** Whether the layer takes the batched schedule: one image and group is too little work for Sgemm to fan out. */
+    static boolean batched(Im2col g) {
+        return (long) g.ocPerGroup * g.rows * g.spatial < SMALL_JOB;
+    }
+
+    /** Images per chunk of the batched schedule; a function of the layer's geometry only, never of N or the threads. */
+    static int imagesPerChunk(Im2col g) {
+        return Math.max(1, Math.min(CHUNK_IMAGES, CHUNK_FLOATS / Math.max(1, g.rows * g.spatial)));
+    }
+
+    /** Offset of x[n, group] (Cg, H, W) in a contiguous x. */
+    private static int inputOffset(Im2col g, int n, int grp) {
+        return (n * g.c + grp * g.cPerGroup) * g.h * g.w;
+    }
+
+    /** Offset of y[n, group] (OCg, OH, OW) in a contiguous y. */
+    private static int outputOffset(Im2col g, int n, int grp) {
+        return (n * g.oc + grp * g.ocPerGroup) * g.spatial;
     }
 }

@@ -5,17 +5,23 @@ import dev.ember.engine.Shape;
 
 import java.util.Arrays;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * The geometry of one convolution and its im2col / col2im maps for one (image, group).
  *
  * <pre>
  *   col (Cg*KH*KW, OH*OW): col[(c*KH + i)*KW + j, oh*OW + ow] = x[c, ih, iw]   (0 where (ih, iw) is padding)
+ *   stored at colOff with row stride ld (ld > OH*OW when several images sit side by side in one buffer)
  *   ih = oh*strideH - padH + i*dilationH,  iw = ow*strideW - padW + j*dilationW
  * </pre>
  * col2im is the adjoint: each column entry is added back to the input cell it came from, in row order, so
  * overlapping windows sum deterministically.
  */
 final class Im2col {
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     final int n, c, h, w, oc, kh, kw, oh, ow, groups, cPerGroup, ocPerGroup;
     /** Rows of the column matrix: Cg*KH*KW. */
     final int rows;
@@ -44,65 +50,112 @@ final class Im2col {
         pointwise = kh == 1 && kw == 1 && p.strideH() == 1 && p.strideW() == 1 && p.padH() == 0 && p.padW() == 0;
     }
 
-    /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW); in parallel over rows (inline inside the pool). */
-    void im2col(float[] x, int xOff, float[] col) {
-        Parallel.forRange(rows, Parallel.grain(rows, Math.max(1, 4096 / Math.max(1, spatial))), (lo, hi) -> {
-            for (int r = lo; r < hi; r++) {
-                int ch = r / (kh * kw), i = r / kw % kh, j = r % kw;
-                int plane = xOff + ch * h * w;
-                int colOff = j * p.dilationW() - p.padW();
-                int owLo = firstInside(colOff, p.strideW()), owHi = lastInside(colOff, p.strideW(), w);
-                for (int y = 0; y < oh; y++) {
-                    int at = r * spatial + y * ow;
-                    int ih = y * p.strideH() - p.padH() + i * p.dilationH();
-                    if (ih < 0 || ih >= h || owLo > owHi) {
-                        Arrays.fill(col, at, at + ow, 0f);
-                        continue;
-                    }
-                    Arrays.fill(col, at, at + owLo, 0f);
-                    int src = plane + ih * w + colOff;
-                    if (p.strideW() == 1) {
-                        System.arraycopy(x, src + owLo, col, at + owLo, owHi - owLo + 1);
-                    } else {
-                        for (int q = owLo; q <= owHi; q++) col[at + q] = x[src + q * p.strideW()];
-                    }
-                    Arrays.fill(col, at + owHi + 1, at + ow, 0f);
-                }
-            }
-        });
+    /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; in parallel over rows. */
+    void im2colParallel(float[] x, int xOff, float[] col, int colOff, int ld) {
+        Parallel.forRange(rows, Parallel.grain(rows, Math.max(1, 4096 / Math.max(1, spatial))),
+                (lo, hi) -> im2colRows(x, xOff, col, colOff, ld, lo, hi));
     }
 
-    /** dx (Cg, H, W) at {@code dxOff} += col2im(dcol); in parallel over channels, each summing its rows in order. */
-    void col2im(float[] dcol, float[] dx, int dxOff) {
-        Parallel.forRange(cPerGroup, Parallel.grain(cPerGroup, Math.max(1, 4096 / Math.max(1, spatial * kh * kw))), (lo, hi) -> {
-            for (int ch = lo; ch < hi; ch++) {
-                int plane = dxOff + ch * h * w;
-                for (int i = 0; i < kh; i++) {
-                    for (int j = 0; j < kw; j++) {
-                        int r = (ch * kh + i) * kw + j;
-                        int colOff = j * p.dilationW() - p.padW();
-                        int owLo = firstInside(colOff, p.strideW()), owHi = lastInside(colOff, p.strideW(), w);
-                        for (int y = 0; y < oh; y++) {
-                            int ih = y * p.strideH() - p.padH() + i * p.dilationH();
-                            if (ih < 0 || ih >= h) continue;
-                            int at = r * spatial + y * ow;
-                            int dst = plane + ih * w + colOff;
+    /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; on the calling thread. */
+    void im2col(float[] x, int xOff, float[] col, int colOff, int ld) {
+        im2colRows(x, xOff, col, colOff, ld, 0, rows);
+    }
+
+    private void im2colRows(float[] x, int xOff, float[] col, int colOff, int ld, int rLo, int rHi) {
+        for (int r = rLo; r < rHi; r++) {
+            int ch = r / (kh * kw), i = r / kw % kh, j = r % kw;
+            int plane = xOff + ch * h * w;
+            int wShift = j * p.dilationW() - p.padW();
+            int owLo = firstInside(wShift, p.strideW()), owHi = lastInside(wShift, p.strideW(), w);
+            for (int y = 0; y < oh; y++) {
+                int at = colOff + r * ld + y * ow;
+                int ih = y * p.strideH() - p.padH() + i * p.dilationH();
+                if (ih < 0 || ih >= h || owLo > owHi) {
+                    Arrays.fill(col, at, at + ow, 0f);
+                    continue;
+                }
+                Arrays.fill(col, at, at + owLo, 0f);
+                int src = plane + ih * w + wShift;
+                if (p.strideW() == 1) {
+                    copy(x, src + owLo, col, at + owLo, owHi - owLo + 1);
+                } else {
+                    for (int q = owLo; q <= owHi; q++) col[at + q] = x[src + q * p.strideW()];
+                }
+                Arrays.fill(col, at + owHi + 1, at + ow, 0f);
+            }
+        }
+    }
+
+    /**
+     * dx (Cg, H, W) at {@code dxOff} += col2im(dcol), dcol (Cg*KH*KW, OH*OW) at dcolOff with row stride ld; in parallel
+     * over channels, each summing its rows in order.
+     */
+    void col2imParallel(float[] dcol, int dcolOff, int ld, float[] dx, int dxOff) {
+        Parallel.forRange(cPerGroup, Parallel.grain(cPerGroup, Math.max(1, 4096 / Math.max(1, spatial * kh * kw))),
+                (lo, hi) -> col2imChannels(dcol, dcolOff, ld, dx, dxOff, lo, hi));
+    }
+
+    /** As {@link #col2imParallel}, on the calling thread. */
+    void col2im(float[] dcol, int dcolOff, int ld, float[] dx, int dxOff) {
+        col2imChannels(dcol, dcolOff, ld, dx, dxOff, 0, cPerGroup);
+    }
+
+    private void col2imChannels(float[] dcol, int dcolOff, int ld, float[] dx, int dxOff, int chLo, int chHi) {
+        for (int ch = chLo; ch < chHi; ch++) {
+            int plane = dxOff + ch * h * w;
+            for (int i = 0; i < kh; i++) {
+                for (int j = 0; j < kw; j++) {
+                    int r = (ch * kh + i) * kw + j;
+                    int wShift = j * p.dilationW() - p.padW();
+                    int owLo = firstInside(wShift, p.strideW()), owHi = lastInside(wShift, p.strideW(), w);
+                    for (int y = 0; y < oh; y++) {
+                        int ih = y * p.strideH() - p.padH() + i * p.dilationH();
+                        if (ih < 0 || ih >= h) continue;
+                        int at = dcolOff + r * ld + y * ow;
+                        int dst = plane + ih * w + wShift;
+                        if (p.strideW() == 1) {
+                            addInto(dcol, at + owLo, dx, dst + owLo, owHi - owLo + 1);
+                        } else {
                             for (int q = owLo; q <= owHi; q++) dx[dst + q * p.strideW()] += dcol[at + q];
                         }
                     }
                 }
             }
-        });
+        }
     }
 
-    /** Smallest output column q with q*stride + colOff >= 0 (may exceed OW-1 when none). */
-    private int firstInside(int colOff, int stride) {
-        return colOff >= 0 ? 0 : Math.min(ow, (-colOff + stride - 1) / stride);
+    /** dst[d, d+len) = src[s, s+len): whole vectors and one masked tail, cheaper than arraycopy for short rows. */
+    private static void copy(float[] src, int s, float[] dst, int d, int len) {
+        int q = 0;
+        for (int end = SPECIES.loopBound(len); q < end; q += SPECIES.length()) {
+            FloatVector.fromArray(SPECIES, src, s + q).intoArray(dst, d + q);
+        }
+        if (q < len) {
+            VectorMask<Float> tail = SPECIES.indexInRange(q, len);
+            FloatVector.fromArray(SPECIES, src, s + q, tail).intoArray(dst, d + q, tail);
+        }
     }
 
-    /** Largest output column q with q*stride + colOff <= W-1 (may be below 0 when none). */
-    private int lastInside(int colOff, int stride, int width) {
-        int lim = width - 1 - colOff;
+    /** dst[d, d+len) += src[s, s+len), element by element (each element's sum order is unchanged). */
+    private static void addInto(float[] src, int s, float[] dst, int d, int len) {
+        int q = 0;
+        for (int end = SPECIES.loopBound(len); q < end; q += SPECIES.length()) {
+            FloatVector.fromArray(SPECIES, dst, d + q).add(FloatVector.fromArray(SPECIES, src, s + q)).intoArray(dst, d + q);
+        }
+        if (q < len) {
+            VectorMask<Float> tail = SPECIES.indexInRange(q, len);
+            FloatVector.fromArray(SPECIES, dst, d + q, tail).add(FloatVector.fromArray(SPECIES, src, s + q, tail)).intoArray(dst, d + q, tail);
+        }
+    }
+
+    /** Smallest output column q with q*stride + wShift >= 0 (may exceed OW-1 when none). */
+    private int firstInside(int wShift, int stride) {
+        return wShift >= 0 ? 0 : Math.min(ow, (-wShift + stride - 1) / stride);
+    }
+
+    /** Largest output column q with q*stride + wShift <= W-1 (may be below 0 when none). */
+    private int lastInside(int wShift, int stride, int width) {
+        int lim = width - 1 - wShift;
         return lim < 0 ? -1 : Math.min(ow - 1, lim / stride);
     }
 }

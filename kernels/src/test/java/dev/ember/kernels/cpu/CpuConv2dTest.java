@@ -19,9 +19,11 @@ import org.junit.jupiter.api.Test;
 /**
  * CpuConv2d forward, backwardInput and backwardWeight against ReferenceLinalg over strides 1/2 (and unequal),
  * padding 0/1/2, dilation 1/2, groups 1/2/depthwise, 1x1 (pointwise and strided), non-square kernels, batch 1
- * and 3, a non-contiguous input, and shapes large enough for Sgemm's packed, parallel path. Also the adjoint
- * identity {@code <conv(x, w), dy> = <x, backwardInput(dy, w)> = <w, backwardWeight(dy, x)>} and bit-identical
- * repeat runs. Tolerance: 1e-5 of the sum of |terms| plus 1e-6; the adjoint identity to 1e-4 relative.
+ * and 3, a non-contiguous input, shapes large enough for Sgemm's packed, parallel path, the batched schedule over
+ * several chunks and layers with very few taps. Also the adjoint identity
+ * {@code <conv(x, w), dy> = <x, backwardInput(dy, w)> = <w, backwardWeight(dy, x)>}, bit-identical repeat runs, and
+ * the schedule's promises: an image's output does not depend on its batch, and backwardWeight is the chunk-order sum
+ * of its chunks. Tolerance: 1e-5 of the sum of |terms| plus 1e-6; the adjoint identity to 1e-4 relative.
  */
 class CpuConv2dTest {
     /** n, c, h, w, oc, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, groups */
@@ -39,6 +41,12 @@ class CpuConv2dTest {
         {1, 2, 5, 5, 3, 5, 5, 1, 1, 2, 2, 1, 1, 1},      // kernel as large as the padded input allows
         {2, 16, 20, 20, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // Sgemm packed path
         {1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // large enough to run in parallel inside Sgemm
+        {2, 32, 24, 24, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // per-image schedule with several images
+        {19, 8, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // batched schedule: 2 full chunks and a short one
+        {5, 1, 12, 12, 6, 3, 3, 1, 1, 0, 0, 1, 1, 1},    // one input channel, as the first layer of a CNN on grey images
+        {2, 1, 30, 21, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1},    // output rows of a full vector and a tail in Im2col's copies
+        {2, 2, 11, 12, 5, 2, 3, 1, 1, 0, 0, 2, 2, 1},    // few taps, dilation 2
+        {3, 4, 8, 8, 8, 3, 3, 1, 1, 0, 0, 1, 1, 4},      // depthwise unpadded
     };
 
     @Test void forwardAndBothBackwardsMatchTheReference() {
@@ -104,6 +112,43 @@ class CpuConv2dTest {
                 assertBitIdentical(dx, CpuConv2d.backwardInput(dy, w, x.shape(), p), "backwardInput, repeat " + rep);
                 assertBitIdentical(dw, CpuConv2d.backwardWeight(dy, x, w.shape(), p), "backwardWeight, repeat " + rep);
             }
+        }
+    }
+
+    @Test void anImagesOutputAndInputGradientDoNotDependOnItsBatch() {
+        Rng rng = new Rng(35);
+        Conv2dParams p = Conv2dParams.of(1, 0);
+        // 32*3*3 = 288 taps: more than one Sgemm K block, as conv2 of the Fashion-MNIST CNN
+        Tensor x = randn(rng, 10, 32, 13, 13), w = randn(rng, 16, 32, 3, 3);
+        Tensor dy = randn(rng, p.outputShape(x.shape(), w.shape()).dims());
+        Tensor y = CpuConv2d.forward(x, w, p);
+        Tensor dx = CpuConv2d.backwardInput(dy, w, x.shape(), p);
+        for (int n = 0; n < 10; n++) {
+            Tensor xn = x.slice(0, n, n + 1), dyn = dy.slice(0, n, n + 1);
+            assertBitIdentical(y.slice(0, n, n + 1), CpuConv2d.forward(xn, w, p), "forward of image " + n + " alone");
+            assertBitIdentical(dx.slice(0, n, n + 1), CpuConv2d.backwardInput(dyn, w, xn.shape(), p), "backwardInput of image " + n + " alone");
+        }
+    }
+
+    @Test void backwardWeightIsTheChunkOrderSumOfItsChunks() {
+        Rng rng = new Rng(36);
+        Conv2dParams p = Conv2dParams.of(1, 0);
+        int[][] layers = {{8, 7, 7, 16, 3}, {1, 12, 12, 8, 3}}; // C, H, W, OC, K: several channels, then one
+        for (int[] l : layers) {
+            Shape xs1 = Shape.of(1, l[0], l[1], l[2]), ws = Shape.of(l[3], l[0], l[4], l[4]);
+            int per = CpuConv2d.imagesPerChunk(new Im2col(xs1, ws, p.outputShape(xs1, ws), p));
+            int n = 2 * per + 3;
+            Tensor x = randn(rng, n, l[0], l[1], l[2]);
+            Tensor dy = randn(rng, p.outputShape(x.shape(), ws).dims());
+            float[] sum = null;
+            for (int n0 = 0; n0 < n; n0 += per) {
+                int n1 = Math.min(n, n0 + per);
+                float[] chunk = CpuConv2d.backwardWeight(dy.slice(0, n0, n1), x.slice(0, n0, n1), ws, p).toFloatArray();
+                if (sum == null) sum = chunk;
+                else for (int e = 0; e < sum.length; e++) sum[e] += chunk[e];
+            }
+            assertBitIdentical(Tensor.of(sum, ws.dims()), CpuConv2d.backwardWeight(dy, x, ws, p),
+                    java.util.Arrays.toString(l) + " backwardWeight of " + n + " images vs its chunks of " + per);
         }
     }
 
