@@ -44,7 +44,7 @@ public final class StateFile {
     private static final int MAX_RANK = 32;
     private static final int MIN_ENTRY_BYTES = 4 + 1 + 1 + 8;  // empty name, rank 0, no data
     private static final int CHUNK = 1 << 20;
-    private static final DType[] DTYPES = {DType.FLOAT32, DType.INT32, DType.INT64, DType.UINT8};
+    private static final DType[] DTYPES = {DType.FLOAT32, DType.INT32, DType.INT64, DType.UINT8, DType.BOOL};
 
     private StateFile() {}
 
@@ -96,7 +96,7 @@ public final class StateFile {
             case FLOAT32 -> { float[] a = s.floats(); for (int i = 0; i < n; i++) out.f32(a[off + i]); }
             case INT32 -> { int[] a = s.ints(); for (int i = 0; i < n; i++) out.u32(a[off + i]); }
             case INT64 -> { long[] a = s.longs(); for (int i = 0; i < n; i++) out.i64(a[off + i]); }
-            case UINT8 -> { byte[] a = s.bytes(); for (int i = 0; i < n; i++) out.u8(a[off + i]); }
+            case UINT8, BOOL -> { byte[] a = s.bytes(); for (int i = 0; i < n; i++) out.u8(a[off + i]); }
         }
     }
 
@@ -195,6 +195,11 @@ public final class StateFile {
             case INT32 -> { int[] a = new int[shape.numel()]; in.ints(a, where); yield Tensor.ofInts(a, d); }
             case INT64 -> { long[] a = new long[shape.numel()]; in.longs(a, where); yield Tensor.ofLongs(a, d); }
             case UINT8 -> { byte[] a = in.bytes(shape.numel(), where + " data"); yield Tensor.ofBytes(a, d); }
+            case BOOL -> {
+                byte[] a = in.bytes(shape.numel(), where + " data");
+                for (byte b : a) if ((b & ~1) != 0) throw in.error(where + " bool data holds byte " + b + ", not 0 or 1");
+                yield Tensor.of(CpuStorage.wrapBool(a), shape);
+            }
         };
         out.put(name, t);
     }

@@ -2,7 +2,7 @@ package dev.ember.engine;
 
 /**
  * Storage in a Java array on the heap: {@code float[]} for float32, {@code int[]} for int32,
- * {@code long[]} for int64 and {@code byte[]} for uint8 (read as unsigned).
+ * {@code long[]} for int64, {@code byte[]} for uint8 (read as unsigned) and for bool (0 or 1).
  */
 public final class CpuStorage extends Storage {
     private final Object array;
@@ -20,7 +20,7 @@ public final class CpuStorage extends Storage {
             case FLOAT32 -> new CpuStorage(dtype, new float[size], size);
             case INT32 -> new CpuStorage(dtype, new int[size], size);
             case INT64 -> new CpuStorage(dtype, new long[size], size);
-            case UINT8 -> new CpuStorage(dtype, new byte[size], size);
+            case UINT8, BOOL -> new CpuStorage(dtype, new byte[size], size);
         };
     }
 
@@ -29,6 +29,12 @@ public final class CpuStorage extends Storage {
     public static CpuStorage wrap(long[] a) { return new CpuStorage(DType.INT64, a, a.length); }
     public static CpuStorage wrap(byte[] a) { return new CpuStorage(DType.UINT8, a, a.length); }
 
+    /** A bool storage over {@code a}, whose bytes must be 0 or 1. */
+    public static CpuStorage wrapBool(byte[] a) {
+        for (int i = 0; i < a.length; i++) if ((a[i] & ~1) != 0) throw new DTypeException("bool byte " + a[i] + " at " + i + " is not 0 or 1");
+        return new CpuStorage(DType.BOOL, a, a.length);
+    }
+
     @Override public Device device() { return Device.CPU; }
 
     @Override public int size() { return size; }
@@ -36,7 +42,11 @@ public final class CpuStorage extends Storage {
     public float[] floats() { return (float[]) checked(DType.FLOAT32); }
     public int[] ints() { return (int[]) checked(DType.INT32); }
     public long[] longs() { return (long[]) checked(DType.INT64); }
-    public byte[] bytes() { return (byte[]) checked(DType.UINT8); }
+    /** The bytes of a uint8 or bool storage. */
+    public byte[] bytes() {
+        if (dtype() == DType.BOOL) return (byte[]) array;
+        return (byte[]) checked(DType.UINT8);
+    }
 
     private Object checked(DType want) {
         if (dtype() != want) throw new DTypeException("storage holds " + dtype() + ", not " + want);
@@ -50,16 +60,18 @@ public final class CpuStorage extends Storage {
             case INT32 -> ((int[]) array)[i];
             case INT64 -> ((long[]) array)[i];
             case UINT8 -> ((byte[]) array)[i] & 0xFF;
+            case BOOL -> ((byte[]) array)[i];
         };
     }
 
-    /** Stores {@code v} at {@code i}, converting to the dtype (integers truncate toward zero, uint8 wraps). */
+    /** Stores {@code v} at {@code i}, converting to the dtype (integers truncate toward zero, uint8 wraps, bool is v != 0). */
     public void setDouble(int i, double v) {
         switch (dtype()) {
             case FLOAT32 -> ((float[]) array)[i] = (float) v;
             case INT32 -> ((int[]) array)[i] = (int) v;
             case INT64 -> ((long[]) array)[i] = (long) v;
             case UINT8 -> ((byte[]) array)[i] = (byte) (long) v;
+            case BOOL -> ((byte[]) array)[i] = (byte) (v != 0 ? 1 : 0);
         }
     }
 }

@@ -59,6 +59,7 @@ final class CpuCopy {
                 case INT32 -> { int[] s = from.ints(); for (int i = 0; i < n; i++) d[d0 + i * ds] = s[s0 + i * ss]; }
                 case INT64 -> { long[] s = from.longs(); for (int i = 0; i < n; i++) d[d0 + i * ds] = s[s0 + i * ss]; }
                 case UINT8 -> { byte[] s = from.bytes(); for (int i = 0; i < n; i++) d[d0 + i * ds] = s[s0 + i * ss] & 0xFF; }
+                case BOOL -> { byte[] s = from.bytes(); for (int i = 0; i < n; i++) d[d0 + i * ds] = s[s0 + i * ss]; }
             }
         } else if (from.dtype() == DType.FLOAT32) {
             for (int i = 0; i < n; i++) to.setDouble(d0 + i * ds, from.getDouble(s0 + i * ss));
@@ -73,6 +74,7 @@ final class CpuCopy {
             case INT32 -> s.ints()[i];
             case INT64 -> s.longs()[i];
             case UINT8 -> s.bytes()[i] & 0xFF;
+            case BOOL -> s.bytes()[i];
             case FLOAT32 -> (long) s.floats()[i];
         };
     }
@@ -82,6 +84,7 @@ final class CpuCopy {
             case INT32 -> s.ints()[i] = (int) v;
             case INT64 -> s.longs()[i] = v;
             case UINT8 -> s.bytes()[i] = (byte) v;
+            case BOOL -> s.bytes()[i] = (byte) (v != 0 ? 1 : 0);
             case FLOAT32 -> s.floats()[i] = v;
         }
     }

@@ -332,6 +332,7 @@ public final class ReferenceBackend implements Backend {
             case INT32 -> s.ints()[i];
             case INT64 -> s.longs()[i];
             case UINT8 -> s.bytes()[i] & 0xFF;
+            case BOOL -> s.bytes()[i];
             case FLOAT32 -> (long) s.floats()[i];
         };
     }
@@ -342,6 +343,7 @@ public final class ReferenceBackend implements Backend {
             case INT32 -> s.ints()[i] = (int) v;
             case INT64 -> s.longs()[i] = v;
             case UINT8 -> s.bytes()[i] = (byte) v;
+            case BOOL -> s.bytes()[i] = (byte) (v != 0 ? 1 : 0);
             case FLOAT32 -> s.floats()[i] = v;
         }
     }
@@ -362,9 +364,19 @@ public final class ReferenceBackend implements Backend {
         int flat(int o, int l, int in) { return (o * length + l) * inner + in; }
     }
 
-    // Fused normalization: being written (issue 6); F still composes it from primitives until then.
-    @Override public NormResult batchNorm(Tensor x, Tensor gamma, Tensor beta, float eps) { throw new UnsupportedOperationException("batchNorm kernel is being written"); }
-    @Override public Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor gamma) { throw new UnsupportedOperationException("batchNorm kernel is being written"); }
-    @Override public NormResult layerNorm(Tensor x, int normalizedAxes, Tensor gamma, Tensor beta, float eps) { throw new UnsupportedOperationException("layerNorm kernel is being written"); }
-    @Override public Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor gamma, int normalizedAxes) { throw new UnsupportedOperationException("layerNorm kernel is being written"); }
+    // ---- normalization ----
+
+    @Override public NormResult batchNorm(Tensor x, Tensor gamma, Tensor beta, float eps) { return ReferenceNorm.batchNorm(x, gamma, beta, eps); }
+
+    @Override public Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor gamma) {
+        return ReferenceNorm.batchNormBackward(dy, x, mean, invStd, gamma);
+    }
+
+    @Override public NormResult layerNorm(Tensor x, int normalizedAxes, Tensor gamma, Tensor beta, float eps) {
+        return ReferenceNorm.layerNorm(x, normalizedAxes, gamma, beta, eps);
+    }
+
+    @Override public Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor gamma, int normalizedAxes) {
+        return ReferenceNorm.layerNormBackward(dy, x, mean, invStd, gamma, normalizedAxes);
+    }
 }
