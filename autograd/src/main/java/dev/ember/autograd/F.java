@@ -1,6 +1,8 @@
 package dev.ember.autograd;
 
 import dev.ember.engine.Conv2dParams;
+import dev.ember.engine.DType;
+import dev.ember.engine.DTypeException;
 import dev.ember.engine.EmberException;
 import dev.ember.engine.Pool2dParams;
 import dev.ember.engine.Rng;
@@ -11,8 +13,9 @@ import java.util.Arrays;
 
 /**
  * The functional layer: stateless differentiable functions that nn modules call. Modules hold state
- * (parameters, running statistics); these do the math. Convolution and pooling are primitives with their own
- * derivative rules; the rest is composed from {@link Variable} ops and gets its gradient from theirs.
+ * (parameters, running statistics); these do the math. Convolution, pooling and normalization with batch statistics
+ * are primitives with their own derivative rules (the last over the backend's fused kernels); the rest is composed
+ * from {@link Variable} ops and gets its gradient from theirs.
  */
 public final class F {
     private F() {}
@@ -66,27 +69,22 @@ public final class F {
         if ((runningMean == null) != (runningVar == null)) throw new EmberException("batchNorm2d needs both running statistics or neither");
         boolean useBatchStats = training || runningMean == null;
 
-        Variable xHat;   // xHat (N, C, H, W): x normalized per channel
         if (useBatchStats) {
             int n = x.dim(0) * x.dim(2) * x.dim(3);
             if (n < 2) throw new ShapeException("batchNorm2d needs more than one value per channel to use batch statistics, got input " + x.shape());
-            Variable mean = x.mean(true, 0, 2, 3);                   // mean (1, C, 1, 1)
-            Variable centered = x.sub(mean);                         // centered (N, C, H, W)
-            Variable var = centered.square().mean(true, 0, 2, 3);    // var (1, C, 1, 1), biased
-            xHat = centered.mul(var.add(eps).pow(-0.5f));
+            requireFloatOnDeviceOf(x, "batchNorm2d", gamma, beta);
+            NormOps.Normalized r = NormOps.batchNorm(x, gamma, beta, eps);   // one node; mean, variance (C), biased
             if (training && runningMean != null) {
-                try (NoGrad ignored = NoGrad.enter()) {
-                    Tensor batchMean = mean.data().reshape(c);
-                    Tensor unbiasedVar = var.data().reshape(c).mul((float) n / (n - 1));
-                    runningMean.copyFrom(runningMean.mul(1 - momentum).add(batchMean.mul(momentum)));
-                    runningVar.copyFrom(runningVar.mul(1 - momentum).add(unbiasedVar.mul(momentum)));
-                }
+                Tensor unbiasedVar = r.variance().mul((float) n / (n - 1));
+                runningMean.copyFrom(runningMean.mul(1 - momentum).add(r.mean().mul(momentum)));
+                runningVar.copyFrom(runningVar.mul(1 - momentum).add(unbiasedVar.mul(momentum)));
             }
-        } else {
-            Tensor mean = runningMean.reshape(1, c, 1, 1);
-            Tensor invStd = runningVar.reshape(1, c, 1, 1).add(eps).pow(-0.5f);   // invStd (1, C, 1, 1)
-            xHat = x.sub(Variable.of(mean)).mul(Variable.of(invStd));
+            return r.output();
         }
+        // eval: a fixed affine map per channel, composed
+        Tensor mean = runningMean.reshape(1, c, 1, 1);
+        Tensor invStd = runningVar.reshape(1, c, 1, 1).add(eps).pow(-0.5f);   // invStd (1, C, 1, 1)
+        Variable xHat = x.sub(Variable.of(mean)).mul(Variable.of(invStd));   // xHat (N, C, H, W)
         Variable y = gamma == null ? xHat : xHat.mul(gamma.reshape(1, c, 1, 1));
         return beta == null ? y : y.add(beta.reshape(1, c, 1, 1));
     }
@@ -96,8 +94,6 @@ public final class F {
         if (normalizedAxes < 1 || normalizedAxes > x.rank()) {
             throw new ShapeException("layerNorm normalizes 1 to " + x.rank() + " trailing axes of " + x.shape() + ", got " + normalizedAxes);
         }
-        int[] axes = new int[normalizedAxes];
-        for (int i = 0; i < normalizedAxes; i++) axes[i] = x.rank() - normalizedAxes + i;
         int[] normalizedDims = Arrays.copyOfRange(x.shape().dims(), x.rank() - normalizedAxes, x.rank());
         if (gamma != null && !Arrays.equals(gamma.shape().dims(), normalizedDims)) {
             throw new ShapeException("layerNorm gamma must be " + Arrays.toString(normalizedDims) + ", got " + gamma.shape());
@@ -105,12 +101,8 @@ public final class F {
         if (beta != null && !Arrays.equals(beta.shape().dims(), normalizedDims)) {
             throw new ShapeException("layerNorm beta must be " + Arrays.toString(normalizedDims) + ", got " + beta.shape());
         }
-        Variable mean = x.mean(true, axes);                        // mean (..., 1, ..., 1)
-        Variable centered = x.sub(mean);
-        Variable var = centered.square().mean(true, axes);         // biased, as PyTorch
-        Variable y = centered.mul(var.add(eps).pow(-0.5f));
-        if (gamma != null) y = y.mul(gamma);
-        return beta == null ? y : y.add(beta);
+        requireFloatOnDeviceOf(x, "layerNorm", gamma, beta);
+        return NormOps.layerNorm(x, normalizedAxes, gamma, beta, eps).output();   // one node, biased variance as PyTorch
     }
 
     /** Inverted dropout: in training zeroes each element with probability p (mask from {@code rng}) and scales by 1/(1-p). */
@@ -122,6 +114,18 @@ public final class F {
         for (int i = 0; i < mask.length; i++) mask[i] = rng.nextDouble() < p ? 0f : keptScale;
         Tensor m = Tensor.of(mask, x.shape().dims()).to(x.data().device());
         return x.mul(Variable.of(m));
+    }
+
+    /** The fused kernels take float32 operands on x's device. */
+    private static void requireFloatOnDeviceOf(Variable x, String op, Variable... params) {
+        if (x.data().dtype() != DType.FLOAT32) {
+            throw new DTypeException(op + " needs float32 input, got " + x.data().dtype() + " tensor of shape " + x.shape());
+        }
+        for (Variable p : params) {
+            if (p == null) continue;
+            if (p.data().dtype() != DType.FLOAT32) throw new DTypeException(op + " needs float32 gamma/beta, got " + p.data().dtype());
+            x.data().sameDevice(p.data());
+        }
     }
 
     private static void requireChannels(String what, int[] dims, int c) {

@@ -9,7 +9,8 @@
  * parameter (gradients add up across backward calls); {@code zeroGrad()} before the next step.
  *
  * <p>Inside: one derivative rule per primitive, forward and backward side by side, grouped by kind in
- * {@code ElementwiseOps}, {@code ReduceOps}, {@code MovementOps} and {@code LinalgOps}; composed functions (mean,
- * normalizations, cross-entropy) get their gradients from those. {@code BackwardPass} walks the graph iteratively.
+ * {@code ElementwiseOps}, {@code ReduceOps}, {@code MovementOps}, {@code LinalgOps} and {@code NormOps} (batch and
+ * layer norm over the backend's fused kernels); composed functions (mean, eval-mode batch norm, cross-entropy) get
+ * their gradients from those. {@code BackwardPass} walks the graph iteratively.
  */
 package dev.ember.autograd;

@@ -90,6 +90,28 @@ class FunctionalTest {
         check(v -> F.batchNorm2d(v[0], null, null, null, null, true, 0.1f, 1e-5f), x);
     }
 
+    @Test void batchNormTrainingGradientsWithOneParameterOrAView() {
+        Tensor x = uniform(27, -1, 1, 3, 2, 3, 4), gamma = uniform(28, 0.5f, 1.5f, 2), beta = uniform(29, -1, 1, 2);
+        check(v -> F.batchNorm2d(v[0], null, null, v[1], null, true, 0.1f, 1e-5f), x, gamma);   // gamma only
+        check(v -> F.batchNorm2d(v[0], null, null, null, v[1], true, 0.1f, 1e-5f), x, beta);    // beta only
+        // non-contiguous inputs: (3, 2, 4, 3) with H and W swapped, and every second row of H
+        check(v -> F.batchNorm2d(v[0].transpose(2, 3), Tensor.zeros(2), Tensor.ones(2), v[1], v[2], true, 0.1f, 1e-5f), x, gamma, beta);
+        check(v -> F.batchNorm2d(v[0].slice(2, 0, 3, 2), null, null, v[1], v[2], true, 0.1f, 1e-5f), x, gamma, beta);
+        // eval without running statistics uses the batch's
+        check(v -> F.batchNorm2d(v[0], null, null, v[1], v[2], false, 0.1f, 1e-5f), x, gamma, beta);
+    }
+
+    @Test void batchNormTrainingIsOneNodeAndSkipsFrozenInputs() {
+        Variable x = Variable.of(uniform(30, -1, 1, 2, 3, 2, 2)), gamma = Variable.param(uniform(31, 0.5f, 1.5f, 3));
+        Variable y = F.batchNorm2d(x, null, null, gamma, null, true, 0.1f, 1e-5f);
+        assertEquals("batchNorm", y.node().op());
+        assertSame(x, y.node().inputs()[0]);
+        y.sum().backward();
+        assertEquals(null, x.grad());                                      // data: no gradient kept
+        assertArrayEquals(new int[] {3}, gamma.grad().dims());
+        assertArrayEquals(new float[3], gamma.grad().toFloatArray(), 1e-5f);   // sum of xHat over a channel is 0
+    }
+
     @Test void batchNormEvalGradients() {
         Tensor x = uniform(18, -1, 1, 2, 2, 3, 3), gamma = uniform(19, 0.5f, 1.5f, 2), beta = uniform(20, -1, 1, 2);
         Tensor mean = Tensor.of(new float[] {0.2f, -0.1f}, 2), var = Tensor.of(new float[] {0.5f, 2f}, 2);
@@ -118,6 +140,23 @@ class FunctionalTest {
         check(v -> F.layerNorm(v[0], 1, v[1], v[2], 1e-5f), x, uniform(22, 0.5f, 1.5f, 4), uniform(23, -1, 1, 4));
         check(v -> F.layerNorm(v[0], 2, v[1], v[2], 1e-5f), x, uniform(24, 0.5f, 1.5f, 3, 4), uniform(25, -1, 1, 3, 4));
         check(v -> F.layerNorm(v[0], 1, null, null, 1e-5f), x);
+    }
+
+    @Test void layerNormGradientsWithOneParameterOrAView() {
+        Tensor x = uniform(32, -1, 1, 2, 3, 5);
+        check(v -> F.layerNorm(v[0], 1, v[1], null, 1e-5f), x, uniform(33, 0.5f, 1.5f, 5));   // gamma only
+        check(v -> F.layerNorm(v[0], 1, null, v[1], 1e-5f), x, uniform(34, -1, 1, 5));       // beta only
+        // non-contiguous: (3, 2, 5) from swapping the leading axes, and (2, 5, 3) normalized over a transposed pair
+        check(v -> F.layerNorm(v[0].transpose(0, 1), 1, v[1], v[2], 1e-5f), x, uniform(35, 0.5f, 1.5f, 5), uniform(36, -1, 1, 5));
+        check(v -> F.layerNorm(v[0].transpose(1, 2), 2, v[1], v[2], 1e-5f), x, uniform(37, 0.5f, 1.5f, 5, 3), uniform(38, -1, 1, 5, 3));
+        check(v -> F.layerNorm(v[0], 3, null, null, 1e-5f), x);   // every axis: one group
+    }
+
+    @Test void layerNormIsOneNode() {
+        Variable x = Variable.param(uniform(39, -1, 1, 2, 4));
+        Variable y = F.layerNorm(x, 1, Variable.param(Tensor.ones(4)), null, 1e-5f);
+        assertEquals("layerNorm", y.node().op());
+        assertSame(x, y.node().inputs()[0]);
     }
 
     @Test void layerNormValues() {

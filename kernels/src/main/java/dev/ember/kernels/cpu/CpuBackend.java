@@ -95,9 +95,19 @@ public final class CpuBackend implements Backend {
 
     @Override public void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamParams p) { CpuOptimizerSteps.adam(param, grad, m, v, p); }
 
-    // Fused normalization: being written (issue 6); F still composes it from primitives until then.
-    @Override public NormResult batchNorm(Tensor x, Tensor gamma, Tensor beta, float eps) { throw new UnsupportedOperationException("batchNorm kernel is being written"); }
-    @Override public Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor gamma) { throw new UnsupportedOperationException("batchNorm kernel is being written"); }
-    @Override public NormResult layerNorm(Tensor x, int normalizedAxes, Tensor gamma, Tensor beta, float eps) { throw new UnsupportedOperationException("layerNorm kernel is being written"); }
-    @Override public Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor gamma, int normalizedAxes) { throw new UnsupportedOperationException("layerNorm kernel is being written"); }
+    // ---- normalization ----
+
+    @Override public NormResult batchNorm(Tensor x, Tensor gamma, Tensor beta, float eps) { return CpuNorm.batchNorm(x, gamma, beta, eps); }
+
+    @Override public Tensor[] batchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor gamma) {
+        return CpuNorm.batchNormBackward(dy, x, mean, invStd, gamma);
+    }
+
+    @Override public NormResult layerNorm(Tensor x, int normalizedAxes, Tensor gamma, Tensor beta, float eps) {
+        return CpuNorm.layerNorm(x, normalizedAxes, gamma, beta, eps);
+    }
+
+    @Override public Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor gamma, int normalizedAxes) {
+        return CpuNorm.layerNormBackward(dy, x, mean, invStd, gamma, normalizedAxes);
+    }
 }
