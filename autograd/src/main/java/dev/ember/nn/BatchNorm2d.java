@@ -43,6 +43,10 @@ public final class BatchNorm2d extends Module {
     }
 
     /** The scale (gamma), or null when not affine. */
+    public float eps() { return eps; }
+
+    public float momentum() { return momentum; }
+
     public Variable weight() { return weight; }
 
     /** The shift (beta), or null when not affine. */

@@ -8,6 +8,9 @@ public final class Flatten extends Module {
 
     public Flatten() { this(1); }
 
+    /** First axis merged into one (PyTorch's start_dim). */
+    public int startAxis() { return startAxis; }
+
     public Flatten(int startAxis) { this.startAxis = startAxis; }
 
     @Override public Variable forward(Variable x) { return x.flatten(startAxis); }

@@ -31,6 +31,11 @@ public final class LayerNorm extends Module {
         this.bias = elementwiseAffine ? registerParameter("bias", Tensor.zeros(normalizedShape)) : null;
     }
 
+    public float eps() { return eps; }
+
+    /** Sizes of the trailing axes that are normalized. */
+    public int[] normalizedShape() { return normalizedShape.clone(); }
+
     public Variable weight() { return weight; }
 
     public Variable bias() { return bias; }
