@@ -1,0 +1,224 @@
+package dev.ember.loaders.onnx;
+
+import dev.ember.autograd.NoGrad;
+import dev.ember.autograd.Variable;
+import dev.ember.engine.DType;
+import dev.ember.engine.Tensor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs an {@link OnnxModel} on the engine. Order of use: create once per model (every node's op is resolved
+ * here, and all unsupported ones are reported together), then {@link #run} as often as needed; a session holds
+ * no per-run state, so runs on different threads do not interfere.
+ *
+ * <p>Execution follows {@link OnnxGraph#order()}; initializers are constants; a value is dropped from the working
+ * set right after its last reader ran, so intermediates can be collected while the rest of the graph runs.
+ * {@link #run} records no gradient graph; {@link #runVariables} does, and lets a caller put trainable parameters
+ * in place of initializers (the training import).
+ */
+public final class OnnxSession {
+    private final OnnxModel model;
+    private final OnnxGraph graph;
+    private final List<OnnxNode> order;
+    private final OnnxOp[] ops;               // ops[step] runs order.get(step)
+    private final int[] opsets;
+    private final List<List<String>> dropAfter;  // values no step after this one reads
+    private final Map<String, Variable> constants;
+
+    public OnnxSession(OnnxModel model, OpResolver resolver) {
+        this.model = model;
+        this.graph = model.graph();
+        this.order = graph.order();
+        this.ops = new OnnxOp[order.size()];
+        this.opsets = new int[order.size()];
+        requireTensors();
+        resolveAll(resolver);
+        this.dropAfter = dropSchedule();
+        this.constants = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : graph.initializers().entrySet()) constants.put(e.getKey(), Variable.of(e.getValue()));
+    }
+
+    public OnnxModel model() { return model; }
+
+    /**
+     * Runs the graph without recording gradients. {@code inputs} maps every graph input name to a tensor of the
+     * declared dtype and shape (named dims are free, but each name takes one size across all inputs). Returns the
+     * graph outputs by name, in declaration order.
+     */
+    public Map<String, Tensor> run(Map<String, Tensor> inputs) {
+        Map<String, Variable> given = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : inputs.entrySet()) given.put(e.getKey(), Variable.of(e.getValue()));
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        try (NoGrad _ = NoGrad.enter()) {
+            for (Map.Entry<String, Variable> e : execute(given, Map.of()).entrySet()) out.put(e.getKey(), e.getValue().data());
+        }
+        return out;
+    }
+
+    /**
+     * Runs the graph with gradient recording as the caller's scope has it (no {@link NoGrad} is entered here).
+     * {@code initializers} replaces initializers by name (e.g. by trainable parameters of the same shape); any
+     * initializer not in it is used as the constant from the file.
+     */
+    public Map<String, Variable> runVariables(Map<String, Variable> inputs, Map<String, Variable> initializers) {
+        return execute(inputs, initializers);
+    }
+
+    /** The values dropped from the working set right after step {@code step} ran (for tests). */
+    List<String> droppedAfter(int step) { return List.copyOf(dropAfter.get(step)); }
+
+    // ---- creation ----
+
+    /** Graph inputs and outputs must be tensors: the engine has no sequences, maps or optionals. */
+    private void requireTensors() {
+        for (OnnxValueInfo v : graph.inputs()) requireTensor("input", v);
+        for (OnnxValueInfo v : graph.outputs()) requireTensor("output", v);
+    }
+
+    private void requireTensor(String role, OnnxValueInfo v) {
+        if (v.kind() == OnnxValueInfo.Kind.TENSOR || v.kind() == OnnxValueInfo.Kind.UNDECLARED) return;
+        String where = model.file() != null ? model.file() + ": " : "";
+        throw new OnnxException(where + "graph " + role + " '" + v.name() + "' is a " + v.kind() + " value; only tensors are supported");
+    }
+
+    /** Resolves every node's op once; all problems are collected, then reported in one exception. */
+    private void resolveAll(OpResolver resolver) {
+        Map<String, String> problems = new LinkedHashMap<>();   // distinct problems, in order of first appearance
+        Map<String, Integer> repeats = new HashMap<>();          // how many more nodes share each
+        for (int step = 0; step < order.size(); step++) {
+            OnnxNode node = order.get(step);
+            String domain = OnnxModel.canonicalDomain(node.domain());
+            String domainName = domain.isEmpty() ? "ai.onnx" : domain;
+            int opset = model.opset(domain);
+            String key, problem;
+            if (opset == 0) {
+                key = "domain " + domainName;
+                problem = "op '" + node.opType() + "' at node '" + node.name() + "': the model imports no opset for domain '" + domainName + "'";
+            } else {
+                try {
+                    ops[step] = resolver.resolve(node, opset);
+                    opsets[step] = opset;
+                    if (ops[step] != null) continue;
+                    key = node.opType() + "/" + domainName + "/" + opset;
+                    problem = "unsupported op '" + node.opType() + "' (domain " + domainName + ", opset " + opset + ") at node '" + node.name() + "'";
+                } catch (OnnxException e) {
+                    key = "node " + step;
+                    problem = e.getMessage();
+                }
+            }
+            if (problems.putIfAbsent(key, problem) != null) repeats.merge(key, 1, Integer::sum);
+        }
+        if (problems.isEmpty()) return;
+        StringBuilder b = new StringBuilder(model.file() != null ? model.file() + ": " : "");
+        b.append(problems.size() == 1 ? "a node cannot run: " : problems.size() + " kinds of node cannot run:");
+        for (Map.Entry<String, String> e : problems.entrySet()) {
+            int more = repeats.getOrDefault(e.getKey(), 0);
+            b.append(problems.size() == 1 ? "" : "\n  ").append(e.getValue());
+            if (more > 0) b.append(" (and ").append(more).append(more == 1 ? " more node)" : " more nodes)");
+        }
+        throw new OnnxException(b.toString());
+    }
+
+    /** For each step, the values it is the last reader of (graph outputs are never dropped); unread outputs too. */
+    private List<List<String>> dropSchedule() {
+        List<List<String>> drop = new ArrayList<>(order.size());
+        for (int step = 0; step < order.size(); step++) {
+            List<String> d = new ArrayList<>();
+            OnnxNode node = order.get(step);
+            for (String in : node.inputs()) if (!in.isEmpty() && graph.lastUse(in) == step && !d.contains(in)) d.add(in);
+            for (String out : node.outputs()) if (!out.isEmpty() && graph.lastUse(out) == -1) d.add(out);
+            drop.add(d);
+        }
+        return drop;
+    }
+
+    // ---- execution ----
+
+    private Map<String, Variable> execute(Map<String, Variable> inputs, Map<String, Variable> initializers) {
+        Map<String, Variable> values = new HashMap<>(constants);
+        for (Map.Entry<String, Variable> e : initializers.entrySet()) {
+            Variable old = constants.get(e.getKey());
+            if (old == null) throw new OnnxException("initializer '" + e.getKey() + "' does not exist in the graph");
+            if (!old.shape().equals(e.getValue().shape())) {
+                throw new OnnxException("initializer '" + e.getKey() + "': replacement has shape " + e.getValue().shape() + ", the graph's has " + old.shape());
+            }
+            values.put(e.getKey(), e.getValue());
+        }
+        bindInputs(inputs, values);
+
+        for (int step = 0; step < order.size(); step++) {
+            OnnxNode node = order.get(step);
+            Variable[] in = new Variable[node.inputs().size()];
+            for (int j = 0; j < in.length; j++) {
+                String name = node.inputs().get(j);
+                if (name.isEmpty()) continue;
+                in[j] = values.get(name);
+                if (in[j] == null) throw new OnnxException(node.describe() + ": input '" + name + "' was not computed (an optional output its producer left out)");
+            }
+            Variable[] out;
+            try {
+                out = ops[step].apply(node, in, opsets[step]);
+            } catch (OnnxException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new OnnxException(node.describe() + " failed: " + e, e);
+            }
+            if (out == null) throw new OnnxException(node.describe() + ": the op returned no outputs");
+            for (int j = 0; j < node.outputs().size() && j < out.length; j++) {
+                String name = node.outputs().get(j);
+                if (!name.isEmpty() && out[j] != null) values.put(name, out[j]);
+            }
+            for (String dead : dropAfter.get(step)) values.remove(dead);
+        }
+
+        Map<String, Variable> result = new LinkedHashMap<>();
+        for (OnnxValueInfo o : graph.outputs()) {
+            Variable v = values.get(o.name());
+            if (v == null) throw new OnnxException("graph output '" + o.name() + "' was not computed");
+            result.put(o.name(), v);
+        }
+        return result;
+    }
+
+    /** Checks {@code inputs} against the declared graph inputs and puts them into {@code values}. */
+    private void bindInputs(Map<String, Variable> inputs, Map<String, Variable> values) {
+        Map<String, OnnxValueInfo> declared = new LinkedHashMap<>();
+        for (OnnxValueInfo v : graph.inputs()) declared.put(v.name(), v);
+        for (String name : inputs.keySet()) {
+            if (!declared.containsKey(name)) throw new OnnxException("'" + name + "' is not an input of the graph; its inputs are " + declared.keySet());
+        }
+        Map<String, Integer> namedDims = new HashMap<>();   // "batch" -> the size the first input gave it
+        for (OnnxValueInfo info : declared.values()) {
+            Variable v = inputs.get(info.name());
+            if (v == null) throw new OnnxException("input '" + info.name() + "' (" + info.describe() + ") is missing");
+            check(info, v.data(), namedDims);
+            values.put(info.name(), v);
+        }
+    }
+
+    private static void check(OnnxValueInfo info, Tensor t, Map<String, Integer> namedDims) {
+        String what = "input '" + info.name() + "': expected " + info.describe() + ", got " + t.dtype().name().toLowerCase() + " " + t.shape();
+        if (info.elemType() != 0) {
+            DType want = info.dtype();
+            if (want == null) throw new OnnxException("input '" + info.name() + "' is declared " + info.describe() + ", an element type ember does not support");
+            if (t.dtype() != want) throw new OnnxException(what + " (" + OnnxTensors.typeName(info.elemType()) + " loads as " + want.name().toLowerCase() + ")");
+        }
+        if (!info.hasShape()) return;
+        if (t.rank() != info.shape().size()) throw new OnnxException(what + ": rank " + t.rank() + " instead of " + info.shape().size());
+        for (int axis = 0; axis < t.rank(); axis++) {
+            OnnxValueInfo.Dim d = info.shape().get(axis);
+            int size = t.dim(axis);
+            if (d.isFixed() && d.value() != size) throw new OnnxException(what + ": axis " + axis + " is " + size + ", expected " + d.value());
+            if (d.param() != null) {
+                Integer bound = namedDims.putIfAbsent(d.param(), size);
+                if (bound != null && bound != size) {
+                    throw new OnnxException(what + ": axis " + axis + " ('" + d.param() + "') is " + size + ", but an earlier input set '" + d.param() + "' to " + bound);
+                }
+            }
+        }
+    }
+}
