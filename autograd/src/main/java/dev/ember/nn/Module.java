@@ -55,8 +55,54 @@ public abstract class Module {
 
     protected final <M extends Module> M registerModule(String name, M module) {
         checkNewName(name);
+        for (String own : ownNames()) {
+            if (own.startsWith(name + ".")) throw new EmberException(typeName() + ": child module '" + name + "' would clash with the listed name '" + own + "'");
+        }
         children.put(name, module);
         return module;
+    }
+
+    /**
+     * Registers a trainable parameter under a name chosen elsewhere, such as an imported model's ({@code fc.weight},
+     * {@code onnx::Conv_193}): dots are allowed and do not mean nesting, the name is listed exactly as given. It may not
+     * start with a child module's name and a dot (the listed names would clash), nor may such a child come later.
+     */
+    protected final Variable registerImportedParameter(String name, Tensor value) {
+        checkNewImportedName(name);
+        Variable p = Variable.param(value);
+        parameters.put(name, p);
+        return p;
+    }
+
+    /** A buffer under a name chosen elsewhere, dots allowed (see {@link #registerImportedParameter}). */
+    protected final Tensor registerImportedBuffer(String name, Tensor value) {
+        checkNewImportedName(name);
+        buffers.put(name, value);
+        return value;
+    }
+
+    /** Removes this module's own parameter {@code name} (the weights of a replaced layer) and returns it. */
+    protected final Variable removeParameter(String name) {
+        Variable p = parameters.remove(name);
+        if (p == null) throw new EmberException(typeName() + " has no parameter '" + name + "' to remove; it has " + parameters.keySet());
+        return p;
+    }
+
+    private void checkNewImportedName(String name) {
+        if (name == null || name.isEmpty()) throw new EmberException(typeName() + ": a state name must be non-empty, got '" + name + "'");
+        if (parameters.containsKey(name) || buffers.containsKey(name) || children.containsKey(name)) {
+            throw new EmberException(typeName() + " already has a parameter, buffer or child named '" + name + "'");
+        }
+        int dot = name.indexOf('.');
+        if (dot >= 0 && children.containsKey(name.substring(0, dot))) {
+            throw new EmberException(typeName() + ": the name '" + name + "' would clash with the names of child module '" + name.substring(0, dot) + "'");
+        }
+    }
+
+    private List<String> ownNames() {
+        List<String> names = new ArrayList<>(parameters.keySet());
+        names.addAll(buffers.keySet());
+        return names;
     }
 
     /** Replaces the existing child {@code name}, keeping its place in the order. */
