@@ -1,0 +1,74 @@
+package dev.ember.loaders.onnx.ops;
+
+import dev.ember.loaders.onnx.OnnxNode;
+import dev.ember.loaders.onnx.OnnxOp;
+import dev.ember.loaders.onnx.OpResolver;
+
+import java.util.Set;
+
+/**
+ * The ONNX operators ember implements, by (domain, op type, opset). Each op is written once over autograd
+ * Variables (see {@link OnnxOp}); an op whose attributes or inputs changed between opsets is registered once per
+ * version that changed it, and the model's opset picks the newest registration not above it.
+ */
+public final class OnnxOps {
+    private static final OpTable TABLE = build();
+
+    private OnnxOps() {}
+
+    private static OpTable build() {
+        OpTable t = new OpTable();
+        ElementwiseOps.register(t);
+        ActivationOps.register(t);
+        ShapeOps.register(t);
+        IndexOps.register(t);
+        ReduceOps.register(t);
+        MatrixOps.register(t);
+        ConvOps.register(t);
+        PoolOps.register(t);
+        NormOps.register(t);
+        ResizeOps.register(t);
+        LossOps.register(t);
+        RecurrentOps.register(t);
+        TrainingOps.register(t);
+        SignalOps.register(t);
+        DetectionOps.register(t);
+        GridSampleOp.register(t);
+        QuantOps.register(t);
+        TfIdfVectorizerOp.register(t);
+        return t;
+    }
+
+    /**
+     * The implementation of {@code opType} in {@code domain} ("" or "ai.onnx" for the default domain) at {@code opset},
+     * or an {@link OnnxUnsupportedException} naming the op, domain and opset.
+     */
+    public static OnnxOp find(String domain, String opType, int opset) {
+        OnnxOp op = TABLE.find(domain, opType, opset);
+        if (op == null) {
+            String d = OpTable.domainOf(domain);
+            throw new OnnxUnsupportedException("unsupported op '" + opType + "' (domain " + (d.isEmpty() ? "ai.onnx" : d) + ", opset " + opset + ")");
+        }
+        return op;
+    }
+
+    /** As {@link #find(String, String, int)}, naming the node in the error. */
+    public static OnnxOp find(OnnxNode node, int opset) {
+        OnnxOp op = TABLE.find(node.domain(), node.opType(), opset);
+        if (op == null) {
+            String d = OpTable.domainOf(node.domain());
+            throw new OnnxUnsupportedException("unsupported op '" + node.opType() + "' (domain " + (d.isEmpty() ? "ai.onnx" : d)
+                    + ", opset " + opset + ") at node '" + node.name() + "'");
+        }
+        return op;
+    }
+
+    /** The resolver {@link dev.ember.loaders.onnx.OnnxSession} takes: null for an op ember does not implement. */
+    public static OpResolver resolver() { return (node, opset) -> TABLE.find(node.domain(), node.opType(), opset); }
+
+    /** True when {@code opType} has an implementation at {@code opset}. */
+    public static boolean supports(String domain, String opType, int opset) { return TABLE.find(domain, opType, opset) != null; }
+
+    /** Every registered op: "Conv", or "domain::OpType" outside the default domain; sorted. */
+    public static Set<String> opTypes() { return TABLE.keys(); }
+}
