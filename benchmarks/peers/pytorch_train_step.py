@@ -5,7 +5,6 @@ python3-torch, as ../shared/baselines.md describes:
     OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 benchmarks/peers/pytorch_train_step.py
 Prints one line per model: name, batch, median ms per step, peak RSS MiB.
 """
-import resource
 import statistics
 import sys
 import time
@@ -28,6 +27,15 @@ def cnn():
         nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
+def peak_rss_mib():
+    """VmHWM of this process. Not ru_maxrss: started from a JVM, that inherits the parent's high-water mark."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def measure(name, model, batch, warmup=20, steps=100):
     x = torch.randn(batch, 1, 28, 28)
     y = torch.randint(0, 10, (batch,))
@@ -43,7 +51,7 @@ def measure(name, model, batch, warmup=20, steps=100):
         t1 = time.perf_counter()
         if i >= warmup:
             times.append((t1 - t0) * 1000)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mib()
     print(f"{name}\t{batch}\t{statistics.median(times):.3f}\t{rss:.0f}")
     sys.stdout.flush()
 
