@@ -41,6 +41,28 @@ public final class F {
         return b == null ? y : y.add(b.reshape(1, oc, 1, 1));
     }
 
+    /**
+     * Transposed convolution (PyTorch's conv_transpose2d): x (N, C_in, H, W), w (C_in, C_out/g, KH, KW), b (C_out) or
+     * null -> y (N, C_out, OH, OW) with OH = (H - 1) stride - 2 pad + dilation (KH - 1) + outputPadding + 1.
+     * The output padding adds rows and columns at the end that no input reaches (only the bias).
+     */
+    public static Variable convTranspose2d(Variable x, Variable w, Variable b, Conv2dParams p, int outputPadH, int outputPadW) {
+        if (x.rank() != 4 || w.rank() != 4) throw new ShapeException("convTranspose2d needs x (N, C, H, W) and w (C_in, C_out/g, KH, KW), got " + x.shape() + " and " + w.shape());
+        if (w.dim(0) != x.dim(1) || w.dim(0) % p.groups() != 0) {
+            throw new ShapeException("convTranspose2d weight " + w.shape() + " does not fit input " + x.shape() + " with groups " + p.groups());
+        }
+        if (outputPadH < 0 || outputPadW < 0 || (outputPadH >= p.strideH() && outputPadH >= p.dilationH()) || (outputPadW >= p.strideW() && outputPadW >= p.dilationW())) {
+            throw new ShapeException("convTranspose2d output padding (" + outputPadH + ", " + outputPadW + ") must be smaller than stride or dilation");
+        }
+        int oc = w.dim(1) * p.groups();
+        int oh = (x.dim(2) - 1) * p.strideH() - 2 * p.padH() + p.dilationH() * (w.dim(2) - 1) + outputPadH + 1;
+        int ow = (x.dim(3) - 1) * p.strideW() - 2 * p.padW() + p.dilationW() * (w.dim(3) - 1) + outputPadW + 1;
+        if (oh < 1 || ow < 1) throw new ShapeException("convTranspose2d of " + x.shape() + " with weight " + w.shape() + " has no output (padding too large)");
+        if (b != null && (b.rank() != 1 || b.dim(0) != oc)) throw new ShapeException("convTranspose2d bias must be (" + oc + "), got " + b.shape());
+        Variable y = LinalgOps.convTranspose2d(x, w, dev.ember.engine.Shape.of(x.dim(0), oc, oh, ow), p);   // y (N, C_out, OH, OW)
+        return b == null ? y : y.add(b.reshape(1, oc, 1, 1));
+    }
+
     public static Variable maxPool2d(Variable x, Pool2dParams p) { return LinalgOps.maxPool2d(x, p); }
 
     public static Variable avgPool2d(Variable x, Pool2dParams p) { return LinalgOps.avgPool2d(x, p); }

@@ -3,6 +3,7 @@ package dev.ember.autograd;
 import dev.ember.engine.Backend;
 import dev.ember.engine.Conv2dParams;
 import dev.ember.engine.Pool2dParams;
+import dev.ember.engine.Shape;
 import dev.ember.engine.Tensor;
 
 /**
@@ -29,6 +30,21 @@ final class LinalgOps {
             return new Tensor[] {
                     x.requiresGrad() ? be.conv2dBackwardInput(g, w.data(), x.shape(), p) : null,    // dx (N, C, H, W)
                     w.requiresGrad() ? be.conv2dBackwardWeight(g, x.data(), w.shape(), p) : null};  // dw (OC, C/groups, KH, KW)
+        }, x, w);
+    }
+
+    /**
+     * Transposed convolution: x (N, C_in, H, W), w (C_in, C_out/g, KH, KW) -> y {@code outShape} (N, C_out, OH, OW).
+     * y is the input-gradient of the convolution that maps y-space to x-space with weight w, so its own gradients are
+     * that convolution (dx) and its weight-gradient with the roles of input and output swapped (dw).
+     */
+    static Variable convTranspose2d(Variable x, Variable w, Shape outShape, Conv2dParams p) {
+        Tensor y = x.data().backend().conv2dBackwardInput(x.data(), w.data(), outShape, p);
+        return Variable.fromOp("convTranspose2d", y, g -> {
+            Backend be = g.backend();
+            return new Tensor[] {
+                    x.requiresGrad() ? be.conv2d(g, w.data(), p) : null,                             // dx (N, C_in, H, W)
+                    w.requiresGrad() ? be.conv2dBackwardWeight(x.data(), g, w.shape(), p) : null};  // dw (C_in, C_out/g, KH, KW)
         }, x, w);
     }
 

@@ -17,7 +17,7 @@ import static dev.ember.loaders.onnx.ops.ElementwiseOps.one;
  * supported); asymmetric padding (auto_pad SAME with an even kernel, explicit pads) becomes an explicit zero pad of
  * the input for its uneven part. ConvTranspose is the input-gradient of a convolution: the backend's
  * {@code conv2dBackwardInput} computes it in 2-D (a host loop in 3-D and more), then pads and output_padding crop or
- * extend the result. ConvTranspose is not differentiable yet (autograd has no transposed-convolution primitive).
+ * extend the result. In 2-D (and 1-D) it trains through {@code F.convTranspose2d}; the host loop of 3-D and more does not.
  */
 final class ConvOps {
     private ConvOps() {}
@@ -57,10 +57,10 @@ final class ConvOps {
     static Variable convTranspose(OnnxNode node, Variable x, Variable w, Variable b) {
         Args.requireFloat(node, x, "X");
         Args.requireFloat(node, w, "W");
-        Grad.refuse(node, x, w, b);
         if (x.rank() != w.rank() || x.rank() < 3) throw new OnnxException(node.describe() + ": input " + x.shape() + " and weight " + w.shape() + " must have one rank >= 3");
         int sp = x.rank() - 2;
         if (sp == 1) return convTranspose(lift(node), x.unsqueeze(2), w.unsqueeze(2), b).squeeze(2);
+        if (sp > 2) Grad.refuse(node, x, w, b);   // the host loop has no backward
         int[] in = new int[sp], k = new int[sp];
         for (int i = 0; i < sp; i++) {
             in[i] = x.dim(2 + i);
@@ -95,12 +95,11 @@ final class ConvOps {
             }
         }
         int outChannels = w.dim(1) * group;
-        Tensor y;
-        if (sp == 2) {
-            Conv2dParams p = new Conv2dParams(s[0], s[1], 0, 0, d[0], d[1], group);
-            y = x.data().backend().conv2dBackwardInput(x.data(), w.data(), Shape.of(x.dim(0), outChannels, full[0], full[1]), p);
+        Variable y;
+        if (sp == 2) {   // full size s (in - 1) + (k - 1) d + 1, differentiable
+            y = F.convTranspose2d(x, w, null, new Conv2dParams(s[0], s[1], 0, 0, d[0], d[1], group), 0, 0);
         } else {
-            y = hostTranspose(x.data(), w.data(), group, s, d, full);
+            y = Variable.of(hostTranspose(x.data(), w.data(), group, s, d, full));
         }
         // output_padding extends the end, pads crop (negative pads extend): one pad with signed amounts
         long[] adjust = new long[2 * (sp + 2)];
@@ -108,7 +107,8 @@ final class ConvOps {
             adjust[2 + i] = -begin[i];
             adjust[sp + 4 + i] = outPad[i] - end[i];
         }
-        Variable out = ShapeOps.pad(node, Variable.of(y), adjust, "constant", 0);
+        boolean noAdjust = java.util.Arrays.stream(adjust).allMatch(a -> a == 0);
+        Variable out = noAdjust ? y : ShapeOps.pad(node, y, adjust, "constant", 0);
         if (b != null) {
             int[] bd = new int[sp + 2];
             java.util.Arrays.fill(bd, 1);

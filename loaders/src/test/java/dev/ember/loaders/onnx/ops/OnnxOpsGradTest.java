@@ -69,6 +69,14 @@ class OnnxOpsGradTest {
         OnnxException e = assertThrows(OnnxException.class,
                 () -> apply("TopK", 11, List.of(), x, Variable.of(longs(new long[] {1}, 1))));
         assertTrue(e.getMessage().contains("TopK") && e.getMessage().contains("not differentiable"), e.getMessage());
-        assertThrows(OnnxException.class, () -> apply("ConvTranspose", 11, List.of(), Variable.param(randn(20, 1, 1, 3, 3)), Variable.of(randn(21, 1, 1, 2, 2))));
+        // 3-D ConvTranspose runs on a host loop with no backward
+        assertThrows(OnnxException.class, () -> apply("ConvTranspose", 11, List.of(), Variable.param(randn(20, 1, 1, 3, 3, 3)), Variable.of(randn(21, 1, 1, 2, 2, 2))));
+    }
+
+    @Test void convTranspose2dTrains() {
+        GradCheck.check(v -> apply("ConvTranspose", 11, List.of(), v[0], v[1], v[2]), randn(30, 1, 2, 3, 3), randn(31, 2, 3, 2, 2), randn(32, 3));
+        GradCheck.check(v -> apply("ConvTranspose", 11, List.of(OnnxAttribute.ofInts("strides", new long[] {2, 2}),
+                OnnxAttribute.ofInts("pads", new long[] {1, 0, 0, 1}), OnnxAttribute.ofInts("output_padding", new long[] {1, 1})), v[0], v[1]),
+                randn(33, 2, 2, 3, 2), randn(34, 2, 1, 3, 3));
     }
 }

@@ -104,7 +104,7 @@ final class TinyModels {
         return OnnxModel.read(g.toBytes());
     }
 
-    /** x (N, 2, 3, 3) -> ConvTranspose (2, 2, 2, 2) -> Conv (1, 2, 1, 1) -> y: ConvTranspose passes no gradient in ember. */
+    /** x (N, 2, 3, 3) -> ConvTranspose (2, 2, 2, 2) -> Conv (1, 2, 1, 1) -> y. */
     static OnnxModel convTranspose(long seed) {
         Rng rng = new Rng(seed);
         GraphBuilder g = new GraphBuilder("deconv").opset("", 14);
