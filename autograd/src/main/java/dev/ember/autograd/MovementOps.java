@@ -1,6 +1,8 @@
 package dev.ember.autograd;
 
 import dev.ember.engine.DType;
+import dev.ember.engine.Shape;
+import dev.ember.engine.ShapeException;
 import dev.ember.engine.Tensor;
 
 /**
@@ -32,6 +34,62 @@ final class MovementOps {
         return Variable.fromOp("slice", y, g -> {
             Tensor dx = g.backend().zeros(DType.FLOAT32, x.shape());   // dx (X): 0 outside the slice
             dx.slice(axis, start, end, step).copyFrom(g);
+            return new Tensor[] {dx};
+        }, x);
+    }
+
+    /** parts joined along axis (all other sizes equal): y (..., sum n_i, ...); each part's gradient is its slice of g. */
+    static Variable cat(Variable[] parts, int axis) {
+        Tensor first = parts[0].data();
+        int a = first.shape().axis(axis);
+        int[] dims = first.dims();
+        int total = 0;
+        for (Variable p : parts) {
+            if (p.rank() != first.rank() || p.data().dtype() != first.dtype()) {
+                throw new ShapeException("cat: part " + p.shape() + " " + p.data().dtype() + " does not match " + first.shape() + " " + first.dtype());
+            }
+            for (int d = 0; d < dims.length; d++) {
+                if (d != a && p.dim(d) != dims[d]) throw new ShapeException("cat along axis " + axis + ": part " + p.shape() + " does not fit " + first.shape());
+            }
+            total += p.dim(a);
+        }
+        dims[a] = total;
+        Tensor y = first.backend().zeros(first.dtype(), Shape.of(dims));   // y (..., total, ...)
+        int[] offsets = new int[parts.length];
+        for (int i = 0, at = 0; i < parts.length; i++) {
+            offsets[i] = at;
+            y.slice(a, at, at + parts[i].dim(a)).copyFrom(parts[i].data());
+            at += parts[i].dim(a);
+        }
+        return Variable.fromOp("cat", y, g -> {
+            Tensor[] grads = new Tensor[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                if (parts[i].requiresGrad()) grads[i] = g.slice(a, offsets[i], offsets[i] + parts[i].dim(a)).contiguous();
+            }
+            return grads;
+        }, parts);
+    }
+
+    /**
+     * Whole slices of x along axis, in the order of {@code index} (repeats allowed): y (..., k, ...). The gradient
+     * adds each slice of g back into the slice of dx it came from, in index order (deterministic).
+     */
+    static Variable indexSelect(Variable x, int axis, int[] index) {
+        Tensor xd = x.data();
+        int a = xd.shape().axis(axis), n = xd.dim(a);
+        for (int j = 0; j < index.length; j++) {
+            if (index[j] < 0 || index[j] >= n) throw new ShapeException("indexSelect: index " + index[j] + " at position " + j + " is outside [0, " + n + ") of axis " + axis + " of " + xd.shape());
+        }
+        int[] dims = xd.dims();
+        dims[a] = index.length;
+        Tensor y = xd.backend().zeros(xd.dtype(), Shape.of(dims));   // y (..., k, ...)
+        for (int j = 0; j < index.length; j++) y.slice(a, j, j + 1).copyFrom(xd.slice(a, index[j], index[j] + 1));
+        return Variable.fromOp("indexSelect", y, g -> {
+            Tensor dx = g.backend().zeros(DType.FLOAT32, x.shape());   // dx (X)
+            for (int j = 0; j < index.length; j++) {
+                Tensor at = dx.slice(a, index[j], index[j] + 1);
+                at.copyFrom(at.add(g.slice(a, j, j + 1)));
+            }
             return new Tensor[] {dx};
         }, x);
     }

@@ -225,6 +225,15 @@ public final class Variable {
     // ---- linear algebra ----
 
     /** Matrix product with NumPy semantics: 1-D operands are promoted and the added axis removed. */
+    /** Joins {@code parts} along {@code axis} (other sizes equal); gradients go back as slices. */
+    public static Variable cat(int axis, Variable... parts) {
+        if (parts.length == 0) throw new ShapeException("cat needs at least one part");
+        return MovementOps.cat(parts, axis);
+    }
+
+    /** Whole slices along {@code axis} in the order of {@code index} (repeats allowed); gradients add back. */
+    public Variable indexSelect(int axis, int... index) { return MovementOps.indexSelect(this, axis, index); }
+
     public Variable matmul(Variable o) {
         if (rank() == 0 || o.rank() == 0) throw new ShapeException("matmul needs rank >= 1 operands, got " + shape() + " and " + o.shape());
         Variable a = rank() == 1 ? unsqueeze(0) : this;

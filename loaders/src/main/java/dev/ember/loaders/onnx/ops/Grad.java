@@ -2,7 +2,6 @@ package dev.ember.loaders.onnx.ops;
 
 import dev.ember.autograd.NoGrad;
 import dev.ember.autograd.Variable;
-import dev.ember.engine.DType;
 import dev.ember.engine.Tensor;
 import dev.ember.loaders.onnx.OnnxException;
 import dev.ember.loaders.onnx.OnnxNode;
@@ -50,37 +49,18 @@ final class Grad {
         return out;
     }
 
-    /** Whole slices of x along axis in the order of {@code index}; differentiable (a selection matrix) when recording. */
+    /** Whole slices of x along axis in the order of {@code index}; autograd's indexSelect when recording. */
     static Variable take(Variable x, int axis, int[] index) {
         if (!recording(x)) return Variable.of(Host.take(x.data(), axis, index));
-        int n = x.dim(axis);
-        float[] select = new float[n * index.length];   // select (n, k): 1 at (index[j], j)
-        for (int j = 0; j < index.length; j++) select[index[j] * index.length + j] = 1f;
-        return alongAxis(x, axis, Tensor.of(select, n, index.length));
+        return x.indexSelect(axis, index);
     }
 
-    /** {@code parts} joined along {@code axis}; the parts that require a gradient are placed by matrices when recording. */
+    /** {@code parts} joined along {@code axis}; autograd's cat (gradients go back as slices) when recording. */
     static Variable concat(Variable[] parts, int axis) {
+        if (recording(parts)) return Variable.cat(axis, parts);
         Tensor[] data = new Tensor[parts.length];
         for (int i = 0; i < parts.length; i++) data[i] = parts[i].data();
-        if (!recording(parts)) return Variable.of(Host.concat(data, axis));
-        int total = 0;
-        for (Tensor t : data) total += t.dim(axis);
-        for (int i = 0; i < parts.length; i++) {   // the constant part: zeros where the differentiable parts go
-            if (parts[i].requiresGrad()) data[i] = Tensor.zeros(DType.FLOAT32, data[i].shape());
-        }
-        Variable out = Variable.of(Host.concat(data, axis));
-        int offset = 0;
-        for (Variable p : parts) {
-            int n = p.dim(axis);
-            if (p.requiresGrad()) {
-                float[] place = new float[n * total];   // place (n, total): 1 at (j, offset + j)
-                for (int j = 0; j < n; j++) place[j * total + offset + j] = 1f;
-                out = out.add(alongAxis(p, axis, Tensor.of(place, n, total)));
-            }
-            offset += n;
-        }
-        return out;
+        return Variable.of(Host.concat(data, axis));
     }
 
     /** y[..., o, ...] = sum_i x[..., i, ...] * m[i, o] along {@code axis}: m (in, out) float32. Differentiable. */
