@@ -1,0 +1,142 @@
+package dev.ember.tools;
+
+import dev.ember.engine.CpuStorage;
+import dev.ember.engine.EmberException;
+import dev.ember.engine.Rng;
+import dev.ember.engine.Shape;
+import dev.ember.loaders.data.FashionMnist;
+import dev.ember.loaders.data.LabeledData;
+import dev.ember.loaders.onnx.OnnxModel;
+import dev.ember.loaders.onnx.export.OnnxExport;
+import dev.ember.loaders.onnx.train.OnnxModule;
+import dev.ember.nn.Conv2d;
+import dev.ember.nn.Flatten;
+import dev.ember.nn.Linear;
+import dev.ember.nn.MaxPool2d;
+import dev.ember.nn.ReLU;
+import dev.ember.nn.Sequential;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Builds the embedded demo of the {@code finetune} launcher (run by {@code tools/train-base-model}): trains the small CNN
+ * of baselines.md with a 5-way head on Fashion-MNIST's training images of classes 0-4, writes it as ONNX, and writes the
+ * bundled data sets of {@link FinetuneDemoBundle}: an imbalanced few-shot set of classes 5-9 from the training images
+ * (which the base model never saw), and held-out sets of classes 5-9 and 0-4 from the test images. Same seed, same files.
+ */
+@Command(name = "train-base-model", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Trains the finetune demo's base model (small CNN, Fashion-MNIST classes 0-4) and writes it with the bundled data subsets."})
+public final class FinetuneBaseModel implements Callable<Integer> {
+    /** Few-shot training images per target class 5, 6, 7, 8, 9: deliberately imbalanced. */
+    static final int[] FEW_SHOT_PER_CLASS = {50, 40, 30, 20, 10};
+
+    @Option(names = "--data", description = "Folder with the four Fashion-MNIST IDX files. Default: ${DEFAULT-VALUE}")
+    Path data = FashionMnist.DEFAULT_DIR;
+
+    @Option(names = "--out", description = "Where the demo files go (the jar's resources). Default: ${DEFAULT-VALUE}")
+    Path out = Path.of("tools/src/main/resources/dev/ember/tools/finetune-demo");
+
+    @Option(names = "--epochs", description = "Training epochs of the base model. Default: ${DEFAULT-VALUE}")
+    int epochs = 3;
+
+    @Option(names = "--lr", description = "SGD learning rate (momentum 0.9, cosine decay). Default: ${DEFAULT-VALUE}")
+    float lr = 0.05f;
+
+    @Option(names = "--held-out-per-class", description = "Test images per class in the target and source evaluation sets. Default: ${DEFAULT-VALUE}")
+    int heldOutPerClass = 200;
+
+    @Option(names = "--seed", description = "Seed for initialization, data order and the subsets. Default: ${DEFAULT-VALUE}")
+    long seed = 42;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new FinetuneBaseModel()).execute(args));
+    }
+
+    /** conv3x3 1->32, ReLU, maxpool2, conv3x3 32->64, ReLU, maxpool2, fc 1600->128, ReLU, fc {@code classes}. */
+    static Sequential cnn(int classes, Rng rng) {
+        return new Sequential(
+                new Conv2d(1, 32, 3, 1, 0, rng), new ReLU(), new MaxPool2d(2),
+                new Conv2d(32, 64, 3, 1, 0, rng), new ReLU(), new MaxPool2d(2),
+                new Flatten(), new Linear(1600, 128, rng), new ReLU(), new Linear(128, classes, rng));
+    }
+
+    @Override public Integer call() throws IOException {
+        LabeledData train = FashionMnist.train(data);
+        LabeledData test = FashionMnist.test(data);
+        Files.createDirectories(out);
+        Rng rng = new Rng(seed);
+
+        LabeledData sourceTrain = relabel(train, 0, allOf(train, 0, 5, rng.split()));
+        LabeledData sourceTest = relabel(test, 0, allOf(test, 0, 5, rng.split()));
+        System.out.printf(Locale.ROOT, "base model: small CNN, 5 classes (Fashion-MNIST 0-4), %d training images, %d epochs%n",
+                sourceTrain.size(), epochs);
+        Sequential net = cnn(5, rng.split());
+        TrainDemo.Result r = TrainDemo.train(net, sourceTrain, sourceTest, 64, epochs, lr, 0.9f, true, rng.split(), true);
+        Path model = out.resolve(FinetuneDemoBundle.BASE_MODEL);
+        OnnxExport.write(net, Shape.of(1, 1, 28, 28), model);
+        double reread = ClassifierTraining.accuracy(new OnnxModule(OnnxModel.read(model)), sourceTest, 500);
+        System.out.printf(Locale.ROOT, "wrote %s: test accuracy on classes 0-4 %.2f%% (re-read from ONNX: %.2f%%)%n",
+                model, 100 * r.testAccuracy()[epochs - 1], 100 * reread);
+
+        write(FinetuneDemoBundle.FEW_SHOT, train, 5, perClass(train, 5, FEW_SHOT_PER_CLASS, rng.split()));
+        write(FinetuneDemoBundle.TEST, test, 5, perClass(test, 5, uniform(heldOutPerClass), rng.split()));
+        write(FinetuneDemoBundle.SOURCE, test, 0, perClass(test, 0, uniform(heldOutPerClass), rng.split()));
+        return 0;
+    }
+
+    private static int[] uniform(int n) { return new int[] {n, n, n, n, n}; }
+
+    /** Indices of every sample with a label in [first, first + count), in a seeded random order. */
+    private static int[] allOf(LabeledData d, int first, int count, Rng rng) {
+        long[] y = d.labels().toLongArray();
+        return java.util.Arrays.stream(rng.permutation(d.size())).filter(i -> y[i] >= first && y[i] < first + count).toArray();
+    }
+
+    /** The first {@code counts[c]} samples of label {@code first + c} in a seeded random order, grouped by class. */
+    private static int[] perClass(LabeledData d, int first, int[] counts, Rng rng) {
+        long[] y = d.labels().toLongArray();
+        int[] order = rng.permutation(d.size());
+        int[] out = new int[java.util.Arrays.stream(counts).sum()];
+        int k = 0;
+        for (int c = 0; c < counts.length; c++) {
+            int taken = 0;
+            for (int i = 0; i < order.length && taken < counts[c]; i++) {
+                if (y[order[i]] == first + c) {
+                    out[k++] = order[i];
+                    taken++;
+                }
+            }
+            if (taken < counts[c]) throw new EmberException("only " + taken + " images of class " + (first + c) + ", wanted " + counts[c]);
+        }
+        return out;
+    }
+
+    /** The samples at {@code indices} with labels shifted down by {@code first}. */
+    private static LabeledData relabel(LabeledData d, int first, int[] indices) {
+        LabeledData s = d.select(indices);
+        long[] y = s.labels().toLongArray();
+        for (int i = 0; i < y.length; i++) y[i] -= first;
+        return new LabeledData(s.inputs(), dev.ember.engine.Tensor.ofLongs(y, y.length), 5);
+    }
+
+    private void write(String set, LabeledData d, int first, int[] indices) throws IOException {
+        LabeledData s = relabel(d, first, indices);
+        float[] x = ((CpuStorage) s.inputs().storage()).floats();
+        byte[] px = new byte[x.length];
+        for (int i = 0; i < x.length; i++) px[i] = (byte) Math.round(x[i] * 255f);
+        long[] y = s.labels().toLongArray();
+        byte[] ly = new byte[y.length];
+        for (int i = 0; i < y.length; i++) ly[i] = (byte) y[i];
+        FinetuneDemoBundle.writeIdx(out.resolve(FinetuneDemoBundle.imagesFile(set)), px, s.size(), 28, 28);
+        FinetuneDemoBundle.writeIdx(out.resolve(FinetuneDemoBundle.labelsFile(set)), ly, s.size());
+        long[] counts = new long[5];
+        for (long v : y) counts[(int) v]++;
+        System.out.printf(Locale.ROOT, "wrote %s: %d images of classes %d-%d, per class %s%n", set, s.size(), first, first + 4, java.util.Arrays.toString(counts));
+    }
+}
