@@ -22,6 +22,8 @@ ember_find_jdk() {
 
 ember_require_maven() {
   command -v mvn >/dev/null 2>&1 || { echo "error: Maven (mvn) is needed: apt-get install maven" >&2; exit 1; }
+  # Maven 3.8's bundled Guava calls sun.misc.Unsafe, which JDK 25 warns about on every build
+  export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
 }
 
 EMBER_FASHION_DIR=/usr/share/datasets/fashion-mnist

@@ -152,7 +152,7 @@ public final class Finetune implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "DEV", description = "cpu, cuda[:N] or auto (CUDA when a backend is available, else CPU; says which). Default: ${DEFAULT-VALUE}")
     String device = "auto";
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Output folder; it must not exist or be empty (see --overwrite). Written as DIR.partial, renamed at the end. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--out", paramLabel = "DIR", description = "Output folder; it must not exist or be empty (see --overwrite). Written as DIR.partial, renamed at the end. Default: ${DEFAULT-VALUE} (the demo replaces its own earlier run there)")
     Path out = Path.of("finetune-out");
 
     @Option(names = "--overwrite", description = "Replace an existing non-empty --out folder (only once the new run has finished).")
@@ -213,7 +213,11 @@ public final class Finetune implements Callable<Integer> {
         Augmentation.parse(config.augment());
         String deviceNote = resolveDevice();
         List<FineTuneConfig> candidates = searchCandidates(config);
-        FinetuneOutput output = FinetuneOutput.check(out, overwrite);
+        // The demo may replace its own earlier output in the default folder (re-running it should just work);
+        // any other folder, or one that does not hold a finished run, is refused as for a user's run.
+        boolean replaceOldDemo = demo && !spec.commandLine().getParseResult().hasMatchedOption("--out")
+                && Files.isRegularFile(out.resolve("report.html")) && Files.isRegularFile(out.resolve("metrics.jsonl"));
+        FinetuneOutput output = FinetuneOutput.check(out, overwrite || replaceOldDemo);
 
         Path scratchDir = demo ? Files.createTempDirectory("ember-finetune-demo") : null;
         try {
