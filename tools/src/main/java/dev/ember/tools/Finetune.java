@@ -185,6 +185,7 @@ public final class Finetune implements Callable<Integer> {
     static CommandLine commandLine() {
         Finetune command = new Finetune();
         CommandLine cli = new CommandLine(command);
+        cli.setOverwrittenOptionsAllowed(true);   // the last of a repeated option wins, so scripts can append overrides
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof EmberException || e instanceof IOException || e instanceof IllegalArgumentException) {
                 cmd.getErr().println("error: " + oneLine(e));

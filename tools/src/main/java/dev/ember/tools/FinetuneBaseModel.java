@@ -54,6 +54,12 @@ public final class FinetuneBaseModel implements Callable<Integer> {
     @Option(names = "--seed", description = "Seed for initialization, data order and the subsets. Default: ${DEFAULT-VALUE}")
     long seed = 42;
 
+    @Option(names = "--few-shot", split = ",", description = "Training images of classes 5..9 in the few-shot set. Default: 50,40,30,20,10")
+    int[] fewShot = FEW_SHOT_PER_CLASS;
+
+    @Option(names = "--subsets-only", description = "Write only the data subsets, not the base model (for experiments beside the bundled model).")
+    boolean subsetsOnly;
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new FinetuneBaseModel()).execute(args));
     }
@@ -71,6 +77,12 @@ public final class FinetuneBaseModel implements Callable<Integer> {
         LabeledData test = FashionMnist.test(data);
         Files.createDirectories(out);
         Rng rng = new Rng(seed);
+        if (fewShot.length != 5) throw new EmberException("--few-shot needs 5 counts (classes 5..9), got " + fewShot.length);
+        if (subsetsOnly) {
+            for (int i = 0; i < 4; i++) rng.split();   // the draws the base model takes, so default subsets match a full run's
+            writeSubsets(train, test, rng);
+            return 0;
+        }
 
         LabeledData sourceTrain = relabel(train, 0, allOf(train, 0, 5, rng.split()));
         LabeledData sourceTest = relabel(test, 0, allOf(test, 0, 5, rng.split()));
@@ -84,10 +96,14 @@ public final class FinetuneBaseModel implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "wrote %s: test accuracy on classes 0-4 %.2f%% (re-read from ONNX: %.2f%%)%n",
                 model, 100 * r.testAccuracy()[epochs - 1], 100 * reread);
 
-        write(FinetuneDemoBundle.FEW_SHOT, train, 5, perClass(train, 5, FEW_SHOT_PER_CLASS, rng.split()));
+        writeSubsets(train, test, rng);
+        return 0;
+    }
+
+    private void writeSubsets(LabeledData train, LabeledData test, Rng rng) throws IOException {
+        write(FinetuneDemoBundle.FEW_SHOT, train, 5, perClass(train, 5, fewShot, rng.split()));
         write(FinetuneDemoBundle.TEST, test, 5, perClass(test, 5, uniform(heldOutPerClass), rng.split()));
         write(FinetuneDemoBundle.SOURCE, test, 0, perClass(test, 0, uniform(heldOutPerClass), rng.split()));
-        return 0;
     }
 
     private static int[] uniform(int n) { return new int[] {n, n, n, n, n}; }
