@@ -371,6 +371,13 @@ public final class Finetune implements Callable<Integer> {
                 ? ImageSpec.of((int) wanted[1], (int) wanted[2], (int) wanted[3]) : ImageSpec.AS_FOUND;
         LoadOptions options = new LoadOptions(classes, spec, labelColumn, false);
         LoadResult train = DataSources.load(data, options);
+        int[] found = train.samples().data().inputs().dims();
+        if (spec.isAsFound() && !noResize && wanted.length == 4 && found.length == 4 && wanted[1] > 0 && wanted[1] != found[1]) {
+            // A model with a fixed channel count but free height and width (torchvision's resnet18): convert gray <-> RGB
+            // and keep the data's own size.
+            spec = ImageSpec.of((int) wanted[1], found[2], found[3]);
+            train = DataSources.load(data, new LoadOptions(classes, spec, labelColumn, false));
+        }
         checkLayout(wanted, train.samples(), data);
         List<String> lines = new ArrayList<>(train.report().lines());
         Rng rng = new Rng(seed);
