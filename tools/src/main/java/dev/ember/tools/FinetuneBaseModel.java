@@ -43,7 +43,7 @@ public final class FinetuneBaseModel implements Callable<Integer> {
     Path out = Path.of("tools/src/main/resources/dev/ember/tools/finetune-demo");
 
     @Option(names = "--epochs", description = "Training epochs of the base model. Default: ${DEFAULT-VALUE}")
-    int epochs = 3;
+    int epochs = 8;
 
     @Option(names = "--lr", description = "SGD learning rate (momentum 0.9, cosine decay). Default: ${DEFAULT-VALUE}")
     float lr = 0.05f;
