@@ -29,7 +29,9 @@ public final class F {
         if (b != null && (b.rank() != 1 || b.dim(0) != w.dim(0))) {
             throw new ShapeException("linear bias must be (" + w.dim(0) + "), got " + b.shape());
         }
-        Variable y = x.matmul(w.transpose(0, 1));   // y (..., out)
+        Variable y = x.rank() == 1 ? x.unsqueeze(0) : x;
+        y = LinalgOps.linear(y, w);   // y (..., out)
+        if (x.rank() == 1) y = y.squeeze(0);
         return b == null ? y : y.add(b);
     }
 

@@ -13,6 +13,24 @@ import dev.ember.engine.Tensor;
 final class LinalgOps {
     private LinalgOps() {}
 
+    /**
+     * x (..., in) · w^T = y (..., out) for w (out, in). Its own rule rather than matmul of a transposed view: dw comes
+     * out as g^T · x directly in w's (out, in) layout, where the generic rule would give (in, out) and leave a
+     * transposing copy of the whole weight gradient for every step.
+     */
+    static Variable linear(Variable x, Variable w) {
+        Tensor y = x.data().matmul(w.data().mT());   // y (..., out)
+        return Variable.fromOp("linear", y, g -> {
+            Tensor dx = x.requiresGrad() ? g.matmul(w.data()) : null;   // dx (..., in) = g · w
+            Tensor dw = null;
+            if (w.requiresGrad()) {
+                Tensor g2 = g.reshape(-1, w.dim(0)), x2 = x.data().reshape(-1, w.dim(1));   // g2 (R, out), x2 (R, in)
+                dw = g2.mT().matmul(x2);                                                    // dw (out, in) = g^T · x
+            }
+            return new Tensor[] {dx, dw};
+        }, x, w);
+    }
+
     /** a (..., M, K) · b (..., K, N) = y (batch, M, N) with batch axes broadcast; both operands rank >= 2. */
     static Variable matmul(Variable a, Variable b) {
         Tensor y = a.data().matmul(b.data());
