@@ -18,10 +18,13 @@ public final class FashionMnistModels {
     }
 
     /** conv3x3 1->32, ReLU, maxpool2, conv3x3 32->64, ReLU, maxpool2, fc 1600->128, ReLU, fc 10 (no padding). */
-    public static Sequential cnn(Rng rng) {
+    public static Sequential cnn(Rng rng) { return cnn(10, rng); }
+
+    /** The same network with a {@code classes}-way last layer (the finetune demo's base model has 5). */
+    public static Sequential cnn(int classes, Rng rng) {
         return new Sequential(
                 new Conv2d(1, 32, 3, 1, 0, rng), new ReLU(), new MaxPool2d(2),
                 new Conv2d(32, 64, 3, 1, 0, rng), new ReLU(), new MaxPool2d(2),
-                new Flatten(), new Linear(1600, 128, rng), new ReLU(), new Linear(128, 10, rng));
+                new Flatten(), new Linear(1600, 128, rng), new ReLU(), new Linear(128, classes, rng));
     }
 }

@@ -9,11 +9,6 @@ import dev.ember.loaders.data.LabeledData;
 import dev.ember.loaders.onnx.OnnxModel;
 import dev.ember.loaders.onnx.export.OnnxExport;
 import dev.ember.loaders.onnx.train.OnnxModule;
-import dev.ember.nn.Conv2d;
-import dev.ember.nn.Flatten;
-import dev.ember.nn.Linear;
-import dev.ember.nn.MaxPool2d;
-import dev.ember.nn.ReLU;
 import dev.ember.nn.Sequential;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -64,14 +59,6 @@ public final class FinetuneBaseModel implements Callable<Integer> {
         System.exit(new CommandLine(new FinetuneBaseModel()).execute(args));
     }
 
-    /** conv3x3 1->32, ReLU, maxpool2, conv3x3 32->64, ReLU, maxpool2, fc 1600->128, ReLU, fc {@code classes}. */
-    static Sequential cnn(int classes, Rng rng) {
-        return new Sequential(
-                new Conv2d(1, 32, 3, 1, 0, rng), new ReLU(), new MaxPool2d(2),
-                new Conv2d(32, 64, 3, 1, 0, rng), new ReLU(), new MaxPool2d(2),
-                new Flatten(), new Linear(1600, 128, rng), new ReLU(), new Linear(128, classes, rng));
-    }
-
     @Override public Integer call() throws IOException {
         LabeledData train = FashionMnist.train(data);
         LabeledData test = FashionMnist.test(data);
@@ -88,7 +75,7 @@ public final class FinetuneBaseModel implements Callable<Integer> {
         LabeledData sourceTest = relabel(test, 0, allOf(test, 0, 5, rng.split()));
         System.out.printf(Locale.ROOT, "base model: small CNN, 5 classes (Fashion-MNIST 0-4), %d training images, %d epochs%n",
                 sourceTrain.size(), epochs);
-        Sequential net = cnn(5, rng.split());
+        Sequential net = FashionMnistModels.cnn(5, rng.split());
         TrainDemo.Result r = TrainDemo.train(net, sourceTrain, sourceTest, 64, epochs, lr, 0.9f, true, rng.split(), true);
         Path model = out.resolve(FinetuneDemoBundle.BASE_MODEL);
         OnnxExport.write(net, Shape.of(1, 1, 28, 28), model);
