@@ -2,6 +2,7 @@ package dev.ember.kernels.cuda;
 
 import dev.ember.engine.AdamParams;
 import dev.ember.engine.Backend;
+import dev.ember.engine.BackendException;
 import dev.ember.engine.BinaryOp;
 import dev.ember.engine.Conv2dParams;
 import dev.ember.engine.DType;
@@ -18,8 +19,15 @@ import dev.ember.engine.UnaryOp;
  * for everything elementwise, reductions, softmax, pooling, normalization, one-hot and optimizer steps; GEMM through
  * cuBLAS (else our sgemm.cu kernel) and convolution through cuDNN (else im2col + GEMM). This class only dispatches.
  * Which libraries loaded is in {@link #libraries()}.
+ *
+ * <p>{@code -Dember.cuda.gemm=own} (read when a backend is made) skips cuBLAS even where it is installed, so the
+ * fallback GEMM kernel can be tested and benchmarked on a machine that has cuBLAS; {@code cublas} (the default) uses
+ * cuBLAS when it loads.
  */
 public final class CudaBackend implements Backend {
+    /** The system property that picks the GEMM: {@code cublas} (default) or {@code own}. */
+    static final String GEMM_PROPERTY = "ember.cuda.gemm";
+
     private final CudaContext cx;
     private final Device device;
     private final CudaLinalg linalg;
@@ -31,15 +39,32 @@ public final class CudaBackend implements Backend {
         LibraryFinder finder = LibraryFinder.system();
         String[] cublasWhy = new String[1], cudnnWhy = new String[1];
         cx.bind();
-        Cublas cublas = Cublas.load(finder, cublasWhy);
+        cublasWhy[0] = ownGemmReason(System.getProperty(GEMM_PROPERTY));
+        Cublas cublas = cublasWhy[0] != null ? null : Cublas.load(finder, cublasWhy);
         Cudnn cudnn = Cudnn.load(finder, cudnnWhy);
         this.linalg = new CudaLinalg(cx, cublas, cudnn);
         this.libraries = cx.deviceName() + "; GEMM: " + (cublas != null ? "cuBLAS" : "own kernel (" + cublasWhy[0] + ")")
                 + "; convolution: " + (cudnn != null ? "cuDNN" : "im2col + GEMM (" + cudnnWhy[0] + ")");
     }
 
+    /**
+     * Why GEMM must skip cuBLAS, given {@link #GEMM_PROPERTY}'s value: null for {@code cublas} or unset, a reason for
+     * {@code own}; anything else is a {@link BackendException} naming the property.
+     */
+    static String ownGemmReason(String gemmProperty) {
+        if (gemmProperty == null || gemmProperty.isBlank() || gemmProperty.trim().equals("cublas")) return null;
+        if (gemmProperty.trim().equals("own")) return "-D" + GEMM_PROPERTY + "=own";
+        throw new BackendException("-D" + GEMM_PROPERTY + "=" + gemmProperty + ": expected cublas or own");
+    }
+
     /** For messages and environment reports: the GPU's name and which of cuBLAS / cuDNN are in use (or why not). */
     public String libraries() { return libraries; }
+
+    /** The GPU's name as the driver reports it ({@code NVIDIA H100 80GB HBM3}). */
+    public String deviceName() { return cx.deviceName(); }
+
+    /** Waits until every launch and copy issued so far has finished: for timing (ops return once launched). */
+    public void synchronize() { cx.synchronize(); }
 
     /** The device allocator's counters (for tests and environment reports). */
     CudaAllocator.Stats allocatorStats() { return cx.allocator().stats(); }
