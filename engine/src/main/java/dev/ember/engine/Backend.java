@@ -58,6 +58,17 @@ public interface Backend {
     /** y (N, OC, OH, OW) = conv(x (N, C, H, W), w (OC, C/groups, KH, KW)); no bias. */
     Tensor conv2d(Tensor x, Tensor w, Conv2dParams p);
 
+    /**
+     * y (N, OC, OH, OW) = conv(x, w) + bias, then max(y, 0) when {@code relu}: the inference form of ONNX's
+     * Conv(+Relu), which a backend may fuse into one pass over y. {@code bias} is (OC) or null. The default composes
+     * conv2d, a broadcast add and a ReLU, so the three-op result is the reference a fused kernel is checked against.
+     */
+    default Tensor conv2dBiasRelu(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p) {
+        Tensor y = conv2d(x, w, p);
+        if (bias != null) y = binary(BinaryOp.ADD, y, bias.reshape(1, bias.numel(), 1, 1), y.shape());
+        return relu ? unary(UnaryOp.RELU, y) : y;
+    }
+
     /** dx (N, C, H, W) from dy (N, OC, OH, OW) and w. */
     Tensor conv2dBackwardInput(Tensor dy, Tensor w, Shape inputShape, Conv2dParams p);
 

@@ -476,6 +476,23 @@ public final class Tensor {
         return backend().conv2d(this, weight, p);
     }
 
+    /**
+     * conv2d(weight) + bias (OC, or null), then a ReLU when {@code relu}, as one op: no gradient, the inference form
+     * (see {@link Backend#conv2dBiasRelu}).
+     */
+    public Tensor conv2dBiasRelu(Tensor weight, Tensor bias, boolean relu, Conv2dParams p) {
+        requireFloat("conv2d", this);
+        requireFloat("conv2d", weight);
+        sameDevice(weight);
+        Shape ys = p.outputShape(shape, weight.shape);
+        if (bias != null) {
+            requireFloat("conv2d", bias);
+            sameDevice(bias);
+            if (bias.rank() != 1 || bias.dim(0) != ys.dim(1)) throw new ShapeException("conv2d bias must be (" + ys.dim(1) + "), got " + bias.shape);
+        }
+        return backend().conv2dBiasRelu(this, weight, bias, relu, p);
+    }
+
     public Backend.MaxPoolResult maxPool2d(Pool2dParams p) {
         requireFloat("maxPool2d", this);
         p.outputShape(shape);

@@ -61,6 +61,10 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor conv2d(Tensor x, Tensor w, Conv2dParams p) { return CpuConv2d.forward(x, w, p); }
 
+    @Override public Tensor conv2dBiasRelu(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p) {
+        return CpuConv2d.forward(x, w, bias, relu, p);
+    }
+
     @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, Shape inputShape, Conv2dParams p) {
         return CpuConv2d.backwardInput(dy, w, inputShape, p);
     }

@@ -5,6 +5,8 @@ import dev.ember.engine.CpuStorage;
 import dev.ember.engine.Shape;
 import dev.ember.engine.ShapeException;
 import dev.ember.engine.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * 2-D convolution on the CPU as im2col + {@link Sgemm}.
@@ -30,6 +32,7 @@ import dev.ember.engine.Tensor;
  * never on the batch size or the thread count, so the result is bit-identical run to run and across thread counts.
  */
 final class CpuConv2d {
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     /** Below this many multiply-adds per image and group, batch images into chunks (Sgemm alone would not fan out). */
     private static final long SMALL_JOB = 1L << 22;
     /** Column buffer of one chunk, in floats (2 MB): a chunk's im2col stays in L2/L3 while Sgemm packs it. */
@@ -57,8 +60,16 @@ final class CpuConv2d {
 
     private CpuConv2d() {}
 
-    static Tensor forward(Tensor x, Tensor w, Conv2dParams p) {
+    static Tensor forward(Tensor x, Tensor w, Conv2dParams p) { return forward(x, w, null, false, p); }
+
+    /**
+     * y = conv(x, w) + bias, then max(y, 0) when {@code relu}. The epilogue runs on each output plane right after its
+     * GEMM (while it is still in cache) instead of as two more passes over y; bias (OC) may be null.
+     */
+    static Tensor forward(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p) {
         Shape ys = p.outputShape(x.shape(), w.shape());
+        float[] b = bias == null ? null : bias.contiguous().toFloatArray();   // (OC)
+        boolean epilogue = b != null || relu;
         Im2col g = new Im2col(x.shape(), w.shape(), ys, p);
         Tensor xc = x.contiguous(), wc = w.contiguous();
         float[] xd = CpuMatmul.floats(xc), wd = CpuMatmul.floats(wc);
@@ -78,7 +89,9 @@ final class CpuConv2d {
                             col, 0, cols, 1, out, 0, cols, false);
                     for (int i = 0; i < images; i++) {
                         for (int o = 0; o < g.ocPerGroup; o++) {
-                            System.arraycopy(out, o * cols + i * g.spatial, y, outputOffset(g, n0 + i, grp) + o * g.spatial, g.spatial);
+                            int from = o * cols + i * g.spatial, to = outputOffset(g, n0 + i, grp) + o * g.spatial;
+                            if (epilogue) biasRelu(out, from, y, to, g.spatial, b == null ? 0f : b[grp * g.ocPerGroup + o], relu);
+                            else System.arraycopy(out, from, y, to, g.spatial);
                         }
                     }
                 }
@@ -88,17 +101,39 @@ final class CpuConv2d {
         for (int n = 0; n < g.n; n++) {
             for (int grp = 0; grp < g.groups; grp++) {
                 int xOff = xBase + inputOffset(g, n, grp), wOff = wBase + grp * g.ocPerGroup * g.rows;
-                float[] b = xd;
-                int bOff = xOff;
+                float[] cols = xd;
+                int colOff = xOff;
                 if (!g.pointwise) {
-                    b = SCRATCH.get().col(g.rows * g.spatial); // (Cg*KH*KW, S)
-                    g.im2colParallel(xd, xOff, b, 0, g.spatial);
-                    bOff = 0;
+                    cols = SCRATCH.get().col(g.rows * g.spatial); // (Cg*KH*KW, S)
+                    g.im2colParallel(xd, xOff, cols, 0, g.spatial);
+                    colOff = 0;
                 }
-                Sgemm.gemm(g.ocPerGroup, g.spatial, g.rows, wd, wOff, g.rows, 1, b, bOff, g.spatial, 1, y, outputOffset(g, n, grp), g.spatial, false);
+                Sgemm.gemm(g.ocPerGroup, g.spatial, g.rows, wd, wOff, g.rows, 1, cols, colOff, g.spatial, 1, y, outputOffset(g, n, grp), g.spatial, false);
+                if (epilogue) {
+                    int yOff = outputOffset(g, n, grp), firstChannel = grp * g.ocPerGroup;
+                    Parallel.forRange(g.ocPerGroup, Parallel.grain(g.ocPerGroup, 1), (lo, hi) -> {
+                        for (int o = lo; o < hi; o++) {
+                            biasRelu(y, yOff + o * g.spatial, y, yOff + o * g.spatial, g.spatial, b == null ? 0f : b[firstChannel + o], relu);
+                        }
+                    });
+                }
             }
         }
         return Tensor.of(CpuStorage.wrap(y), ys);
+    }
+
+    /** dst[d, d + n) = src[s, s + n) + bias, then max(., 0) when {@code relu}; src may be dst. */
+    static void biasRelu(float[] src, int s, float[] dst, int d, int n, float bias, boolean relu) {
+        FloatVector bv = FloatVector.broadcast(SPECIES, bias), zero = FloatVector.zero(SPECIES);
+        int i = 0, bound = SPECIES.loopBound(n);
+        for (; i < bound; i += SPECIES.length()) {
+            FloatVector v = FloatVector.fromArray(SPECIES, src, s + i).add(bv);
+            (relu ? v.max(zero) : v).intoArray(dst, d + i);
+        }
+        for (; i < n; i++) {
+            float v = src[s + i] + bias;
+            dst[d + i] = relu ? Math.max(v, 0f) : v;
+        }
     }
 
     static Tensor backwardInput(Tensor dy, Tensor w, Shape inputShape, Conv2dParams p) {

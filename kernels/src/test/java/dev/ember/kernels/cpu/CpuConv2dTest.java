@@ -75,6 +75,31 @@ class CpuConv2dTest {
         }
     }
 
+    /** The fused epilogue adds the bias and clamps in the same float arithmetic as separate passes would: same bits. */
+    @Test void biasAndReluEpilogueEqualsSeparatePasses() {
+        Rng rng = new Rng(33);
+        for (int[] c : CASES) {
+            Conv2dParams p = new Conv2dParams(c[7], c[8], c[9], c[10], c[11], c[12], c[13]);
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]);
+            Tensor w = randn(rng, c[4], c[1] / c[13], c[5], c[6]);
+            Tensor bias = randn(rng, c[4]);
+            float[] plain = CpuConv2d.forward(x, w, p).toFloatArray();   // (N, OC, OH, OW)
+            float[] b = bias.toFloatArray();
+            int spatial = plain.length / (c[0] * c[4]);
+            for (boolean relu : new boolean[] {false, true}) {
+                float[] expected = new float[plain.length];
+                for (int i = 0; i < plain.length; i++) {
+                    float v = plain[i] + b[i / spatial % c[4]];
+                    expected[i] = relu ? Math.max(v, 0f) : v;
+                }
+                String what = java.util.Arrays.toString(c) + (relu ? " bias+relu" : " bias");
+                assertBitIdentical(Tensor.of(expected, CpuConv2d.forward(x, w, p).dims()), CpuConv2d.forward(x, w, bias, relu, p), what);
+            }
+            float[] reluOnly = CpuConv2d.forward(x, w, null, true, p).toFloatArray();
+            for (int i = 0; i < plain.length; i++) assertEquals(Math.max(plain[i], 0f), reluOnly[i], java.util.Arrays.toString(c) + " relu only at " + i);
+        }
+    }
+
     @Test void nonContiguousInputsAreRead() {
         Rng rng = new Rng(32);
         Conv2dParams p = Conv2dParams.of(1, 1);

@@ -6,6 +6,7 @@ import dev.ember.engine.DType;
 import dev.ember.engine.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +28,8 @@ public final class OnnxSession {
     private final OnnxOp[] ops;               // ops[step] runs order.get(step)
     private final int[] opsets;
     private final List<List<String>> dropAfter;  // values no step after this one reads
+    private final List<List<String>> writes;     // where step's results go: its node's outputs, or its fused consumer's
+    private final boolean[] fusedAway;           // a consumer step whose work its producer's fused op already did
     private final Map<String, Variable> constants;
 
     public OnnxSession(OnnxModel model, OpResolver resolver) {
@@ -37,6 +40,10 @@ public final class OnnxSession {
         this.opsets = new int[order.size()];
         requireTensors();
         resolveAll(resolver);
+        this.writes = new ArrayList<>();
+        for (OnnxNode n : order) writes.add(n.outputs());
+        this.fusedAway = new boolean[order.size()];
+        fuse(resolver);
         this.dropAfter = dropSchedule();
         this.constants = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : graph.initializers().entrySet()) constants.put(e.getKey(), Variable.of(e.getValue()));
@@ -123,6 +130,30 @@ public final class OnnxSession {
         throw new OnnxException(b.toString());
     }
 
+    /**
+     * Pairs a node with the one node that reads its only output (Conv then Relu) where the resolver has a fused op
+     * for them: the producer's step then runs the fused op and writes the consumer's outputs, the consumer's step
+     * does nothing. Values and gradients are the same; only the intermediate value is never made.
+     */
+    private void fuse(OpResolver resolver) {
+        Map<String, Integer> readers = new HashMap<>();
+        for (OnnxNode n : order) for (String in : new HashSet<>(n.inputs())) if (!in.isEmpty()) readers.merge(in, 1, Integer::sum);
+        for (int step = 0; step < order.size(); step++) {
+            OnnxNode producer = order.get(step);
+            if (fusedAway[step] || producer.outputs().size() != 1) continue;
+            String value = producer.outputs().get(0);
+            int reader = graph.lastUse(value);
+            if (value.isEmpty() || reader <= step || reader == OnnxGraph.KEEP || readers.getOrDefault(value, 0) != 1) continue;
+            OnnxNode consumer = order.get(reader);
+            if (consumer.inputs().size() != 1) continue;
+            OnnxOp fused = resolver.fuse(producer, consumer, opsets[step]);
+            if (fused == null) continue;
+            ops[step] = fused;
+            writes.set(step, consumer.outputs());
+            fusedAway[reader] = true;
+        }
+    }
+
     /** For each step, the values it is the last reader of (graph outputs are never dropped); unread outputs too. */
     private List<List<String>> dropSchedule() {
         List<List<String>> drop = new ArrayList<>(order.size());
@@ -152,6 +183,10 @@ public final class OnnxSession {
 
         for (int step = 0; step < order.size(); step++) {
             OnnxNode node = order.get(step);
+            if (fusedAway[step]) {
+                for (String dead : dropAfter.get(step)) values.remove(dead);
+                continue;
+            }
             Variable[] in = new Variable[node.inputs().size()];
             for (int j = 0; j < in.length; j++) {
                 String name = node.inputs().get(j);
@@ -168,8 +203,9 @@ public final class OnnxSession {
                 throw new OnnxException(node.describe() + " failed: " + e, e);
             }
             if (out == null) throw new OnnxException(node.describe() + ": the op returned no outputs");
-            for (int j = 0; j < node.outputs().size() && j < out.length; j++) {
-                String name = node.outputs().get(j);
+            List<String> names = writes.get(step);
+            for (int j = 0; j < names.size() && j < out.length; j++) {
+                String name = names.get(j);
                 if (!name.isEmpty() && out[j] != null) values.put(name, out[j]);
             }
             for (String dead : dropAfter.get(step)) values.remove(dead);

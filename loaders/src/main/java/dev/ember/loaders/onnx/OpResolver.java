@@ -11,4 +11,12 @@ public interface OpResolver {
      * {@link OnnxException} to say why a supported op cannot run this node (an attribute value it lacks).
      */
     OnnxOp resolve(OnnxNode node, int opset);
+
+    /**
+     * One op that computes {@code consumer(producer(...))} where {@code producer}'s first output is read only by
+     * {@code consumer} (as its only input), or null when there is no such fusion (the default). The fused op takes
+     * {@code producer}'s inputs and returns {@code consumer}'s outputs, with the same values and gradients as the two
+     * ops one after the other. The session asks once per such pair, when it is created.
+     */
+    default OnnxOp fuse(OnnxNode producer, OnnxNode consumer, int opset) { return null; }
 }

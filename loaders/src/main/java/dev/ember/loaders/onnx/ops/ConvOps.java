@@ -27,13 +27,20 @@ final class ConvOps {
         t.add("ConvTranspose", 1, (n, in, v) -> one(convTranspose(n, Args.in(n, in, 0), Args.in(n, in, 1), Args.opt(in, 2))));
     }
 
-    static Variable conv(OnnxNode node, Variable x, Variable w, Variable b) {
+    static Variable conv(OnnxNode node, Variable x, Variable w, Variable b) { return conv(node, x, w, b, false); }
+
+    /** Conv followed by Relu, fused by {@link OnnxOps#resolver()}: {@code node} is the Conv, the result is the Relu's. */
+    static Variable[] convRelu(OnnxNode node, Variable[] in, int opset) {
+        return one(conv(node, Args.in(node, in, 0), Args.in(node, in, 1), Args.opt(in, 2), true));
+    }
+
+    static Variable conv(OnnxNode node, Variable x, Variable w, Variable b, boolean relu) {
         Args.requireFloat(node, x, "X");
         Args.requireFloat(node, w, "W");
         int spatial = spatialRank(node, x, w);
         if (spatial == 1) {   // (N, C, L) -> (N, C, 1, L)
             OnnxNode as2d = lift(node);
-            return conv(as2d, x.unsqueeze(2), w.unsqueeze(2), b).squeeze(2);
+            return conv(as2d, x.unsqueeze(2), w.unsqueeze(2), b, relu).squeeze(2);
         }
         int[] in = {x.dim(2), x.dim(3)}, k = {w.dim(2), w.dim(3)};
         checkKernel(node, k);
@@ -46,7 +53,7 @@ final class ConvOps {
             xp = ShapeOps.pad(node, x, extra, "constant", 0);
         }
         Conv2dParams p = new Conv2dParams(g.strides()[0], g.strides()[1], padH, padW, g.dilations()[0], g.dilations()[1], group);
-        return F.conv2d(xp, w, b, p);
+        return F.conv2d(xp, w, b, relu, p);
     }
 
     /**

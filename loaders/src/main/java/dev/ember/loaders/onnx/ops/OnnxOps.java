@@ -64,7 +64,18 @@ public final class OnnxOps {
     }
 
     /** The resolver {@link dev.ember.loaders.onnx.OnnxSession} takes: null for an op ember does not implement. */
-    public static OpResolver resolver() { return (node, opset) -> TABLE.find(node.domain(), node.opType(), opset); }
+    public static OpResolver resolver() {
+        return new OpResolver() {
+            @Override public OnnxOp resolve(OnnxNode node, int opset) { return TABLE.find(node.domain(), node.opType(), opset); }
+
+            /** Conv then Relu: one pass over the output (the backend's fused conv2dBiasRelu) where no gradient is recorded. */
+            @Override public OnnxOp fuse(OnnxNode producer, OnnxNode consumer, int opset) {
+                boolean standard = OpTable.domainOf(producer.domain()).isEmpty() && OpTable.domainOf(consumer.domain()).isEmpty();
+                if (standard && producer.opType().equals("Conv") && consumer.opType().equals("Relu")) return ConvOps::convRelu;
+                return null;
+            }
+        };
+    }
 
     /** True when {@code opType} has an implementation at {@code opset}. */
     public static boolean supports(String domain, String opType, int opset) { return TABLE.find(domain, opType, opset) != null; }

@@ -1,0 +1,89 @@
+package dev.ember.loaders.onnx;
+
+import static dev.ember.loaders.onnx.OnnxTestModels.FLOAT;
+import static dev.ember.loaders.onnx.OnnxTestModels.floats;
+import static dev.ember.loaders.onnx.OnnxTestModels.load;
+import static dev.ember.loaders.onnx.OnnxTestModels.model;
+import static dev.ember.loaders.onnx.OnnxTestModels.node;
+import static dev.ember.loaders.onnx.OnnxTestModels.value;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.ember.autograd.Variable;
+import dev.ember.engine.Rng;
+import dev.ember.engine.Tensor;
+import dev.ember.loaders.onnx.ops.OnnxOps;
+import dev.ember.loaders.onnx.proto.OnnxProto.AttributeProto;
+import dev.ember.loaders.onnx.proto.OnnxProto.GraphProto;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The session's fusion of Conv then Relu ({@link OpResolver#fuse}): the same values and gradients as the two ops run
+ * one after the other, and no fusion where the intermediate value is needed elsewhere.
+ */
+class OnnxFusionTest {
+    private static final OpResolver UNFUSED = (node, opset) -> OnnxOps.resolver().resolve(node, opset);
+
+    /** x (2, 3, 6, 6) -> Conv (4 filters 3x3, pad 1, bias) -> c -> Relu -> r; optionally c is an output too, or y = r + c. */
+    private static OnnxModel convRelu(boolean cIsOutput, boolean cReadTwice) {
+        Rng rng = new Rng(5);
+        GraphProto.Builder g = GraphProto.newBuilder().setName("conv_relu")
+                .addNode(node("conv", "Conv", List.of("x", "w", "b"), List.of("c"),
+                        AttributeProto.newBuilder().setName("pads").setType(AttributeProto.AttributeType.INTS).addAllInts(List.of(1L, 1L, 1L, 1L)).build()))
+                .addNode(node("relu", "Relu", List.of("c"), List.of("r")))
+                .addInitializer(floats("w", randn(rng, 4 * 3 * 9), 4, 3, 3, 3))
+                .addInitializer(floats("b", randn(rng, 4), 4))
+                .addInput(value("x", FLOAT, 2, 3, 6, 6));
+        if (cReadTwice) g.addNode(node("add", "Add", List.of("r", "c"), List.of("y"))).addOutput(value("y", FLOAT, 2, 4, 6, 6));
+        else g.addOutput(value("r", FLOAT, 2, 4, 6, 6));
+        if (cIsOutput) g.addOutput(value("c", FLOAT, 2, 4, 6, 6));
+        return load(model(g.build()));
+    }
+
+    private static float[] randn(Rng rng, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) rng.nextGaussian();
+        return v;
+    }
+
+    private static Tensor input() { return Tensor.of(randn(new Rng(6), 2 * 3 * 36), 2, 3, 6, 6); }
+
+    @Test void fusedConvReluGivesTheSameValues() {
+        for (boolean cIsOutput : new boolean[] {false, true}) {
+            for (boolean cReadTwice : new boolean[] {false, true}) {
+                OnnxModel m = convRelu(cIsOutput, cReadTwice);
+                Map<String, Tensor> fused = new OnnxSession(m, OnnxOps.resolver()).run(Map.of("x", input()));
+                Map<String, Tensor> plain = new OnnxSession(m, UNFUSED).run(Map.of("x", input()));
+                assertEquals(plain.keySet(), fused.keySet());
+                for (String name : plain.keySet()) {
+                    assertArrayEquals(plain.get(name).toFloatArray(), fused.get(name).toFloatArray(), 1e-6f, name + " output " + cIsOutput + " twice " + cReadTwice);
+                }
+                boolean anyNegative = false;
+                for (float v : plain.values().iterator().next().toFloatArray()) anyNegative |= v < 0;
+                assertEquals(cReadTwice, anyNegative, "the test's data exercise the ReLU (only c itself can be negative)");
+            }
+        }
+    }
+
+    @Test void fusedConvReluGivesTheSameGradients() {
+        OnnxModel m = convRelu(false, false);
+        Map<String, float[]> fused = gradients(new OnnxSession(m, OnnxOps.resolver()), m);
+        Map<String, float[]> plain = gradients(new OnnxSession(m, UNFUSED), m);
+        for (String name : List.of("x", "w", "b")) assertArrayEquals(plain.get(name), fused.get(name), 1e-5f, "d" + name);
+    }
+
+    private static Map<String, float[]> gradients(OnnxSession s, OnnxModel m) {
+        Variable x = Variable.param(input());
+        Map<String, Variable> params = new LinkedHashMap<>();
+        for (String name : List.of("w", "b")) params.put(name, Variable.param(m.graph().initializers().get(name).contiguous()));
+        Variable y = s.runVariables(Map.of("x", x), params).get("r");
+        y.mul(y).sum().backward();   // a loss whose gradient differs per element, so the ReLU mask matters
+        Map<String, float[]> grads = new LinkedHashMap<>();
+        grads.put("x", x.grad().toFloatArray());
+        for (Map.Entry<String, Variable> e : params.entrySet()) grads.put(e.getKey(), e.getValue().grad().toFloatArray());
+        return grads;
+    }
+}
