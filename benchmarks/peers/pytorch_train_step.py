@@ -2,15 +2,19 @@
 
 Not part of the product (which has no Python): the side-by-side harness runs it with Debian's
 python3-torch, as ../shared/baselines.md describes:
-    OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 benchmarks/peers/pytorch_train_step.py
-Prints one line per model: name, batch, median ms per step, peak RSS MiB.
+    OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 benchmarks/peers/pytorch_train_step.py mlp
+Prints one line per model: name, batch, median ms per step, peak RSS MiB (and "n/a <TAB> reason" without torch).
 """
 import statistics
 import sys
 import time
 
-import torch
-import torch.nn as nn
+try:
+    import torch
+    import torch.nn as nn
+except ImportError:
+    print("n/a\tpython3-torch not installed")
+    sys.exit(0)
 
 torch.set_num_threads(2)
 torch.manual_seed(0)
@@ -36,10 +40,8 @@ def peak_rss_mib():
     return float("nan")
 
 
-def measure(name, model, batch, warmup=20, steps=100):
-    x = torch.randn(batch, 1, 28, 28)
-    y = torch.randint(0, 10, (batch,))
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+def step_times(model, opt, x, y, warmup, steps):
+    """Median ms of forward + cross-entropy + backward + optimizer step on the fixed batch (x, y)."""
     loss_fn = nn.CrossEntropyLoss()
     times = []
     for i in range(warmup + steps):
@@ -48,16 +50,23 @@ def measure(name, model, batch, warmup=20, steps=100):
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
+        loss.item()
         t1 = time.perf_counter()
         if i >= warmup:
             times.append((t1 - t0) * 1000)
-    rss = peak_rss_mib()
-    print(f"{name}\t{batch}\t{statistics.median(times):.3f}\t{rss:.0f}")
+    return statistics.median(times)
+
+
+def measure(name, model, batch, warmup=20, steps=100):
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    ms = step_times(model, opt, torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,)), warmup, steps)
+    print(f"{name}\t{batch}\t{ms:.3f}\t{peak_rss_mib():.0f}")
     sys.stdout.flush()
 
 
 if __name__ == "__main__":
     which = sys.argv[1:] or ["mlp", "cnn"]
+    print(f"version\tPyTorch {torch.__version__}")
     if "mlp" in which:
         measure("mlp", mlp(), 128)
     if "cnn" in which:

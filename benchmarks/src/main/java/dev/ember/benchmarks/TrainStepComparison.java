@@ -4,59 +4,155 @@ import dev.ember.autograd.Loss;
 import dev.ember.autograd.Variable;
 import dev.ember.engine.Rng;
 import dev.ember.engine.Tensor;
+import dev.ember.loaders.onnx.OnnxModel;
+import dev.ember.loaders.onnx.train.OnnxModule;
 import dev.ember.nn.Module;
+import dev.ember.optim.Adam;
+import dev.ember.optim.Optimizer;
 import dev.ember.optim.Sgd;
 import dev.ember.tools.FashionMnistModels;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
- * Side-by-side training-step time of the MLP and CNN of baselines.md: ours, then PyTorch's
- * ({@code benchmarks/peers/pytorch_train_step.py} through Debian's python3-torch, when installed) on the same
- * machine in the same sitting, same shapes, same protocol (one fixed synthetic batch, SGD lr 0.01 momentum 0.9,
- * 20 warm-up steps, median of 100). Prints a Markdown table with the ratio ours / PyTorch.
+ * Side-by-side training-step time and peak memory of the baselines.md models: ours, then PyTorch's
+ * ({@code benchmarks/peers/pytorch_train_step.py} and {@code pytorch_resnet18_train_step.py} through Debian's
+ * python3-torch, when installed) on the same machine in the same sitting, same shapes, same protocol: one fixed
+ * synthetic batch, forward + cross-entropy + backward + optimizer step, warm-up steps, then the median.
+ * <ul>
+ *   <li>mlp, batch 128, and cnn, batch 64 (1x28x28): SGD lr 0.01 momentum 0.9, 20 warm-up steps, median of 100;</li>
+ *   <li>resnet18, batch 16 (3x64x64), 10 classes, train mode, Adam lr 1e-3, 5 warm-up steps, median of 20. Ours is
+ *       {@code resnet18.onnx} imported as an {@link OnnxModule} with a new 10-class head, every parameter trained; that
+ *       file is torch's export with BatchNorm folded into the convs, so PyTorch runs twice: the same folded network
+ *       (the same arithmetic) and torchvision's resnet18 with BatchNorm (baselines.md's row).</li>
+ * </ul>
+ * Each model runs in a fresh JVM (and a fresh Python), so each peak RSS (VmHWM) is that model's alone.
  *
- * <p>Run: {@code bin/bench-train-steps} (builds, then runs this with 2 threads).
+ * <p>Run: {@code bin/bench train} or {@code bin/bench-train-steps [mlp|cnn|resnet18]...}. {@code --md FILE} writes
+ * the BENCHMARKS.md block.
  */
 public final class TrainStepComparison {
-    record Row(String model, int batch, double medianMs, double peakRssMiB) {}
+    record Case(String model, int batch, String optimizer, int warmup, int steps) {}
 
-    public static void main(String[] args) throws Exception {
-        int warmup = 20, steps = 100;
-        List<Row> ours = new ArrayList<>();
-        ours.add(measure("mlp", FashionMnistModels.mlp(new Rng(0)), 128, warmup, steps));
-        ours.add(measure("cnn", FashionMnistModels.cnn(new Rng(0)), 64, warmup, steps));
-        Map<String, Row> peer = pytorch();
-        System.out.println();
-        System.out.println("| model | batch | ember median ms/step | PyTorch median ms/step | ratio (ember / PyTorch) | ember peak RSS MiB | PyTorch peak RSS MiB |");
-        System.out.println("|---|---|---|---|---|---|---|");
-        for (Row r : ours) {
-            Row p = peer.get(r.model());
-            System.out.printf(Locale.ROOT, "| %s | %d | %.2f | %s | %s | %.0f | %s |%n", r.model(), r.batch(), r.medianMs(),
-                    p == null ? "n/a" : String.format(Locale.ROOT, "%.2f", p.medianMs()),
-                    p == null ? "n/a" : String.format(Locale.ROOT, "%.2f", r.medianMs() / p.medianMs()),
-                    r.peakRssMiB(), p == null ? "n/a" : String.format(Locale.ROOT, "%.0f", p.peakRssMiB()));
-        }
+    static final List<Case> CASES = List.of(
+            new Case("mlp", 128, "SGD lr 0.01 momentum 0.9", 20, 100),
+            new Case("cnn", 64, "SGD lr 0.01 momentum 0.9", 20, 100),
+            new Case("resnet18", 16, "Adam lr 1e-3", 5, 20));
+    /** Issue 5: at most 0.8 of PyTorch's step time and 0.5 of its peak RSS. */
+    static final Target TIME = Target.atMost(0.8), MEMORY = Target.atMost(0.5);
+
+    /** Median ms per step and peak RSS in MiB; NaN where not measured. */
+    record Measured(double medianMs, double peakRssMiB) {
+        static final Measured NONE = new Measured(Double.NaN, Double.NaN);
     }
 
-    static Row measure(String name, Module model, int batch, int warmup, int steps) {
+    /** One table row: our figures beside one peer's; {@code note} says why a side is n/a. */
+    record Row(String model, Case c, Measured ember, Measured peer, String note) {}
+
+    public static void main(String[] args) throws IOException, InterruptedException {
+        List<String> argv = List.of(args);
+        if (argv.size() == 2 && argv.get(0).equals("--one")) {
+            Measured m = measure(find(argv.get(1)), models());
+            System.out.printf(Locale.ROOT, "result\t%.4f\t%.1f%n", m.medianMs(), m.peakRssMiB());
+            return;
+        }
+        Path md = Markdown.mdOption(argv);
+        List<Case> cases = new ArrayList<>();
+        for (String name : Markdown.withoutMdOption(argv)) cases.add(find(name));
+        if (cases.isEmpty()) cases = CASES;
+
+        List<Row> rows = new ArrayList<>();
+        String version = "";
+        for (Case c : cases) {
+            String ours = null;
+            Measured ember = Measured.NONE;
+            if (c.model().equals("resnet18") && !Files.isRegularFile(models().resolve("resnet18.onnx"))) {
+                ours = "ember: " + models().resolve("resnet18.onnx") + " not found";
+            } else {
+                ember = inFreshJvm(c);
+                if (Double.isNaN(ember.medianMs())) ours = "ember: the measuring JVM failed (see the log above)";
+            }
+            System.out.printf(Locale.ROOT, "ember\t%s\t%d\t%.3f ms\t%.0f MiB%n", c.model(), c.batch(), ember.medianMs(), ember.peakRssMiB());
+            List<String[]> peers = c.model().equals("resnet18")
+                    ? List.of(new String[] {"resnet18-folded", "PyTorch, same folded network"}, new String[] {"resnet18-bn", "PyTorch, torchvision's (BatchNorm)"})
+                    : List.<String[]>of(new String[] {c.model(), "PyTorch"});
+            for (String[] p : peers) {
+                Peer peer = c.model().equals("resnet18")
+                        ? Peer.run("benchmarks/peers/pytorch_resnet18_train_step.py", p[0].substring("resnet18-".length()))
+                        : Peer.run("benchmarks/peers/pytorch_train_step.py", c.model());
+                if (!peer.version().isEmpty()) version = peer.version();
+                String[] f = peer.find(p[0]);
+                Measured theirs = f == null ? Measured.NONE : new Measured(Double.parseDouble(f[2]), Double.parseDouble(f[3]));
+                String note = ours != null ? ours : peer.unavailable() != null ? "PyTorch n/a: " + peer.unavailable() : null;
+                rows.add(new Row(c.model() + (peers.size() > 1 ? " vs " + p[1] : ""), c, ember, theirs, note));
+            }
+        }
+        String block = block(rows, version);
+        System.out.println();
+        System.out.println(block);
+        Markdown.writeBlock(md, block);
+    }
+
+    static Case find(String model) {
+        for (Case c : CASES) if (c.model().equals(model)) return c;
+        throw new IllegalArgumentException("unknown model '" + model + "': one of mlp, cnn, resnet18");
+    }
+
+    static Path models() { return Path.of(System.getProperty("ember.shared", "../shared"), "models"); }
+
+    /** {@link #measure} in a child JVM with this one's flags and class path, so its peak RSS is the model's alone. */
+    static Measured inFreshJvm(Case c) throws IOException, InterruptedException {
+        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), TrainStepComparison.class.getName(), "--one", c.model()));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Measured m = Measured.NONE;
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                String[] f = line.split("\t");
+                if (f.length == 3 && f[0].equals("result")) m = new Measured(Double.parseDouble(f[1]), Double.parseDouble(f[2]));
+                else if (!line.startsWith("WARNING: Using incubator modules")) System.out.println("  ember: " + line);
+            }
+        }
+        return p.waitFor() == 0 ? m : Measured.NONE;
+    }
+
+    /** Trains {@code c}'s model on one fixed batch in this JVM: the median step time and this process's peak RSS. */
+    static Measured measure(Case c, Path models) {
         Rng rng = new Rng(1);
-        Tensor x = Tensor.randn(rng, 1f, batch, 1, 28, 28);
-        long[] labels = new long[batch];
-        for (int i = 0; i < batch; i++) labels[i] = rng.nextInt(10);
-        Tensor y = Tensor.ofLongs(labels, batch);
-        Sgd opt = new Sgd(model.parameters(), Sgd.options(0.01f).momentum(0.9f));
-        double[] ms = new double[steps];
-        for (int i = 0; i < warmup + steps; i++) {
+        Module model;
+        Optimizer opt;
+        Tensor x;
+        switch (c.model()) {
+            case "mlp", "cnn" -> {
+                model = c.model().equals("mlp") ? FashionMnistModels.mlp(new Rng(0)) : FashionMnistModels.cnn(new Rng(0));
+                x = Tensor.randn(rng, 1f, c.batch(), 1, 28, 28);
+                opt = new Sgd(model.parameters(), Sgd.options(0.01f).momentum(0.9f));
+            }
+            case "resnet18" -> {
+                OnnxModule resnet = new OnnxModule(OnnxModel.read(models.resolve("resnet18.onnx")));
+                resnet.replaceHead(10, new Rng(7));
+                model = resnet;
+                x = Tensor.randn(rng, 1f, c.batch(), 3, 64, 64);
+                opt = new Adam(model.parameters(), Adam.options(1e-3f));
+            }
+            default -> throw new IllegalArgumentException("unknown model '" + c.model() + "'");
+        }
+        long[] labels = new long[c.batch()];
+        for (int i = 0; i < labels.length; i++) labels[i] = rng.nextInt(10);
+        Tensor y = Tensor.ofLongs(labels, c.batch());
+        model.train();
+        double[] ms = new double[c.steps()];
+        for (int i = 0; i < c.warmup() + c.steps(); i++) {
             long t0 = System.nanoTime();
             opt.zeroGrad();
             Variable loss = Loss.crossEntropy(model.forward(Variable.of(x)), y);
@@ -64,12 +160,9 @@ public final class TrainStepComparison {
             opt.step();
             loss.item();
             long t1 = System.nanoTime();
-            if (i >= warmup) ms[i - warmup] = (t1 - t0) / 1e6;
+            if (i >= c.warmup()) ms[i - c.warmup()] = (t1 - t0) / 1e6;
         }
-        Arrays.sort(ms);
-        Row r = new Row(name, batch, ms[steps / 2], peakRssMiB());
-        System.out.printf(Locale.ROOT, "ember\t%s\t%d\t%.3f ms\t%.0f MiB%n", name, batch, r.medianMs(), r.peakRssMiB());
-        return r;
+        return new Measured(Timing.median(ms), peakRssMiB());
     }
 
     /** VmHWM of this process (Linux), or NaN. */
@@ -84,35 +177,26 @@ public final class TrainStepComparison {
         return Double.NaN;
     }
 
-    /** Runs the PyTorch peer when /usr/bin/python3 has torch; an empty map otherwise. */
-    static Map<String, Row> pytorch() throws InterruptedException {
-        Map<String, Row> out = new LinkedHashMap<>();
-        Path script = Path.of("benchmarks/peers/pytorch_train_step.py");
-        if (!Files.isRegularFile(script) || !Files.isExecutable(Path.of("/usr/bin/python3"))) {
-            System.out.println("PyTorch peer skipped: needs /usr/bin/python3 and " + script + " (run from the repository root)");
-            return out;
+    static String block(List<Row> rows, String version) {
+        List<List<String>> cells = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        for (Row r : rows) {
+            double time = r.ember().medianMs() / r.peer().medianMs(), rss = r.ember().peakRssMiB() / r.peer().peakRssMiB();
+            cells.add(List.of(r.model(), Integer.toString(r.c().batch()), r.c().optimizer(),
+                    Markdown.num(r.ember().medianMs(), 2), Markdown.num(r.peer().medianMs(), 2), Markdown.ratio(time), TIME.text(), TIME.judge(time),
+                    Markdown.num(r.ember().peakRssMiB(), 0), Markdown.num(r.peer().peakRssMiB(), 0), Markdown.ratio(rss), MEMORY.text(), MEMORY.judge(rss)));
+            if (r.note() != null && !notes.contains("- " + r.model() + ": " + r.note())) notes.add("- " + r.model() + ": " + r.note());
         }
-        ProcessBuilder pb = new ProcessBuilder("/usr/bin/python3", script.toString()).redirectErrorStream(true);
-        // OpenBLAS's default kernel pick on this CPU is SSE3 at 1/5 speed; baselines.md measures the AVX-512 one.
-        pb.environment().put("OPENBLAS_CORETYPE", "SkylakeX");
-        pb.environment().remove("OPENBLAS_L2_SIZE");
-        try {
-            Process p = pb.start();
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream()))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    String[] f = line.split("\t");
-                    if (f.length == 4 && (f[0].equals("mlp") || f[0].equals("cnn"))) {
-                        out.put(f[0], new Row(f[0], Integer.parseInt(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3])));
-                        System.out.println("pytorch\t" + line);
-                    } else {
-                        System.out.println("pytorch: " + line);
-                    }
-                }
-            }
-            p.waitFor();
-        } catch (IOException e) {
-            System.out.println("PyTorch peer skipped: " + e.getMessage());
-        }
-        return out;
+        return "### Training step: ember vs PyTorch\n\n"
+                + "Measured " + Machine.describe() + ". Peer: " + (version.isEmpty() ? "PyTorch" : version)
+                + " (Debian python3-torch, OPENBLAS_CORETYPE=SkylakeX), 2 threads. Both sides: one fixed synthetic batch, "
+                + "forward + cross-entropy + backward + optimizer step; MLP/CNN 20 warm-up steps then the median of 100, "
+                + "resnet18 (3×64×64, 10 classes, train mode) 5 then 20. Peak RSS: VmHWM of a process that ran only that "
+                + "model (ember: a fresh JVM, default heap sizing). ember's resnet18 is `resnet18.onnx` (BatchNorm folded "
+                + "into the convs by torch's export) with a new 10-class head, every parameter trained; PyTorch runs the "
+                + "same folded network and, for reference, torchvision's resnet18 with BatchNorm (baselines.md's row).\n\n"
+                + Markdown.table(List.of("model", "batch", "optimizer", "ember ms/step", "PyTorch ms/step", "ratio", "target", "met?",
+                        "ember peak RSS MiB", "PyTorch peak RSS MiB", "ratio", "target", "met?"), cells)
+                + (notes.isEmpty() ? "" : "\n" + String.join("\n", notes) + "\n");
     }
 }

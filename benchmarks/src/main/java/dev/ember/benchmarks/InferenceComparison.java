@@ -1,0 +1,181 @@
+package dev.ember.benchmarks;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.ember.engine.EmberException;
+import dev.ember.engine.Rng;
+import dev.ember.engine.Tensor;
+import dev.ember.loaders.onnx.OnnxModel;
+import dev.ember.loaders.onnx.OnnxSession;
+import dev.ember.loaders.onnx.ops.OnnxOps;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Side-by-side inference latency: ember's {@link OnnxSession} against ONNX Runtime Java (intra-op 2 threads, all
+ * graph optimizations) on the shared models, the same seeded N(0, 1) input on both sides. Per case: the first call
+ * of a fresh session (reported apart: ember's first case also pays the JIT's warm-up), then the median of warm calls
+ * ({@link Timing}), the ratio ember / ORT, and a correctness check on the first call's outputs: the largest
+ * {@code |ember - ORT| / max(1, |ORT|)} over all output elements must be at most {@link #TOLERANCE}.
+ *
+ * <p>Run: {@code bin/bench inference}. {@code --md FILE} writes the BENCHMARKS.md block. The models are read from
+ * {@code -Dember.shared} (default {@code ../shared}) {@code /models}.
+ */
+public final class InferenceComparison {
+    /** Absolute below 1, relative above: logits of a few hundred are compared at float32 precision. */
+    static final double TOLERANCE = 1e-4;
+    /** Issue 5: at most 0.9 of ONNX Runtime's latency. */
+    static final Target TARGET = Target.atMost(0.9);
+
+    /** A model file (without .onnx) and an input shape; both models declare batch, height and width as named dims. */
+    record Case(String model, int... dims) {
+        String input() { return Arrays.stream(dims).mapToObj(Integer::toString).collect(Collectors.joining("×")); }
+    }
+
+    static final List<Case> CASES = List.of(
+            new Case("small_cnn", 1, 1, 28, 28), new Case("small_cnn", 32, 1, 28, 28),
+            new Case("resnet18", 1, 3, 224, 224), new Case("resnet18", 1, 3, 64, 64), new Case("resnet18", 32, 3, 64, 64));
+
+    /**
+     * One case's figures; NaN where a side could not run, and {@code problem} says why.
+     *
+     * @param declared the model's input as the file declares it (named dims are free), or "" when not read
+     * @param maxDiff  max |ember - ORT| / max(1, |ORT|) over the outputs, NaN when not compared
+     */
+    record Row(Case c, String declared, double emberFirstMs, double ortFirstMs, double emberMs, double ortMs, double maxDiff, String problem) {
+        double ratio() { return emberMs / ortMs; }
+
+        boolean passes() { return maxDiff <= TOLERANCE; }
+
+        String check() {
+            if (Double.isNaN(maxDiff)) return "n/a";
+            return String.format(Locale.ROOT, "%s (%.1e)", passes() ? "PASS" : "**FAIL**", maxDiff);
+        }
+    }
+
+    public static void main(String[] args) throws OrtException {
+        List<String> argv = List.of(args);
+        Path md = Markdown.mdOption(argv);
+        Path models = Path.of(System.getProperty("ember.shared", "../shared"), "models");
+        List<Row> rows = new ArrayList<>();
+        for (Case c : CASES) {
+            Row r = compare(models, c, Timing.DEFAULT);
+            rows.add(r);
+            System.out.printf(Locale.ROOT, "%s %s: first call ember %.2f ms, ORT %.2f ms; median ember %.3f ms, ORT %.3f ms; ratio %.2f; check %s%s%n",
+                    c.model(), c.input(), r.emberFirstMs(), r.ortFirstMs(), r.emberMs(), r.ortMs(), r.ratio(), r.check(),
+                    r.problem() == null ? "" : "; " + r.problem());
+        }
+        String block = block(rows, OrtEnvironment.getEnvironment().getVersion());
+        System.out.println();
+        System.out.println(block);
+        Markdown.writeBlock(md, block);
+    }
+
+    /** Runs one case on both sides with {@code timing}; a side that cannot run leaves NaNs and a reason. */
+    static Row compare(Path modelsDir, Case c, Timing timing) {
+        Path file = modelsDir.resolve(c.model() + ".onnx");
+        if (!Files.isRegularFile(file)) return failed(c, file + " not found");
+        Tensor x = Tensor.randn(new Rng(42), 1f, c.dims());
+
+        // ember
+        OnnxSession ember;
+        String inputName, declared;
+        Tensor[] emberOut = new Tensor[1];
+        double emberFirst, emberMs;
+        try {
+            ember = new OnnxSession(OnnxModel.read(file), OnnxOps.resolver());
+            inputName = ember.model().graph().inputs().get(0).name();
+            declared = ember.model().graph().inputs().get(0).describe();
+            Map<String, Tensor> feed = Map.of(inputName, x);
+            emberFirst = Timing.onceMs(() -> emberOut[0] = ember.run(feed).values().iterator().next());
+            emberMs = timing.medianMs(() -> ember.run(feed));
+        } catch (EmberException e) {
+            return failed(c, "ember: " + e.getMessage());
+        }
+
+        // ONNX Runtime
+        long[] shape = Arrays.stream(c.dims()).asLongStream().toArray();
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setIntraOpNumThreads(2);
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            try (OrtSession ort = env.createSession(file.toString(), options);
+                 OnnxTensor input = OnnxTensor.createTensor(env, FloatBuffer.wrap(x.toFloatArray()), shape)) {
+                Map<String, OnnxTensor> feed = Map.of(inputName, input);
+                long t0 = System.nanoTime();
+                OrtSession.Result first = ort.run(feed);
+                double ortFirst = (System.nanoTime() - t0) / 1e6;
+                double diff;
+                try (first) {
+                    diff = maxRelativeDiff(emberOut[0], (OnnxTensor) first.get(0));
+                }
+                double ortMs = timing.medianMs(() -> runOrt(ort, feed));
+                return new Row(c, declared, emberFirst, ortFirst, emberMs, ortMs, diff, null);
+            }
+        } catch (OrtException | IllegalStateException e) {
+            return new Row(c, declared, emberFirst, Double.NaN, emberMs, Double.NaN, Double.NaN, "ONNX Runtime: " + e.getMessage());
+        }
+    }
+
+    /** max |ours - ORT| / max(1, |ORT|) over all elements; NaN anywhere or a shape mismatch gives NaN. */
+    static double maxRelativeDiff(Tensor ours, OnnxTensor ort) throws OrtException {
+        long[] dims = ort.getInfo().getShape();
+        if (!Arrays.equals(Arrays.stream(ours.dims()).asLongStream().toArray(), dims)) return Double.NaN;
+        FloatBuffer fb = ort.getFloatBuffer();
+        float[] want = new float[fb.remaining()];
+        fb.get(want);
+        float[] got = ours.toFloatArray();
+        double worst = 0;
+        for (int i = 0; i < want.length; i++) {
+            double d = Math.abs((double) got[i] - want[i]) / Math.max(1.0, Math.abs((double) want[i]));
+            if (Double.isNaN(d)) return Double.NaN;
+            worst = Math.max(worst, d);
+        }
+        return worst;
+    }
+
+    private static void runOrt(OrtSession ort, Map<String, OnnxTensor> feed) {
+        try (OrtSession.Result r = ort.run(feed)) {
+            if (r.size() == 0) throw new IllegalStateException("no outputs");
+        } catch (OrtException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    private static Row failed(Case c, String why) {
+        return new Row(c, "", Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, why);
+    }
+
+    static String block(List<Row> rows, String ortVersion) {
+        List<List<String>> cells = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        Map<String, String> declared = new LinkedHashMap<>();
+        for (Row r : rows) {
+            if (!r.declared().isEmpty()) declared.putIfAbsent(r.c().model(), r.c().model() + " `" + r.declared() + "`");
+            cells.add(List.of(r.c().model(), r.c().input(), Markdown.num(r.emberFirstMs(), 2), Markdown.num(r.ortFirstMs(), 2),
+                    Markdown.num(r.emberMs(), 3), Markdown.num(r.ortMs(), 3), Markdown.ratio(r.ratio()), TARGET.text(),
+                    TARGET.judge(r.ratio()), r.check()));
+            if (r.problem() != null) problems.add("- " + r.c().model() + " " + r.c().input() + ": n/a, " + r.problem());
+        }
+        return "### Inference latency: ember vs ONNX Runtime\n\n"
+                + "Measured " + Machine.describe() + ". Peer: ONNX Runtime Java " + ortVersion + " (intra-op 2 threads, "
+                + "ALL_OPT) in the same JVM, the same seeded N(0, 1) input. First call: the first run of a fresh session "
+                + "(ember's first row also pays the JIT's warm-up). Median: after ≥ 1 s of warm-up, calls for 3 s. "
+                + "Ratio = ember / ORT latency. Check: max over the output of |ember − ORT| / max(1, |ORT|) ≤ "
+                + String.format(Locale.ROOT, "%.0e", TOLERANCE) + ". Inputs as the files declare them (named dims are free): "
+                + String.join(", ", declared.values()) + ".\n\n"
+                + Markdown.table(List.of("model", "input", "ember first call ms", "ORT first call ms", "ember median ms",
+                        "ORT median ms", "ratio", "target", "met?", "check"), cells)
+                + (problems.isEmpty() ? "" : "\n" + String.join("\n", problems) + "\n");
+    }
+}

@@ -1,0 +1,121 @@
+package dev.ember.benchmarks;
+
+import dev.ember.engine.Rng;
+import dev.ember.engine.Tensor;
+import dev.ember.loaders.data.Npy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/**
+ * Side-by-side SGEMM: C (M, N) = A (M, K) · B (K, N) in float32 through ember's {@link Tensor#matmul} on the CPU
+ * backend, then through NumPy ({@code benchmarks/peers/numpy_sgemm.py}, Debian's OpenBLAS with its AVX-512 kernels)
+ * with the same protocol ({@link Timing#DEFAULT}-like: warm-up, then the median of calls over 1.5 s). GFLOP/s is
+ * 2MNK / median. One shape is also checked: ember's product of NumPy's very inputs against NumPy's result.
+ *
+ * <p>Run: {@code bin/bench sgemm} (2 threads on both sides). {@code --md FILE} writes the BENCHMARKS.md block.
+ */
+public final class SgemmComparison {
+    /** Shapes as MxKxN (baselines.md's order). */
+    static final List<String> SHAPES = List.of("256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048", "512x768x3072");
+    static final String CHECK_SHAPE = "512x768x3072";
+    /** max |ember - numpy| / max |numpy|: float32 sums of 768 products in a different order stay far below this. */
+    static final double CHECK_TOLERANCE = 1e-5;
+    /** Issue 5: at least NumPy's throughput from 1024³ (2·1024³ flops) up. */
+    static final double TARGET_FROM_FLOPS = 2.0 * 1024 * 1024 * 1024;
+    static final Timing TIMING = new Timing(3, 0.5, 10, 1.5, 5000);
+
+    record Row(String shape, double flops, double emberGflops, double peerGflops) {
+        double ratio() { return emberGflops / peerGflops; }
+
+        Target target() { return flops >= TARGET_FROM_FLOPS ? Target.atLeast(1.0) : Target.NONE; }
+    }
+
+    public static void main(String[] args) throws IOException {
+        List<String> argv = List.of(args);
+        Path md = Markdown.mdOption(argv);
+        List<String> shapes = Markdown.withoutMdOption(argv).isEmpty() ? SHAPES : Markdown.withoutMdOption(argv);
+
+        List<double[]> ours = new ArrayList<>();   // {flops, GFLOP/s}
+        for (String shape : shapes) {
+            int[] mkn = parse(shape);
+            Rng rng = new Rng(1);
+            Tensor a = Tensor.randn(rng, 1f, mkn[0], mkn[1]);
+            Tensor b = Tensor.randn(rng, 1f, mkn[1], mkn[2]);
+            double flops = 2.0 * mkn[0] * mkn[1] * mkn[2];
+            double ms = TIMING.medianMs(() -> a.matmul(b));
+            ours.add(new double[] {flops, flops / ms / 1e6});
+            System.out.printf(Locale.ROOT, "ember\t%s\t%.4f ms\t%.1f GFLOP/s%n", shape, ms, flops / ms / 1e6);
+        }
+
+        Path dir = Files.createTempDirectory("ember-sgemm-check");
+        List<String> peerArgs = new ArrayList<>(List.of("--check", dir.toString(), CHECK_SHAPE));
+        peerArgs.addAll(shapes);
+        Peer peer = Peer.run("benchmarks/peers/numpy_sgemm.py", peerArgs.toArray(String[]::new));
+        String check = check(dir);
+        deleteTree(dir);
+
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < shapes.size(); i++) {
+            String[] p = findShape(peer, shapes.get(i));
+            rows.add(new Row(shapes.get(i), ours.get(i)[0], ours.get(i)[1], p == null ? Double.NaN : Double.parseDouble(p[3])));
+        }
+        String block = block(rows, peer, check);
+        System.out.println();
+        System.out.println(block);
+        Markdown.writeBlock(md, block);
+    }
+
+    /** ember's product of the peer's inputs against the peer's product; "n/a" when the peer wrote none. */
+    static String check(Path dir) {
+        if (!Files.isRegularFile(dir.resolve("c.npy"))) return "n/a (no NumPy result to compare with)";
+        Tensor a = Npy.read(dir.resolve("a.npy")), b = Npy.read(dir.resolve("b.npy")), want = Npy.read(dir.resolve("c.npy"));
+        float[] got = a.matmul(b).toFloatArray(), ref = want.toFloatArray();
+        double worst = 0, scale = 0;
+        for (int i = 0; i < ref.length; i++) {
+            worst = Math.max(worst, Math.abs((double) got[i] - ref[i]));
+            scale = Math.max(scale, Math.abs((double) ref[i]));
+        }
+        double rel = got.length == ref.length ? worst / scale : Double.NaN;
+        String verdict = rel <= CHECK_TOLERANCE ? "PASS" : "FAIL";
+        System.out.printf(Locale.ROOT, "check %s: max|ember - numpy| / max|numpy| = %.2e  %s%n", CHECK_SHAPE, rel, verdict);
+        return String.format(Locale.ROOT, "%s at %s: max |ember − NumPy| / max |NumPy| = %.1e (tolerance %.0e)", verdict, CHECK_SHAPE, rel, CHECK_TOLERANCE);
+    }
+
+    static String block(List<Row> rows, Peer peer, String check) {
+        List<List<String>> cells = new ArrayList<>();
+        for (Row r : rows) {
+            cells.add(List.of(r.shape().replace("x", "×"), Markdown.num(r.emberGflops(), 1), Markdown.num(r.peerGflops(), 1),
+                    Markdown.ratio(r.ratio()), r.target().text(), r.target().judge(r.ratio())));
+        }
+        String peerName = peer.unavailable() != null ? "n/a: " + peer.unavailable() : peer.version() + " (OpenBLAS, OPENBLAS_CORETYPE=SkylakeX)";
+        return "### SGEMM: ember vs NumPy\n\n"
+                + "Measured " + Machine.describe() + ". Peer: " + peerName + ", 2 threads. C = A·B float32 row-major, "
+                + "GFLOP/s = 2MNK / median time (warm-up, then calls for 1.5 s). Ratio = ember / NumPy throughput; the "
+                + "target holds from 1024³ up by flop count, so 512×768×3072 too. "
+                + "Correctness: " + check + ".\n\n"
+                + Markdown.table(List.of("shape (M×K×N)", "ember GFLOP/s", "NumPy GFLOP/s", "ratio", "target", "met?"), cells);
+    }
+
+    private static String[] findShape(Peer peer, String shape) {
+        for (String[] f : peer.lines()) if (f[0].equals("sgemm") && f[1].equals(shape)) return f;
+        return null;
+    }
+
+    static int[] parse(String shape) {
+        String[] s = shape.split("x");
+        if (s.length != 3) throw new IllegalArgumentException("shape '" + shape + "' is not MxKxN");
+        return new int[] {Integer.parseInt(s[0]), Integer.parseInt(s[1]), Integer.parseInt(s[2])};
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+}
