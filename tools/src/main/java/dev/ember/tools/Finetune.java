@@ -114,8 +114,11 @@ public final class Finetune implements Callable<Integer> {
     @Option(names = "--lr-factor", paramLabel = "X", description = "Discriminative learning rates: each block group below the head trains at this factor of the one above. 1 = one rate. Default: ${DEFAULT-VALUE}")
     float lrFactor = 0.5f;
 
-    @Option(names = "--patience", paramLabel = "N", description = "Stop after N epochs without a better validation macro-F1. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--patience", paramLabel = "N", description = "Stop after N epochs without a better validation score (see --stop-metric). Default: ${DEFAULT-VALUE}")
     int patience = 4;
+
+    @Option(names = "--stop-metric", paramLabel = "NAME", description = "The validation score that picks the best epoch and drives early stopping: macro-f1, accuracy or loss (less noisy on a small validation set). Default: ${DEFAULT-VALUE}")
+    String stopMetric = "macro-f1";
 
     @Option(names = "--augment", paramLabel = "SPEC", description = "On-the-fly augmentation, comma-separated: flip[:P], rotate:DEG, crop:PX (random shift), noise:SIGMA, brightness:D, contrast:D, normalize:MEAN,STD or normalize:imagenet. Default: none")
     String augment = "";
@@ -516,7 +519,13 @@ public final class Finetune implements Callable<Integer> {
         require(lrFactor > 0 && lrFactor <= 1, "--lr-factor must be in (0, 1], got " + lrFactor);
         require(patience >= 1, "--patience must be >= 1, got " + patience);
         require(trials >= 1, "--trials must be >= 1, got " + trials);
-        return FineTuneConfig.defaults().epochs(epochs).batchSize(batch).optimizer(opt).lr(lr).weightDecay(weightDecay)
+        FineTuneConfig.StopMetric stop = switch (stopMetric.toLowerCase(Locale.ROOT)) {
+            case "macro-f1" -> FineTuneConfig.StopMetric.MACRO_F1;
+            case "accuracy" -> FineTuneConfig.StopMetric.ACCURACY;
+            case "loss" -> FineTuneConfig.StopMetric.LOSS;
+            default -> throw new EmberException("--stop-metric must be macro-f1, accuracy or loss, got '" + stopMetric + "'");
+        };
+        return FineTuneConfig.defaults().stopMetric(stop).epochs(epochs).batchSize(batch).optimizer(opt).lr(lr).weightDecay(weightDecay)
                 .unfreeze(schedule.mode(), schedule.every()).lrFactor(lrFactor).patience(patience).balance(balanceSpec(balance))
                 .augment(augment).seed(seed);
     }
