@@ -39,6 +39,15 @@ final class CpuConv2d {
     private static final int CHUNK_FLOATS = 1 << 19;
     /** Most images per chunk: a batch of 16 already gives both cores work. */
     private static final int CHUNK_IMAGES = 8;
+    /**
+     * Columns a chunk should reach even past CHUNK_IMAGES: the weight is packed once per chunk, so a chunk of a few
+     * 2x2 or 4x4 images (resnet's last stages at 64x64) would spend more time packing the weight than multiplying.
+     */
+    private static final int CHUNK_COLUMNS = 512;
+    /** Largest column buffer (8 MB) of a chunk widened to CHUNK_COLUMNS. */
+    private static final int WIDE_CHUNK_FLOATS = 1 << 21;
+    /** Per-image GEMMs with fewer output pixels than this run transposed (see forward). */
+    private static final int TRANSPOSED_BELOW = 32;
 
     /** Per-thread column and staging buffers of the batched schedule, grown on demand and reused. */
     private static final class Scratch {
@@ -77,14 +86,17 @@ final class CpuConv2d {
         float[] y = new float[ys.numel()]; // (N, OC, OH, OW)
         if (batched(g)) {
             int per = imagesPerChunk(g), chunks = (g.n + per - 1) / per, jobs = chunks * g.groups;
-            Parallel.forRange(jobs, Parallel.grain(jobs, 1), (lo, hi) -> {
+            forJobs(jobs, (lo, hi) -> {
                 Scratch s = SCRATCH.get();
                 for (int job = lo; job < hi; job++) {
                     int grp = job % g.groups, n0 = job / g.groups * per, images = Math.min(per, g.n - n0);
                     int cols = images * g.spatial;
                     float[] col = s.col(g.rows * cols);             // (Cg*KH*KW, images*S)
                     float[] out = s.staged(g.ocPerGroup * cols);    // (OCg, images*S)
-                    for (int i = 0; i < images; i++) g.im2col(xd, xBase + inputOffset(g, n0 + i, grp), col, i * g.spatial, cols);
+                    int group = grp;
+                    Parallel.forRange(images, 1, (i0, i1) -> {   // inline when the jobs themselves run in parallel
+                        for (int i = i0; i < i1; i++) g.im2col(xd, xBase + inputOffset(g, n0 + i, group), col, i * g.spatial, cols);
+                    });
                     Sgemm.gemm(g.ocPerGroup, cols, g.rows, wd, wBase + grp * g.ocPerGroup * g.rows, g.rows, 1,
                             col, 0, cols, 1, out, 0, cols, false);
                     for (int i = 0; i < images; i++) {
@@ -107,6 +119,21 @@ final class CpuConv2d {
                     cols = SCRATCH.get().col(g.rows * g.spatial); // (Cg*KH*KW, S)
                     g.im2colParallel(xd, xOff, cols, 0, g.spatial);
                     colOff = 0;
+                }
+                if (g.spatial < TRANSPOSED_BELOW) {
+                    // y^T (S, OCg) = col^T (S, Cg*KH*KW) · w[group]^T: the GEMM's wide side is the channels, not the few
+                    // output pixels (resnet's last stage at 64x64 has 2x2), so the microkernel's columns are not padding.
+                    float[] yt = SCRATCH.get().staged(g.spatial * g.ocPerGroup);
+                    Sgemm.gemm(g.spatial, g.ocPerGroup, g.rows, cols, colOff, 1, g.spatial, wd, wOff, 1, g.rows, yt, 0, g.ocPerGroup, false);
+                    int yOff = outputOffset(g, n, grp), firstChannel = grp * g.ocPerGroup;
+                    for (int o = 0; o < g.ocPerGroup; o++) {
+                        float bo = b == null ? 0f : b[firstChannel + o];
+                        for (int q = 0; q < g.spatial; q++) {
+                            float v = yt[q * g.ocPerGroup + o] + bo;
+                            y[yOff + o * g.spatial + q] = relu ? Math.max(v, 0f) : v;
+                        }
+                    }
+                    continue;
                 }
                 Sgemm.gemm(g.ocPerGroup, g.spatial, g.rows, wd, wOff, g.rows, 1, cols, colOff, g.spatial, 1, y, outputOffset(g, n, grp), g.spatial, false);
                 if (epilogue) {
@@ -147,7 +174,7 @@ final class CpuConv2d {
         // w[group]^T (Cg*KH*KW, OCg): row stride 1, column stride Cg*KH*KW
         if (batched(g)) {
             int per = imagesPerChunk(g), chunks = (g.n + per - 1) / per, jobs = chunks * g.groups;
-            Parallel.forRange(jobs, Parallel.grain(jobs, 1), (lo, hi) -> {
+            forJobs(jobs, (lo, hi) -> {
                 Scratch s = SCRATCH.get();
                 for (int job = lo; job < hi; job++) {
                     int grp = job % g.groups, n0 = job / g.groups * per, images = Math.min(per, g.n - n0);
@@ -194,7 +221,7 @@ final class CpuConv2d {
         if (batched(g)) {
             int per = imagesPerChunk(g), chunks = (g.n + per - 1) / per, jobs = chunks * g.groups;
             float[] partial = new float[chunks * dw.length]; // (chunks, OC, Cg, KH, KW)
-            Parallel.forRange(jobs, Parallel.grain(jobs, 1), (lo, hi) -> {
+            forJobs(jobs, (lo, hi) -> {
                 Scratch s = SCRATCH.get();
                 for (int job = lo; job < hi; job++) {
                     int grp = job % g.groups, chunk = job / g.groups, n0 = chunk * per, images = Math.min(per, g.n - n0);
@@ -248,7 +275,19 @@ final class CpuConv2d {
 
     /** Images per chunk of the batched schedule; a function of the layer's geometry only, never of N or the threads. */
     static int imagesPerChunk(Im2col g) {
-        return Math.max(1, Math.min(CHUNK_IMAGES, CHUNK_FLOATS / Math.max(1, g.rows * g.spatial)));
+        int perImage = Math.max(1, g.rows * g.spatial);
+        int per = Math.max(1, Math.min(CHUNK_IMAGES, CHUNK_FLOATS / perImage));
+        int wide = (CHUNK_COLUMNS + g.spatial - 1) / g.spatial;
+        return per >= wide ? per : Math.max(per, Math.min(wide, WIDE_CHUNK_FLOATS / perImage));
+    }
+
+    /**
+     * Runs the batched schedule's (chunk, group) jobs in parallel when there are enough to keep every thread busy,
+     * else one after the other with each GEMM parallel inside Sgemm. Either way each job computes the same values.
+     */
+    private static void forJobs(int jobs, Parallel.Range body) {
+        if (jobs >= 2 * Parallel.THREADS) Parallel.forRange(jobs, 1, body);
+        else body.run(0, jobs);
     }
 
     /** Offset of x[n, group] (Cg, H, W) in a contiguous x. */
