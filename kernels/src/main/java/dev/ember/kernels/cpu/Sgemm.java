@@ -12,42 +12,63 @@ import jdk.incubator.vector.VectorSpecies;
  * Single-precision GEMM: C (M, N) = A (M, K) · B (K, N), or C += A·B.
  *
  * <p>A and B are any strided views into float arrays (row stride, column stride), so a transposed operand
- * costs nothing: packing reads any layout. C is row-major with leading dimension {@code ldc}.
+ * costs nothing: packing ({@link SgemmPack}) reads any layout. C is row-major with leading dimension {@code ldc}.
  *
  * <p>Blocking (Goto style; sizes measured on the 2-core Zen 4 machine, where the 8x32 microkernel alone runs at
- * ~115 GFLOP/s per core, the FMA-port limit of one 512-bit FMA per cycle):
+ * ~110 GFLOP/s per core, near the FMA-port limit of one 512-bit FMA per cycle):
  * <pre>
- *   for jc in N by NC                 B panel  (KC, NC) packed once, NR-wide strips, shared by all threads
- *     for pc in K by KC, in order     fixed K-block order: the summation order never depends on threads
- *       pack B panel                  (parallel over strips)
- *       for tile (MC rows, ≤ NSUB columns) of the panel, in parallel:
- *         for ir in MC by MR          A strip (KC, MR) packed into L1-sized scratch
- *           for jr in tile by NR      B strip (KC, NR) streamed from L2/L3 (prefetched: sequential)
- *             microkernel             C block (MR, NR) = / += A strip · B strip
+ *   for jc in N by NC                  B panel (KC, NC)
+ *     for pc in K by KC, in order      fixed K-block order: the summation order never depends on threads
+ *       for ic in M by MB              A block (MB, KC)
+ *         pack phase, in parallel:     B panel (first ic only) and A block, each strip packed once, shared
+ *         compute phase, in parallel:  tiles of (≤ MC rows, ≤ NT columns), claimed one at a time
+ *           for ir in tile by MR       A strip (KC, MR) stays in L1
+ *             for jr in tile by NR     B strip (KC, NR) from the tile's B sub-panel (KC, NT), kept in L2
+ *               microkernel            C block (MR, NR) = / += A strip · B strip
  * </pre>
- * Edges are zero-padded in the packed buffers, so the microkernel has no edge cases; a partial C block is
- * computed into scratch and only its valid part written. Each C element is, per K block, one fma chain from
- * zero, added to C in K-block order: results are bit-identical across runs and thread counts (the tiling in
- * M and N does not change any element's arithmetic). Problems below {@link #SMALL} take a direct vectorized
- * loop without packing.
+ * Packing everything once before computing means no strip is packed twice however finely the tiles are cut, so
+ * a small or short-and-wide problem can be split into enough tiles to keep every core busy. A product that fits
+ * {@link #WHOLE_FLOATS} packs all its K blocks in one round, and each tile then runs through them in order: two
+ * phases in all rather than two per K block. Packing is skipped
+ * where it cannot pay: a row-major B is read in place when few rows of A reuse it ({@link #DIRECT_B_ROWS}), and a
+ * row- or column-major A when N fits one narrow strip (each A element is then used once). Edges are zero-padded
+ * in the packed buffers, so the microkernel has no edge cases; a partial C block is computed into scratch and
+ * only its valid part written.
+ *
+ * <p>Determinism: each C element is, per K block, one fma chain from zero in p order, added to C in K-block
+ * order; the tiling in M and N, packing or not, and which thread runs a tile change nothing in that arithmetic.
+ * Results are bit-identical across runs, thread counts and the size of the product around an element.
  */
 final class Sgemm {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    static final int L = SgemmKernel.L;
     static final int KC = 256;
-    static final int MC = 16 * MR;
+    /** Rows of A packed per round: the A block (MB, KC) is 1 MB. */
+    static final int MB = 128 * MR;
+    /** Columns of B packed per panel: the B panel (KC, NC) is 4 MB. */
     static final int NC = 128 * NR;
-    /** Widest tile in columns. Each tile packs its A strips once; wider tiles measured faster (fewer re-packs) up to here. */
-    static final int NSUB = 32 * NR;
+    /** Largest tile: MC rows share one B sub-panel (KC, NT) of 256 KB, which stays in the core's L2. */
+    static final int MC = 16 * MR;
+    static final int NT = 8 * NR;
+    /**
+     * Up to this many rows of A, a row-major B is read in place instead of packed: few rows reuse each B element
+     * too rarely to repay the copy (measured 5-10% faster at M = 128..512; at M = 2048 packing is 3% faster).
+     */
+    static final int DIRECT_B_ROWS = 512;
+    /** Most floats (A and B packed, 4 MB) for packing a whole product at once. */
+    static final long WHOLE_FLOATS = 1L << 20;
     /** Below this many multiply-adds packing does not pay. */
     static final long SMALL = 32 * 1024;
-    /** Below this many multiply-adds a fork-join round costs more than it saves. */
-    static final long PARALLEL_MIN = 1L << 20;
+    /** Below this many multiply-adds one core finishes before the others would have started. */
+    static final long PARALLEL_MIN = 1L << 17;
+    /** Tiles per thread to aim for when cutting a small problem: slack for a core slowed by another process. */
+    static final int TILES_PER_THREAD = 4;
 
-    /** Per-thread scratch: the packed A strip, a partial C block, and (for the calling thread) the B panel. */
+    /** Per-thread scratch: the packed blocks (of the calling thread's call, shared with the workers) and a partial C block. */
     private static final class Scratch {
-        final float[] aStrip = new float[KC * MR];
+        float[] aPack = new float[0];
+        float[] bPack = new float[0];
         final float[] edge = new float[MR * NR];
-        float[] bPanel = new float[0];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -73,147 +94,172 @@ final class Sgemm {
             small(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate);
             return;
         }
-        boolean parallel = work >= PARALLEL_MIN;
-        int kcMax = Math.min(KC, k);
-        int ncMax = Math.min(NC, roundUp(n, NR));
+        boolean parallel = work >= PARALLEL_MIN && Parallel.THREADS > 1;
+        int threads = parallel ? Parallel.THREADS : 1;
+        boolean aInPlace = n <= L && (aCol == 1 || aRow == 1);
+        boolean bInPlace = bCol == 1 && m <= DIRECT_B_ROWS;
+        int kcMax = Math.min(KC, k), kBlocks = (k + KC - 1) / KC;
+        int aBlockSize = Math.min(MB, roundUp(m, MR)) * kcMax, bBlockSize = Math.min(NC, roundUp(n, NR)) * kcMax;
+        // A product small enough to pack whole takes one round of all its K blocks: one pack phase and one
+        // compute phase whose tiles run through every K block, instead of two phases (and barriers) per K block.
+        boolean whole = m <= MB && n <= NC && (long) kBlocks * (aBlockSize + bBlockSize) <= WHOLE_FLOATS;
+        int perRound = whole ? kBlocks : 1;
         Scratch own = SCRATCH.get();
-        if (own.bPanel.length < kcMax * ncMax) own.bPanel = new float[kcMax * ncMax];
-        float[] bPanel = own.bPanel; // (nc/NR strips) x (kc, NR)
-        int mBlocks = (m + MC - 1) / MC;
+        if (own.aPack.length < perRound * aBlockSize) own.aPack = new float[perRound * aBlockSize];
+        if (own.bPack.length < perRound * bBlockSize) own.bPack = new float[perRound * bBlockSize];
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
-            int strips = (nc + NR - 1) / NR;
-            // Enough tiles to keep every core busy on short-and-wide problems; fixed by the shape alone.
-            int nParts = Math.max((strips * NR + NSUB - 1) / NSUB, Math.min(strips, (8 + mBlocks - 1) / mBlocks));
-            int tiles = mBlocks * nParts;
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
-                boolean add = accumulate || pc > 0;
-                int col0 = jc, p0 = pc;
-                Parallel.forRange(strips, parallel ? Parallel.grain(strips, 4) : strips, (lo, hi) -> {
-                    for (int s = lo; s < hi; s++) {
-                        packB(b, bOff, bRow, bCol, p0, kc, col0 + s * NR, Math.min(NR, n - col0 - s * NR), bPanel, s * kc * NR);
+            for (int pc0 = 0; pc0 < k; pc0 += perRound * KC) {
+                for (int ic = 0; ic < m; ic += MB) {
+                    int blocks = Math.min(perRound, (k - pc0 + KC - 1) / KC);
+                    Block[] round = new Block[blocks]; // K blocks pc0, pc0 + KC, ..., in summation order
+                    for (int q = 0; q < blocks; q++) {
+                        int pc = pc0 + q * KC;
+                        round[q] = new Block(Math.min(MB, m - ic), nc, Math.min(KC, k - pc), accumulate || pc > 0,
+                                a, aOff + ic * aRow + pc * aCol, aRow, aCol, aInPlace, own.aPack, q * aBlockSize,
+                                b, bOff + pc * bRow + jc * bCol, bRow, bCol, bInPlace, own.bPack, q * bBlockSize);
                     }
-                });
-                Parallel.forRange(tiles, parallel ? 1 : tiles, (lo, hi) -> {
-                    Scratch scratch = SCRATCH.get();
-                    for (int t = lo; t < hi; t++) {
-                        int mb = t / nParts, part = t % nParts;
-                        int i0 = mb * MC;
-                        int s0 = (int) ((long) strips * part / nParts), s1 = (int) ((long) strips * (part + 1) / nParts);
-                        tile(i0, Math.min(MC, m - i0), s0, s1, n - col0, kc, p0, add,
-                                a, aOff, aRow, aCol, bPanel, c, cOff + col0, ldc, scratch);
-                    }
-                });
+                    Block first = round[0];
+                    int bItems = ic == 0 ? first.bStrips - first.firstPackedB : 0;
+                    int aItems = first.aStrips - first.firstPackedA, perBlock = bItems + aItems, items = blocks * perBlock;
+                    Parallel.forRange(items, parallel ? Parallel.grain(items, 2) : items, (lo, hi) -> {
+                        for (int it = lo; it < hi; it++) {
+                            Block blk = round[it / perBlock];
+                            int i = it % perBlock;
+                            if (i < bItems) blk.packB(blk.firstPackedB + i);
+                            else blk.packA(blk.firstPackedA + i - bItems);
+                        }
+                    });
+                    Tiling t = Tiling.of(first.aStrips, first.bStrips, threads);
+                    int cAt = cOff + ic * ldc + jc;
+                    Parallel.forRange(t.count(), parallel ? 1 : t.count(), (lo, hi) -> {
+                        float[] edge = SCRATCH.get().edge;
+                        for (int tile = lo; tile < hi; tile++) {
+                            // column-tile major: a thread's consecutive tiles share one B sub-panel
+                            int s0 = tile / t.rowTiles * t.strips, r0 = tile % t.rowTiles * t.rows;
+                            int r1 = Math.min(r0 + t.rows, first.aStrips), s1 = Math.min(s0 + t.strips, first.bStrips);
+                            for (Block blk : round) {
+                                for (int r = r0; r < r1; r++) {
+                                    for (int s = s0; s < s1; s++) blk.multiply(r, s, c, cAt + r * MR * ldc + s * NR, ldc, edge);
+                                }
+                            }
+                        }
+                    });
+                }
             }
         }
     }
 
-    /** One tile: rows [i0, i0+mc) of C against B strips [s0, s1) of the packed panel ({@code ncLeft} valid columns from strip 0). */
-    private static void tile(int i0, int mc, int s0, int s1, int ncLeft, int kc, int p0, boolean add,
-                             float[] a, int aOff, int aRow, int aCol, float[] bPanel, float[] c, int cOff, int ldc,
-                             Scratch scratch) {
-        float[] edge = scratch.edge;     // (MR, NR)
-        float[] aStrip = scratch.aStrip; // (kc, MR)
-        for (int ir = 0; ir < mc; ir += MR) {
-            int rows = Math.min(MR, mc - ir);
-            packA(a, aOff, aRow, aCol, i0 + ir, rows, p0, kc, aStrip, 0);
-            int cRow = cOff + (i0 + ir) * ldc;
-            for (int s = s0; s < s1; s++) {
-                int cols = Math.min(NR, ncLeft - s * NR);
-                microBlock(kc, aStrip, 0, bPanel, s * kc * NR, c, cRow + s * NR, ldc, add, rows, cols, edge);
+    /**
+     * One (mb, kc) block of A against one (kc, nc) panel of B: where each strip is read from (packed, or in place),
+     * how to pack it, and the microkernel call for one C block. Strips that are read in place come first; only
+     * the strips from {@code firstPackedA} / {@code firstPackedB} on are packed (a partial last strip, or all).
+     */
+    private static final class Block {
+        final int mb, nc, kc, aStrips, bStrips, firstPackedA, firstPackedB;
+        /** Whether this block adds to C (every K block but the first of a C = A·B). */
+        final boolean add;
+        final float[] a, b, aPack, bPack;
+        final int aAt, aRow, aCol, aBase, bAt, bRow, bCol, bBase;
+
+        Block(int mb, int nc, int kc, boolean add, float[] a, int aAt, int aRow, int aCol, boolean aInPlace, float[] aPack, int aBase,
+              float[] b, int bAt, int bRow, int bCol, boolean bInPlace, float[] bPack, int bBase) {
+            this.mb = mb;
+            this.nc = nc;
+            this.kc = kc;
+            this.add = add;
+            this.aBase = aBase;
+            this.bBase = bBase;
+            this.a = a;
+            this.aAt = aAt;
+            this.aRow = aRow;
+            this.aCol = aCol;
+            this.aPack = aPack;
+            this.b = b;
+            this.bAt = bAt;
+            this.bRow = bRow;
+            this.bCol = bCol;
+            this.bPack = bPack;
+            aStrips = (mb + MR - 1) / MR;
+            bStrips = (nc + NR - 1) / NR;
+            firstPackedA = !aInPlace ? 0 : mb % MR == 0 ? aStrips : aStrips - 1;
+            int lastCols = nc - (bStrips - 1) * NR;
+            firstPackedB = !bInPlace ? 0 : lastCols == SgemmPack.width(lastCols) ? bStrips : bStrips - 1;
+        }
+
+        int rows(int r) { return Math.min(MR, mb - r * MR); }
+
+        int cols(int s) { return Math.min(NR, nc - s * NR); }
+
+        void packA(int r) { SgemmPack.packA(a, aAt, aRow, aCol, r * MR, rows(r), 0, kc, aPack, aBase + r * kc * MR); }
+
+        void packB(int s) { SgemmPack.packB(b, bAt, bRow, bCol, 0, kc, s * NR, cols(s), bPack, bBase + s * kc * NR); }
+
+        /** C block (r, s) at c[cAt] = / += A strip r · B strip s; a partial block goes through {@code edge}. */
+        void multiply(int r, int s, float[] c, int cAt, int ldc, float[] edge) {
+            int rows = rows(r), cols = cols(s), w = SgemmPack.width(cols);
+            boolean aPacked = r >= firstPackedA, bPacked = s >= firstPackedB;
+            float[] ap = aPacked ? aPack : a, bp = bPacked ? bPack : b;
+            int aOff = aPacked ? aBase + r * kc * MR : aAt + r * MR * aRow, aStep = aPacked ? MR : aCol, aNext = aPacked ? 1 : aRow;
+            int bOff = bPacked ? bBase + s * kc * NR : bAt + s * NR, ldb = bPacked ? w : bRow;
+            boolean full = rows == MR && cols == w;
+            float[] dst = full ? c : edge;
+            int dAt = full ? cAt : 0, ldd = full ? ldc : w;
+            if (w == NR) SgemmKernel.block(kc, ap, aOff, bp, bOff, ldb, dst, dAt, ldd, add && full);
+            else SgemmKernel.blockHalf(kc, ap, aOff, aStep, aNext, bp, bOff, ldb, dst, dAt, ldd, add && full);
+            if (full) return;
+            for (int i = 0; i < rows; i++) {
+                int at = cAt + i * ldc;
+                for (int j = 0; j < cols; j++) c[at + j] = add ? c[at + j] + edge[i * w + j] : edge[i * w + j];
             }
         }
     }
 
-    /** One MR x NR block of C, of which {@code rows} x {@code cols} are inside C. */
-    private static void microBlock(int kc, float[] ap, int aAt, float[] bp, int bAt, float[] c, int cAt, int ldc, boolean add,
-                                   int rows, int cols, float[] edge) {
-        if (rows == MR && cols == NR) {
-            SgemmKernel.block(kc, ap, aAt, bp, bAt, c, cAt, ldc, add);
-            return;
+    /** Tile size in strips: at most (MC/MR, NT/NR), halved (the longer side first) until each thread has a few tiles. */
+    record Tiling(int rows, int strips, int rowTiles, int colTiles) {
+        static Tiling of(int aStrips, int bStrips, int threads) {
+            int rows = Math.min(MC / MR, aStrips), strips = Math.min(NT / NR, bStrips);
+            while (tiles(aStrips, rows) * tiles(bStrips, strips) < TILES_PER_THREAD * threads && rows * strips > 1) {
+                if (rows >= strips) rows = (rows + 1) / 2;
+                else strips = (strips + 1) / 2;
+            }
+            return new Tiling(rows, strips, tiles(aStrips, rows), tiles(bStrips, strips));
         }
-        SgemmKernel.block(kc, ap, aAt, bp, bAt, edge, 0, NR, false);
-        for (int r = 0; r < rows; r++) {
-            int at = cAt + r * ldc;
-            for (int j = 0; j < cols; j++) c[at + j] = add ? c[at + j] + edge[r * NR + j] : edge[r * NR + j];
-        }
+
+        int count() { return rowTiles * colTiles; }
+
+        private static int tiles(int total, int per) { return (total + per - 1) / per; }
     }
 
-    /** A rows [row0, row0+rows) x columns [p0, p0+kc) into dst (kc, MR), zero rows past {@code rows}. */
-    static void packA(float[] a, int aOff, int aRow, int aCol, int row0, int rows, int p0, int kc, float[] dst, int d0) {
-        if (aRow == 1 && rows == MR) { // column-major A (a transposed view): each step's MR values are adjacent
-            for (int p = 0; p < kc; p++) {
-                int src = aOff + row0 + (p0 + p) * aCol;
-                System.arraycopy(a, src, dst, d0 + p * MR, MR);
-            }
-            return;
-        }
-        if (aCol == 1 && rows == MR) { // row-major A: gather one element from each of the MR rows per step
-            int src = aOff + row0 * aRow + p0;
-            for (int p = 0; p < kc; p++) {
-                int d = d0 + p * MR, at = src + p;
-                for (int r = 0; r < MR; r++) dst[d + r] = a[at + r * aRow];
-            }
-            return;
-        }
-        for (int r = 0; r < rows; r++) {
-            int src = aOff + (row0 + r) * aRow + p0 * aCol;
-            for (int p = 0; p < kc; p++) dst[d0 + p * MR + r] = a[src + p * aCol];
-        }
-        for (int r = rows; r < MR; r++) {
-            for (int p = 0; p < kc; p++) dst[d0 + p * MR + r] = 0f;
-        }
-    }
-
-    /** B rows [p0, p0+kc) x columns [col0, col0+cols) into dst at d0 as (kc, NR), zero columns past {@code cols}. */
-    static void packB(float[] b, int bOff, int bRow, int bCol, int p0, int kc, int col0, int cols, float[] dst, int d0) {
-        if (bCol == 1 && cols == NR) {
-            int l = SPECIES.length();
-            for (int p = 0; p < kc; p++) {
-                int src = bOff + (p0 + p) * bRow + col0;
-                FloatVector.fromArray(SPECIES, b, src).intoArray(dst, d0 + p * NR);
-                FloatVector.fromArray(SPECIES, b, src + l).intoArray(dst, d0 + p * NR + l);
-            }
-            return;
-        }
-        if (bCol == 1) {
-            for (int p = 0; p < kc; p++) {
-                int src = bOff + (p0 + p) * bRow + col0, d = d0 + p * NR;
-                System.arraycopy(b, src, dst, d, cols);
-                Arrays.fill(dst, d + cols, d + NR, 0f);
-            }
-            return;
-        }
-        for (int j = 0; j < cols; j++) {
-            int src = bOff + p0 * bRow + (col0 + j) * bCol;
-            for (int p = 0; p < kc; p++) dst[d0 + p * NR + j] = b[src + p * bRow];
-        }
-        for (int p = 0; p < kc; p++) Arrays.fill(dst, d0 + p * NR + cols, d0 + p * NR + NR, 0f);
-    }
-
-    /** Direct loops for tiny problems: each C element is one fma chain over all of K. */
+    /**
+     * Direct loops for tiny problems, with the packed path's arithmetic: per K block of KC, one fma chain from
+     * zero, added to C in block order.
+     */
     static void small(int m, int n, int k,
                       float[] a, int aOff, int aRow, int aCol,
                       float[] b, int bOff, int bRow, int bCol,
                       float[] c, int cOff, int ldc, boolean accumulate) {
         int vecEnd = bCol == 1 ? SPECIES.loopBound(n) : 0;
-        for (int i = 0; i < m; i++) {
-            int aRowAt = aOff + i * aRow, cRowAt = cOff + i * ldc;
-            for (int j = 0; j < vecEnd; j += SPECIES.length()) {
-                FloatVector acc = FloatVector.zero(SPECIES);
-                for (int p = 0; p < k; p++) {
-                    FloatVector bv = FloatVector.fromArray(SPECIES, b, bOff + p * bRow + j);
-                    acc = FloatVector.broadcast(SPECIES, a[aRowAt + p * aCol]).fma(bv, acc);
+        for (int pc = 0; pc < k; pc += KC) {
+            int pEnd = Math.min(k, pc + KC);
+            boolean add = accumulate || pc > 0;
+            for (int i = 0; i < m; i++) {
+                int aRowAt = aOff + i * aRow, cRowAt = cOff + i * ldc;
+                for (int j = 0; j < vecEnd; j += SPECIES.length()) {
+                    FloatVector acc = FloatVector.zero(SPECIES);
+                    for (int p = pc; p < pEnd; p++) {
+                        FloatVector bv = FloatVector.fromArray(SPECIES, b, bOff + p * bRow + j);
+                        acc = FloatVector.broadcast(SPECIES, a[aRowAt + p * aCol]).fma(bv, acc);
+                    }
+                    if (add) acc = acc.add(FloatVector.fromArray(SPECIES, c, cRowAt + j));
+                    acc.intoArray(c, cRowAt + j);
                 }
-                if (accumulate) acc = FloatVector.fromArray(SPECIES, c, cRowAt + j).add(acc);
-                acc.intoArray(c, cRowAt + j);
-            }
-            for (int j = vecEnd; j < n; j++) {
-                float acc = 0f;
-                int bAt = bOff + j * bCol;
-                for (int p = 0; p < k; p++) acc = Math.fma(a[aRowAt + p * aCol], b[bAt + p * bRow], acc);
-                c[cRowAt + j] = accumulate ? c[cRowAt + j] + acc : acc;
+                for (int j = vecEnd; j < n; j++) {
+                    float acc = 0f;
+                    int bAt = bOff + j * bCol;
+                    for (int p = pc; p < pEnd; p++) acc = Math.fma(a[aRowAt + p * aCol], b[bAt + p * bRow], acc);
+                    c[cRowAt + j] = add ? c[cRowAt + j] + acc : acc;
+                }
             }
         }
     }

@@ -4,11 +4,12 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The SGEMM microkernel: an MR x NR block of C from a packed A strip and a packed B strip.
+ * The SGEMM microkernel: an MR x NR block of C from a packed A strip and a B strip.
  *
  * <pre>
  *   A strip (kc, MR): element (p, r) at aOff + p*MR + r      (one column of A per step)
- *   B strip (kc, NR): element (p, j) at bOff + p*NR + j      (one row of B per step)
+ *   B strip (kc, NR): element (p, j) at bOff + p*ldb + j     (one row of B per step: packed, ldb = NR, or a
+ *                                                            row-major B read in place, ldb = its row stride)
  *   acc (MR, NR) += A[:, p] (outer) B[p, :]   for p = 0 .. kc-1, in order
  * </pre>
  *
@@ -30,13 +31,13 @@ final class SgemmKernel {
      * Computes the block and writes it to {@code c} at {@code cOff} (row stride {@code ldc}): c = acc when
      * {@code add} is false, else c = c + acc. The whole MR x NR block must lie inside {@code c}.
      */
-    static void block(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] c, int cOff, int ldc, boolean add) {
+    static void block(int kc, float[] ap, int aOff, float[] bp, int bOff, int ldb, float[] c, int cOff, int ldc, boolean add) {
         FloatVector z = FloatVector.zero(SPECIES);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
         FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
         for (int p = 0; p < kc; p++) {
             int ai = aOff + p * MR;
-            int bi = bOff + p * NR;
+            int bi = bOff + p * ldb;
             FloatVector b0 = FloatVector.fromArray(SPECIES, bp, bi);
             FloatVector b1 = FloatVector.fromArray(SPECIES, bp, bi + L);
             FloatVector a = FloatVector.broadcast(SPECIES, ap[ai]);
@@ -98,5 +99,46 @@ final class SgemmKernel {
         c61.intoArray(c, cOff + 6 * ldc + L);
         c70.intoArray(c, cOff + 7 * ldc);
         c71.intoArray(c, cOff + 7 * ldc + L);
+    }
+
+    /**
+     * As {@link #block}, for a B strip of only L columns: the last strip of a B panel when at most L columns are
+     * left, so a narrow product (N = 10 logits, a 4x4 feature map) or a tail does not run at a quarter of the
+     * lanes. Writes an MR x L block. A element (p, r) is {@code ap[aOff + p*aStep + r*aNext]}: (MR, 1) for a packed
+     * strip, or A's own strides when a narrow product reads A in place. Same arithmetic per element as {@link #block}.
+     */
+    static void blockHalf(int kc, float[] ap, int aOff, int aStep, int aRow, float[] bp, int bOff, int ldb, float[] c, int cOff, int ldc, boolean add) {
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z;
+        for (int p = 0; p < kc; p++) {
+            int ai = aOff + p * aStep;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, bp, bOff + p * ldb);
+            c0 = FloatVector.broadcast(SPECIES, ap[ai]).fma(b0, c0);
+            c1 = FloatVector.broadcast(SPECIES, ap[ai + aRow]).fma(b0, c1);
+            c2 = FloatVector.broadcast(SPECIES, ap[ai + 2 * aRow]).fma(b0, c2);
+            c3 = FloatVector.broadcast(SPECIES, ap[ai + 3 * aRow]).fma(b0, c3);
+            c4 = FloatVector.broadcast(SPECIES, ap[ai + 4 * aRow]).fma(b0, c4);
+            c5 = FloatVector.broadcast(SPECIES, ap[ai + 5 * aRow]).fma(b0, c5);
+            c6 = FloatVector.broadcast(SPECIES, ap[ai + 6 * aRow]).fma(b0, c6);
+            c7 = FloatVector.broadcast(SPECIES, ap[ai + 7 * aRow]).fma(b0, c7);
+        }
+        if (add) {
+            c0 = c0.add(FloatVector.fromArray(SPECIES, c, cOff));
+            c1 = c1.add(FloatVector.fromArray(SPECIES, c, cOff + ldc));
+            c2 = c2.add(FloatVector.fromArray(SPECIES, c, cOff + 2 * ldc));
+            c3 = c3.add(FloatVector.fromArray(SPECIES, c, cOff + 3 * ldc));
+            c4 = c4.add(FloatVector.fromArray(SPECIES, c, cOff + 4 * ldc));
+            c5 = c5.add(FloatVector.fromArray(SPECIES, c, cOff + 5 * ldc));
+            c6 = c6.add(FloatVector.fromArray(SPECIES, c, cOff + 6 * ldc));
+            c7 = c7.add(FloatVector.fromArray(SPECIES, c, cOff + 7 * ldc));
+        }
+        c0.intoArray(c, cOff);
+        c1.intoArray(c, cOff + ldc);
+        c2.intoArray(c, cOff + 2 * ldc);
+        c3.intoArray(c, cOff + 3 * ldc);
+        c4.intoArray(c, cOff + 4 * ldc);
+        c5.intoArray(c, cOff + 5 * ldc);
+        c6.intoArray(c, cOff + 6 * ldc);
+        c7.intoArray(c, cOff + 7 * ldc);
     }
 }

@@ -9,17 +9,22 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Sgemm against a double-precision triple loop over the same strided arrays: shapes from 1x1x1 through primes
- * and sizes straddling the blocking (MR, NR, KC, MC, NC), K = 1, every operand layout (row- or column-major A
- * and B), C with a leading dimension wider than N and an offset, and C += A·B. Tolerance: 1e-5 of
- * sum_p |a_ip b_pj| plus 1e-6. Also: repeat runs are bit-identical.
+ * and sizes straddling the blocking (MR, NR, KC, MC, NC), narrow last strips (at most L columns), K = 1, every
+ * operand layout (row- or column-major A and B), C with a leading dimension wider than N and an offset, and
+ * C += A·B. Tolerance: 1e-5 of sum_p |a_ip b_pj| plus 1e-6. Also: repeat runs are bit-identical, and so are a
+ * product fanned out over the pool and the same product run on one thread.
  */
 class SgemmTest {
-    private static final int MR = SgemmKernel.MR, NR = SgemmKernel.NR;
+    private static final int MR = SgemmKernel.MR, NR = SgemmKernel.NR, L = SgemmKernel.L;
 
     private static final int[][] SHAPES = {
         {1, 1, 1}, {17, 31, 45}, {1, 300, 200}, {300, 1, 200}, {7, 500, 9}, {300, 300, 1},
         {MR - 1, NR + 1, Sgemm.KC + 1}, {MR + 1, NR - 1, 3}, {64, 64, 64},
         {Sgemm.MC + 1, 2 * NR - 1, 2 * Sgemm.KC + 3}, {129, 65, 257}, {9, Sgemm.NC + 70, 40}, {260, 1100, 300},
+        // narrow last strips (half-width kernel), A read in place (N <= L), B read in place (M <= DIRECT_B_ROWS)
+        // next to packed, the MLP's logits layer and its gradients, transpose tails in K
+        {13, L, 400}, {300, 7, 100}, {3 * MR + 5, NR + L, 2 * 16 + 3}, {128, 10, 256}, {10, 256, 128}, {128, 256, 10},
+        {70, 2 * NR + L - 3, 129}, {Sgemm.DIRECT_B_ROWS + 9, 3 * NR, 50},
     };
 
     @Test void matchesTheTripleLoopOnEveryShapeAndLayout() {
@@ -57,6 +62,7 @@ class SgemmTest {
 
     @Test void anElementDoesNotDependOnTheTilingAroundIt() {
         // The first 8 rows computed alone equal the first 8 rows of the big product, bit for bit.
+        assertTrue(2L * L * 600 < Sgemm.SMALL && 600 > Sgemm.KC, "the narrow case below must take the tiny-problem loops");
         Rng rng = new Rng(13);
         int m = 400, n = 300, k = 600;
         float[] a = random(rng, m * k), b = random(rng, k * n);
@@ -65,6 +71,37 @@ class SgemmTest {
         Sgemm.gemm(8, n, k, a, 0, k, 1, b, 0, n, 1, top, 0, n, false);
         for (int i = 0; i < 8 * n; i++) {
             if (Float.floatToRawIntBits(all[i]) != Float.floatToRawIntBits(top[i])) fail("element " + i + ": " + all[i] + " vs " + top[i]);
+        }
+        // Two rows alone take the direct loops for tiny problems; with K > KC they still sum in K blocks.
+        int narrow = L;
+        float[] b2 = random(rng, k * narrow), all2 = new float[m * narrow], top2 = new float[2 * narrow];
+        Sgemm.gemm(m, narrow, k, a, 0, k, 1, b2, 0, narrow, 1, all2, 0, narrow, false);
+        Sgemm.gemm(2, narrow, k, a, 0, k, 1, b2, 0, narrow, 1, top2, 0, narrow, false);
+        for (int i = 0; i < 2 * narrow; i++) {
+            if (Float.floatToRawIntBits(all2[i]) != Float.floatToRawIntBits(top2[i])) fail("narrow element " + i + ": " + all2[i] + " vs " + top2[i]);
+        }
+    }
+
+    @Test void theResultDoesNotDependOnHowManyThreadsRunIt() {
+        // A call from inside a Parallel chunk runs on that one thread; the same call from outside fans out.
+        Rng rng = new Rng(14);
+        int[][] shapes = {{300, 520, 700}, {128, 784, 512}, {256, 256, 256}, {40, 1000, 64}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            for (boolean transposed : new boolean[] {false, true}) {
+                float[] a = random(rng, m * k), b = random(rng, k * n);
+                int aRow = transposed ? 1 : k, aCol = transposed ? m : 1, bRow = transposed ? 1 : n, bCol = transposed ? k : 1;
+                float[] fanned = new float[m * n], alone = new float[m * n];
+                Sgemm.gemm(m, n, k, a, 0, aRow, aCol, b, 0, bRow, bCol, fanned, 0, n, false);
+                Parallel.forRange(2, 1, (lo, hi) -> {
+                    if (lo == 0) Sgemm.gemm(m, n, k, a, 0, aRow, aCol, b, 0, bRow, bCol, alone, 0, n, false);
+                });
+                for (int i = 0; i < m * n; i++) {
+                    if (Float.floatToRawIntBits(fanned[i]) != Float.floatToRawIntBits(alone[i])) {
+                        fail(m + "x" + n + "x" + k + (transposed ? " transposed" : "") + ", element " + i + ": " + fanned[i] + " vs " + alone[i]);
+                    }
+                }
+            }
         }
     }
 
