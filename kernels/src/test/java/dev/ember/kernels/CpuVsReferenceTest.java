@@ -366,6 +366,22 @@ class CpuVsReferenceTest {
         check(REF.reduce(op, x, axes, keep), CPU.reduce(op, x, axes, keep), op == ReduceOp.SUM ? 1e-5f : 0f, abs, what);
     }
 
+    /** Wide rows (full vectors and a masked tail), ties and NaNs: the winner and its index match the reference's. */
+    @Test void maxPoolTiesNansAndWideRows() {
+        Rng rng = new Rng(11);
+        float[] v = new float[2 * 3 * 9 * 70];
+        for (int i = 0; i < v.length; i++) v[i] = rng.nextFloat() < 0.02f ? Float.NaN : (float) Math.floor(rng.nextFloat() * 3);
+        Tensor x = Tensor.of(v, 2, 3, 9, 70);
+        for (int k = 2; k <= 3; k++) {
+            for (int stride = 1; stride <= 3; stride++) {
+                Pool2dParams p = new Pool2dParams(k, k, stride, stride, 0, 0, false, true);
+                Backend.MaxPoolResult want = REF.maxPool2d(x, p), got = CPU.maxPool2d(x, p);
+                assertArrayEquals(want.indices().toIntArray(), got.indices().toIntArray(), "indices, kernel " + k + " stride " + stride);
+                check(want.output(), got.output(), 0f, 0f, "values, kernel " + k + " stride " + stride);
+            }
+        }
+    }
+
     private static void checkPools(Tensor x, Pool2dParams p, Shape out, Rng rng, String what) {
         Backend.MaxPoolResult want = REF.maxPool2d(x, p), got = CPU.maxPool2d(x, p);
         check(want.output(), got.output(), 0f, 0f, "maxPool " + what);

@@ -7,6 +7,11 @@ import dev.ember.engine.Pool2dParams;
 import dev.ember.engine.Shape;
 import dev.ember.engine.ShapeException;
 import dev.ember.engine.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Max and average pooling over NCHW and their backward passes, parallel over the N*C planes (each plane is one
@@ -15,6 +20,9 @@ import dev.ember.engine.Tensor;
  * by the window clipped to the padded input, or to the real input without {@code countIncludePad}.
  */
 final class CpuPool2d {
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    /** int lanes matching SPECIES one to one, for the winners' indices. */
+    static final VectorSpecies<Integer> INDEX = VectorSpecies.of(int.class, SPECIES.vectorShape());
     /** Input cells per parallel chunk. */
     private static final int GRAIN = 1 << 14;
 
@@ -29,23 +37,34 @@ final class CpuPool2d {
         float[] y = new float[outShape.numel()];       // y (N, C, OH, OW)
         int[] idx = new int[outShape.numel()];         // idx (N, C, OH, OW): h*W + w within the plane
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW(), ph = p.padH(), pw = p.padW();
+        // Rows whose windows all lie inside the input take 16 outputs at a time (gathers at stride sw); the rest, and
+        // each row's tail, the scalar loop. Both visit the taps in the same order with the same rule, so same result.
+        boolean inside = pw == 0 && (ow - 1) * sw + kw <= w;
+        int[] gather = new int[SPECIES.length()], tail = new int[SPECIES.length()];   // tail: lanes past the row read column 0
+        for (int l = 0; l < gather.length; l++) {
+            gather[l] = l * sw;
+            tail[l] = l < ow % gather.length ? l * sw : 0;
+        }
         Parallel.forRange(x.dim(0) * x.dim(1), planeGrain(h * w), (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
                 int in = xo + plane * h * w;
                 for (int i = 0; i < oh; i++) {
                     int h0 = Math.max(i * sh - ph, 0), h1 = Math.min(i * sh - ph + kh, h);
-                    for (int j = 0; j < ow; j++) {
+                    int first = inside && h1 - h0 == kh ? maxRow(xs, in, w, h0, kh, kw, sw, ow, gather, tail, y, idx, (plane * oh + i) * ow) : 0;
+                    for (int j = first; j < ow; j++) {
                         int w0 = Math.max(j * sw - pw, 0), w1 = Math.min(j * sw - pw + kw, w);
                         int best = h0 * w + w0;
                         float bestValue = Float.NEGATIVE_INFINITY;
                         for (int r = h0; r < h1; r++) {
+                            int row = r * w;
                             for (int s = w0; s < w1; s++) {
-                                float v = xs[in + r * w + s];
-                                // strictly greater keeps the first maximum; a NaN wins over any number, the first NaN stays
-                                if (v > bestValue || (v != v && bestValue == bestValue)) {
-                                    best = r * w + s;
-                                    bestValue = v;
-                                }
+                                float v = xs[in + row + s];
+                                // strictly greater keeps the first maximum; a NaN wins over any number, the first NaN
+                                // stays. Non-short-circuit operators and selects, not branches: which tap wins is data,
+                                // so a branch here mispredicts about half the time.
+                                boolean take = v > bestValue | (v != v & bestValue == bestValue);
+                                best = take ? row + s : best;
+                                bestValue = take ? v : bestValue;
                             }
                         }
                         int o = (plane * oh + i) * ow + j;
@@ -56,6 +75,34 @@ final class CpuPool2d {
             }
         });
         return new Backend.MaxPoolResult(Tensor.of(CpuStorage.wrap(y), outShape), Tensor.of(CpuStorage.wrap(idx), outShape));
+    }
+
+    /**
+     * All outputs of one output row whose windows are whole: rows h0..h0+kh-1, columns j*sw..j*sw+kw-1; y and the
+     * winner's h*W + w index, 16 outputs at a time (the last vector masked). Returns ow: the row is done.
+     */
+    private static int maxRow(float[] xs, int in, int w, int h0, int kh, int kw, int sw, int ow, int[] gather, int[] tail,
+                              float[] y, int[] idx, int out) {
+        IntVector lane = IntVector.fromArray(INDEX, gather, 0);   // (l * sw) for lane l
+        for (int j = 0; j < ow; j += SPECIES.length()) {
+            VectorMask<Float> live = SPECIES.indexInRange(j, ow);
+            int[] map = j + SPECIES.length() <= ow ? gather : tail;   // masked-off lanes must still read inside xs
+            FloatVector best = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+            IntVector bestAt = lane.add(h0 * w + j * sw);
+            for (int r = h0; r < h0 + kh; r++) {
+                for (int s = 0; s < kw; s++) {
+                    int at = r * w + j * sw + s;
+                    FloatVector v = FloatVector.fromArray(SPECIES, xs, in + at, map, 0);
+                    VectorMask<Float> take = v.compare(VectorOperators.GT, best)
+                            .or(v.test(VectorOperators.IS_NAN).andNot(best.test(VectorOperators.IS_NAN)));
+                    best = best.blend(v, take);
+                    bestAt = bestAt.blend(lane.add(at), take.cast(INDEX));
+                }
+            }
+            best.intoArray(y, out + j, live);
+            bestAt.intoArray(idx, out + j, live.cast(INDEX));
+        }
+        return ow;
     }
 
     static Tensor maxBackward(Tensor dy, Tensor indices, Shape inputShape) {
