@@ -85,7 +85,6 @@ final class CpuPool2d {
                               float[] y, int[] idx, int out) {
         IntVector lane = IntVector.fromArray(INDEX, gather, 0);   // (l * sw) for lane l
         for (int j = 0; j < ow; j += SPECIES.length()) {
-            VectorMask<Float> live = SPECIES.indexInRange(j, ow);
             int[] map = j + SPECIES.length() <= ow ? gather : tail;   // masked-off lanes must still read inside xs
             FloatVector best = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
             IntVector bestAt = lane.add(h0 * w + j * sw);
@@ -99,8 +98,17 @@ final class CpuPool2d {
                     bestAt = bestAt.blend(lane.add(at), take.cast(INDEX));
                 }
             }
-            best.intoArray(y, out + j, live);
-            bestAt.intoArray(idx, out + j, live.cast(INDEX));
+            if (j + SPECIES.length() <= ow) {
+                best.intoArray(y, out + j);
+                bestAt.intoArray(idx, out + j);
+            } else {   // the row's tail: through lane arrays, since a masked store can leave the intrinsic for a slow path
+                float[] values = best.toArray();
+                int[] at = bestAt.toArray();
+                for (int l = 0; j + l < ow; l++) {
+                    y[out + j + l] = values[l];
+                    idx[out + j + l] = at[l];
+                }
+            }
         }
         return ow;
     }
