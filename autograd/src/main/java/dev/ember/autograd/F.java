@@ -46,17 +46,12 @@ public final class F {
     public static Variable conv2d(Variable x, Variable w, Variable b, boolean relu, Conv2dParams p) {
         int oc = p.outputShape(x.shape(), w.shape()).dim(1);
         if (b != null && (b.rank() != 1 || b.dim(0) != oc)) throw new ShapeException("conv2d bias must be (" + oc + "), got " + b.shape());
-        if (!recordsGradient(x, w, b)) return Variable.of(x.data().conv2dBiasRelu(w.data(), b == null ? null : b.data(), relu, p));
+        if (!Variable.recordsGradient(x, w, b)) return Variable.of(x.data().conv2dBiasRelu(w.data(), b == null ? null : b.data(), relu, p));
         Variable y = LinalgOps.conv2d(x, w, p);   // y (N, OC, OH, OW)
         if (b != null) y = y.add(b.reshape(1, oc, 1, 1));
         return relu ? y.relu() : y;
     }
 
-    private static boolean recordsGradient(Variable... inputs) {
-        if (NoGrad.isEnabled()) return false;
-        for (Variable v : inputs) if (v != null && v.requiresGrad()) return true;
-        return false;
-    }
 
     /**
      * Transposed convolution (PyTorch's conv_transpose2d): x (N, C_in, H, W), w (C_in, C_out/g, KH, KW), b (C_out) or

@@ -56,11 +56,15 @@ public final class Variable {
      * gradient, else returns a constant.
      */
     static Variable fromOp(String op, Tensor out, Node.Backward backward, Variable... inputs) {
-        if (NoGrad.isEnabled()) return new Variable(out, false, null);
-        for (Variable in : inputs) {
-            if (in != null && in.requiresGrad) return new Variable(out, true, new Node(op, inputs, backward));
-        }
+        if (recordsGradient(inputs)) return new Variable(out, true, new Node(op, inputs, backward));
         return new Variable(out, false, null);
+    }
+
+    /** Whether an op on {@code inputs} records a graph node: outside {@link NoGrad}, when any input requires a gradient. */
+    static boolean recordsGradient(Variable... inputs) {
+        if (NoGrad.isEnabled()) return false;
+        for (Variable in : inputs) if (in != null && in.requiresGrad) return true;
+        return false;
     }
 
     Node node() { return node; }
