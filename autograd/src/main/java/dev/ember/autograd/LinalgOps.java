@@ -68,6 +68,7 @@ final class LinalgOps {
 
     /** x (N, C, H, W) -> y (N, C, OH, OW); each g goes back to the cell that won its window. */
     static Variable maxPool2d(Variable x, Pool2dParams p) {
+        if (!Variable.recordsGradient(x)) return Variable.of(x.data().maxPool2dValues(p));   // no indices to keep
         Backend.MaxPoolResult r = x.data().maxPool2d(p);   // indices (N, C, OH, OW): h*W + w of each winner
         return Variable.fromOp("maxPool2d", r.output(), g -> new Tensor[] {
                 g.backend().maxPool2dBackward(g, r.indices(), x.shape())}, x);

@@ -82,6 +82,12 @@ public interface Backend {
 
     MaxPoolResult maxPool2d(Tensor x, Pool2dParams p);
 
+    /**
+     * Max pooling's values alone, for inference: a backend may skip the winners' indices. The default takes them from
+     * {@link #maxPool2d}, so it is the reference a value-only kernel is checked against.
+     */
+    default Tensor maxPool2dValues(Tensor x, Pool2dParams p) { return maxPool2d(x, p).output(); }
+
     /** dx: each dy routed to the input cell that won its window (summed where windows overlap). */
     Tensor maxPool2dBackward(Tensor dy, Tensor indices, Shape inputShape);
 

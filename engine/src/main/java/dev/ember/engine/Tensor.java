@@ -499,6 +499,13 @@ public final class Tensor {
         return backend().maxPool2d(this, p);
     }
 
+    /** The values of {@link #maxPool2d} without the winners' indices (inference, where nothing routes a gradient). */
+    public Tensor maxPool2dValues(Pool2dParams p) {
+        requireFloat("maxPool2d", this);
+        p.outputShape(shape);
+        return backend().maxPool2dValues(this, p);
+    }
+
     public Tensor avgPool2d(Pool2dParams p) {
         requireFloat("avgPool2d", this);
         p.outputShape(shape);

@@ -378,6 +378,9 @@ class CpuVsReferenceTest {
                 Backend.MaxPoolResult want = REF.maxPool2d(x, p), got = CPU.maxPool2d(x, p);
                 assertArrayEquals(want.indices().toIntArray(), got.indices().toIntArray(), "indices, kernel " + k + " stride " + stride);
                 check(want.output(), got.output(), 0f, 0f, "values, kernel " + k + " stride " + stride);
+                check(want.output(), CPU.maxPool2dValues(x, p), 0f, 0f, "values only, kernel " + k + " stride " + stride);
+                Pool2dParams padded = new Pool2dParams(k, k, stride, stride, k / 2, k / 2, false, true);   // resnet's stem pool: 3, 2, 1
+                check(REF.maxPool2d(x, padded).output(), CPU.maxPool2dValues(x, padded), 0f, 0f, "values only, padded " + padded);
             }
         }
     }
@@ -386,6 +389,7 @@ class CpuVsReferenceTest {
         Backend.MaxPoolResult want = REF.maxPool2d(x, p), got = CPU.maxPool2d(x, p);
         check(want.output(), got.output(), 0f, 0f, "maxPool " + what);
         assertArrayEquals(want.indices().toIntArray(), got.indices().toIntArray(), "maxPool indices " + what);
+        check(want.output(), CPU.maxPool2dValues(x, p), 0f, 0f, "maxPool values only " + what);
         Tensor dy = Views.permuted(rng, 1f, out.dims());
         check(REF.maxPool2dBackward(dy, want.indices(), x.shape()), CPU.maxPool2dBackward(dy, got.indices(), x.shape()), 1e-6f, 1e-6f, "maxPool backward " + what);
         check(REF.avgPool2d(x, p), CPU.avgPool2d(x, p), 1e-5f, 1e-6f, "avgPool " + what);

@@ -77,6 +77,8 @@ public final class CpuBackend implements Backend {
 
     @Override public MaxPoolResult maxPool2d(Tensor x, Pool2dParams p) { return CpuPool2d.max(x, p); }
 
+    @Override public Tensor maxPool2dValues(Tensor x, Pool2dParams p) { return CpuPool2d.maxValues(x, p); }
+
     @Override public Tensor maxPool2dBackward(Tensor dy, Tensor indices, Shape inputShape) { return CpuPool2d.maxBackward(dy, indices, inputShape); }
 
     @Override public Tensor avgPool2d(Tensor x, Pool2dParams p) { return CpuPool2d.avg(x, p); }

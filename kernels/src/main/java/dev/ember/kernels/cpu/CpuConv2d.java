@@ -18,13 +18,13 @@ import jdk.incubator.vector.VectorSpecies;
  *   backwardInput:   dcol         (Cg*KH*KW, S)  = w[group]^T · dy[n, group];  dx[n, group] = col2im(dcol)
  *   backwardWeight:  dw[group]    (OCg, Cg*KH*KW) = sum over n of dy[n, group] · col^T
  * </pre>
- * Two schedules, chosen by the work per image:
+ * Two schedules (see {@link #batched}):
  * <ul>
- *   <li>large images (resnet at batch 1): one (image, group) at a time, each GEMM parallel inside Sgemm. A 1x1,
+ *   <li>one large image (resnet at batch 1): one group at a time, each GEMM parallel inside Sgemm. A 1x1,
  *       stride-1, unpadded convolution is a plain matrix product on x itself: no im2col.
- *   <li>small images (a CNN on 28x28 at batch 64): the batch is cut into chunks of {@link #imagesPerChunk} images,
- *       whose columns sit side by side in one buffer, so each GEMM is (OCg, Cg*KH*KW) · (Cg*KH*KW, images*S)
- *       and wide enough for the microkernel; (chunk, group) jobs run in parallel.
+ *   <li>several images, or one small one: the batch is cut into chunks of {@link #imagesPerChunk} images, whose
+ *       columns sit side by side in one buffer, so each GEMM is (OCg, Cg*KH*KW) · (Cg*KH*KW, images*S), wide
+ *       enough for the microkernel and packing the weight once per chunk; (chunk, group) jobs run in parallel.
  * </ul>
  * Determinism: each output element of forward and backwardInput is one Sgemm element, whose arithmetic does not
  * depend on the GEMM's width, so it is the same in both schedules and for any chunking. backwardWeight sums the
@@ -94,9 +94,13 @@ final class CpuConv2d {
                     float[] col = s.col(g.rows * cols);             // (Cg*KH*KW, images*S)
                     float[] out = s.staged(g.ocPerGroup * cols);    // (OCg, images*S)
                     int group = grp;
-                    Parallel.forRange(images, 1, (i0, i1) -> {   // inline when the jobs themselves run in parallel
-                        for (int i = i0; i < i1; i++) g.im2col(xd, xBase + inputOffset(g, n0 + i, group), col, i * g.spatial, cols);
-                    });
+                    if (images == 1) {
+                        g.im2colParallel(xd, xBase + inputOffset(g, n0, group), col, 0, cols);   // inline when jobs run in parallel
+                    } else {
+                        Parallel.forRange(images, 1, (i0, i1) -> {
+                            for (int i = i0; i < i1; i++) g.im2col(xd, xBase + inputOffset(g, n0 + i, group), col, i * g.spatial, cols);
+                        });
+                    }
                     Sgemm.gemm(g.ocPerGroup, cols, g.rows, wd, wBase + grp * g.ocPerGroup * g.rows, g.rows, 1,
                             col, 0, cols, 1, out, 0, cols, false);
                     for (int i = 0; i < images; i++) {
@@ -268,9 +272,15 @@ final class CpuConv2d {
         return Tensor.of(CpuStorage.wrap(dw), weightShape);
     }
 
-    /** Whether the layer takes the batched schedule: one image and group is too little work for Sgemm to fan out. */
+    /**
+     * Whether the layer takes the batched schedule: whenever there are several images, or one image and group is too
+     * little work for Sgemm to fan out. Sgemm packs the weight once per call, so per-image calls on narrow images
+     * repack all of it for a few columns each: resnet18's last stage at 32x3x64x64 (512 channels, 2x2 pixels) packed a
+     * 9 MB weight 32 times per layer and ran 4x slower than as one chunk. Chunks also run in parallel with no
+     * synchronisation inside a GEMM, which the per-image schedule needs.
+     */
     static boolean batched(Im2col g) {
-        return (long) g.ocPerGroup * g.rows * g.spatial < SMALL_JOB;
+        return g.n > 1 || (long) g.ocPerGroup * g.rows * g.spatial < SMALL_JOB;
     }
 
     /** Images per chunk of the batched schedule; a function of the layer's geometry only, never of N or the threads. */

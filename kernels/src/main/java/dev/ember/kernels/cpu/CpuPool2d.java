@@ -7,6 +7,7 @@ import dev.ember.engine.Pool2dParams;
 import dev.ember.engine.Shape;
 import dev.ember.engine.ShapeException;
 import dev.ember.engine.Tensor;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -111,6 +112,59 @@ final class CpuPool2d {
             }
         }
         return ow;
+    }
+
+    /**
+     * Max pooling's values alone, for inference: per output row, the column-wise max of the window's rows into a row
+     * buffer (whole vectors across the input's width, padding included), then each window's max along that buffer.
+     * A NaN in a window gives NaN, as in {@link #max}; the one difference is a window holding both -0.0 and +0.0,
+     * which gives +0.0 here (Math.max) where max keeps the first.
+     */
+    static Tensor maxValues(Tensor x, Pool2dParams p) {
+        Shape outShape = p.outputShape(x.shape());
+        int h = x.dim(2), w = x.dim(3), oh = outShape.dim(2), ow = outShape.dim(3);
+        Tensor c = CpuCopy.contiguous(x);
+        float[] xs = CpuCopy.floats(c);                // x (N, C, H, W) from offset xo
+        int xo = c.offset();
+        float[] y = new float[outShape.numel()];       // y (N, C, OH, OW)
+        int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW(), ph = p.padH(), pw = p.padW();
+        Parallel.forRange(x.dim(0) * x.dim(1), planeGrain(h * w), (lo, hi) -> {
+            float[] columnMax = new float[w];         // max over the window's rows, per input column
+            for (int plane = lo; plane < hi; plane++) {
+                int in = xo + plane * h * w;
+                for (int i = 0; i < oh; i++) {
+                    int h0 = Math.max(i * sh - ph, 0), h1 = Math.min(i * sh - ph + kh, h);
+                    columnMax(xs, in + h0 * w, w, h1 - h0, columnMax);
+                    int out = (plane * oh + i) * ow;
+                    for (int j = 0; j < ow; j++) {
+                        int w0 = Math.max(j * sw - pw, 0), w1 = Math.min(j * sw - pw + kw, w);
+                        float m = Float.NEGATIVE_INFINITY;   // a window wholly in the padding (ceil mode) stays -inf
+                        for (int s = w0; s < w1; s++) m = Math.max(m, columnMax[s]);
+                        y[out + j] = m;
+                    }
+                }
+            }
+        });
+        return Tensor.of(CpuStorage.wrap(y), outShape);
+    }
+
+    /** out[j] = max over r < rows of xs[from + r*w + j], for j < w; -inf when rows is 0. */
+    private static void columnMax(float[] xs, int from, int w, int rows, float[] out) {
+        if (rows <= 0) {
+            Arrays.fill(out, Float.NEGATIVE_INFINITY);
+            return;
+        }
+        int j = 0, bound = SPECIES.loopBound(w);
+        for (; j < bound; j += SPECIES.length()) {
+            FloatVector m = FloatVector.fromArray(SPECIES, xs, from + j);
+            for (int r = 1; r < rows; r++) m = m.max(FloatVector.fromArray(SPECIES, xs, from + r * w + j));
+            m.intoArray(out, j);
+        }
+        for (; j < w; j++) {
+            float m = xs[from + j];
+            for (int r = 1; r < rows; r++) m = Math.max(m, xs[from + r * w + j]);
+            out[j] = m;
+        }
     }
 
     static Tensor maxBackward(Tensor dy, Tensor indices, Shape inputShape) {

@@ -41,13 +41,14 @@ class CpuConv2dTest {
         {1, 2, 5, 5, 3, 5, 5, 1, 1, 2, 2, 1, 1, 1},      // kernel as large as the padded input allows
         {2, 16, 20, 20, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // Sgemm packed path
         {1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // large enough to run in parallel inside Sgemm
-        {2, 32, 24, 24, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // per-image schedule with several images
+        {2, 32, 24, 24, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // two large images: one chunk, its GEMM parallel inside Sgemm
         {19, 8, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // batched schedule: 2 full chunks and a short one
         {5, 1, 12, 12, 6, 3, 3, 1, 1, 0, 0, 1, 1, 1},    // one input channel, as the first layer of a CNN on grey images
         {2, 1, 30, 21, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1},    // output rows of a full vector and a tail in Im2col's copies
         {2, 2, 11, 12, 5, 2, 3, 1, 1, 0, 0, 2, 2, 1},    // few taps, dilation 2
         {3, 4, 8, 8, 8, 3, 3, 1, 1, 0, 0, 1, 1, 4},      // depthwise unpadded
-        {2, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // per-image schedule on 4x4 outputs: the transposed GEMM
+        {1, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // one image on 4x4 outputs: the per-image transposed GEMM
+        {3, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // large per image but narrow: batched, one chunk of all images
         {40, 32, 4, 4, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // batched chunks widened to 512 columns, run one after the other
     };
 
