@@ -115,10 +115,12 @@ final class CpuPool2d {
     }
 
     /**
-     * Max pooling's values alone, for inference: per output row, the column-wise max of the window's rows into a row
-     * buffer (whole vectors across the input's width, padding included), then each window's max along that buffer.
-     * A NaN in a window gives NaN, as in {@link #max}; the one difference is a window holding both -0.0 and +0.0,
-     * which gives +0.0 here (Math.max) where max keeps the first.
+     * Max pooling's values alone, for inference, in whole vectors but for one strided pick: per output row, the
+     * column-wise max of the window's rows into a row buffer padded with -inf on both sides, then the max of kw shifted
+     * copies of that buffer at every column (stride 1), then every sw-th of those. No scalar max anywhere: C2 compiles
+     * a scalar Math.max to branches, which mispredict on real data (a per-window loop ran 4x slower). A NaN in a window
+     * gives NaN and a window wholly in the padding -inf, as in {@link #max}; the one difference is a window holding
+     * both -0.0 and +0.0, which may give +0.0 where max keeps the first.
      */
     static Tensor maxValues(Tensor x, Pool2dParams p) {
         Shape outShape = p.outputShape(x.shape());
@@ -128,44 +130,58 @@ final class CpuPool2d {
         int xo = c.offset();
         float[] y = new float[outShape.numel()];       // y (N, C, OH, OW)
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW(), ph = p.padH(), pw = p.padW();
+        int vector = SPECIES.length(), wideW = roundUp(w, vector);
+        int starts = roundUp((ow - 1) * sw + 1, vector);   // window starts at stride 1, covering every output's
+        int length = Math.max(starts + kw - 1, pw + wideW);
         Parallel.forRange(x.dim(0) * x.dim(1), planeGrain(h * w), (lo, hi) -> {
-            float[] columnMax = new float[w];         // max over the window's rows, per input column
+            float[] rows = new float[length];          // column max of the window's rows at [pw, pw + w), -inf around
+            float[] windows = new float[starts];       // windows[t] = max of rows[t, t + kw)
+            Arrays.fill(rows, Float.NEGATIVE_INFINITY);
             for (int plane = lo; plane < hi; plane++) {
                 int in = xo + plane * h * w;
                 for (int i = 0; i < oh; i++) {
                     int h0 = Math.max(i * sh - ph, 0), h1 = Math.min(i * sh - ph + kh, h);
-                    columnMax(xs, in + h0 * w, w, h1 - h0, columnMax);
-                    int out = (plane * oh + i) * ow;
-                    for (int j = 0; j < ow; j++) {
-                        int w0 = Math.max(j * sw - pw, 0), w1 = Math.min(j * sw - pw + kw, w);
-                        float m = Float.NEGATIVE_INFINITY;   // a window wholly in the padding (ceil mode) stays -inf
-                        for (int s = w0; s < w1; s++) m = Math.max(m, columnMax[s]);
-                        y[out + j] = m;
+                    columnMax(xs, in + h0 * w, w, h1 - h0, rows, pw);
+                    for (int t = 0; t < starts; t += vector) {
+                        FloatVector m = FloatVector.fromArray(SPECIES, rows, t);
+                        for (int s = 1; s < kw; s++) m = m.max(FloatVector.fromArray(SPECIES, rows, t + s));
+                        m.intoArray(windows, t);
                     }
+                    int out = (plane * oh + i) * ow;
+                    for (int j = 0; j < ow; j++) y[out + j] = windows[j * sw];
                 }
             }
         });
         return Tensor.of(CpuStorage.wrap(y), outShape);
     }
 
-    /** out[j] = max over r < rows of xs[from + r*w + j], for j < w; -inf when rows is 0. */
-    private static void columnMax(float[] xs, int from, int w, int rows, float[] out) {
+    /**
+     * out[at + j] = max over r < rows of xs[from + r*w + j] for j < w (-inf when rows is 0); out[at + w, at +
+     * roundUp(w)) is left -inf. The last vector of a row reads into the next row (its lanes past w are reset), except
+     * at the end of xs.
+     */
+    private static void columnMax(float[] xs, int from, int w, int rows, float[] out, int at) {
+        int vector = SPECIES.length(), wideW = roundUp(w, vector);
         if (rows <= 0) {
-            Arrays.fill(out, Float.NEGATIVE_INFINITY);
+            Arrays.fill(out, at, at + wideW, Float.NEGATIVE_INFINITY);
             return;
         }
-        int j = 0, bound = SPECIES.loopBound(w);
-        for (; j < bound; j += SPECIES.length()) {
+        int bound = from + (rows - 1) * w + wideW <= xs.length ? wideW : SPECIES.loopBound(w);
+        int j = 0;
+        for (; j < bound; j += vector) {
             FloatVector m = FloatVector.fromArray(SPECIES, xs, from + j);
             for (int r = 1; r < rows; r++) m = m.max(FloatVector.fromArray(SPECIES, xs, from + r * w + j));
-            m.intoArray(out, j);
+            m.intoArray(out, at + j);
         }
-        for (; j < w; j++) {
+        for (; j < w; j++) {   // only a row at the very end of xs
             float m = xs[from + j];
             for (int r = 1; r < rows; r++) m = Math.max(m, xs[from + r * w + j]);
-            out[j] = m;
+            out[at + j] = m;
         }
+        Arrays.fill(out, at + w, at + wideW, Float.NEGATIVE_INFINITY);
     }
+
+    private static int roundUp(int n, int multiple) { return (n + multiple - 1) / multiple * multiple; }
 
     static Tensor maxBackward(Tensor dy, Tensor indices, Shape inputShape) {
         if (indices.dtype() != DType.INT32) throw new ShapeException("maxPool2dBackward indices must be int32, got " + indices.dtype());
