@@ -46,8 +46,6 @@ final class CpuConv2d {
     private static final int CHUNK_COLUMNS = 512;
     /** Largest column buffer (8 MB) of a chunk widened to CHUNK_COLUMNS. */
     private static final int WIDE_CHUNK_FLOATS = 1 << 21;
-    /** Per-image GEMMs with fewer output pixels than this run transposed (see forward). */
-    private static final int TRANSPOSED_BELOW = 32;
 
     /** Per-thread column and staging buffers of the batched schedule, grown on demand and reused. */
     private static final class Scratch {
@@ -123,21 +121,6 @@ final class CpuConv2d {
                     cols = SCRATCH.get().col(g.rows * g.spatial); // (Cg*KH*KW, S)
                     g.im2colParallel(xd, xOff, cols, 0, g.spatial);
                     colOff = 0;
-                }
-                if (g.spatial < TRANSPOSED_BELOW) {
-                    // y^T (S, OCg) = col^T (S, Cg*KH*KW) · w[group]^T: the GEMM's wide side is the channels, not the few
-                    // output pixels (resnet's last stage at 64x64 has 2x2), so the microkernel's columns are not padding.
-                    float[] yt = SCRATCH.get().staged(g.spatial * g.ocPerGroup);
-                    Sgemm.gemm(g.spatial, g.ocPerGroup, g.rows, cols, colOff, 1, g.spatial, wd, wOff, 1, g.rows, yt, 0, g.ocPerGroup, false);
-                    int yOff = outputOffset(g, n, grp), firstChannel = grp * g.ocPerGroup;
-                    for (int o = 0; o < g.ocPerGroup; o++) {
-                        float bo = b == null ? 0f : b[firstChannel + o];
-                        for (int q = 0; q < g.spatial; q++) {
-                            float v = yt[q * g.ocPerGroup + o] + bo;
-                            y[yOff + o * g.spatial + q] = relu ? Math.max(v, 0f) : v;
-                        }
-                    }
-                    continue;
                 }
                 Sgemm.gemm(g.ocPerGroup, g.spatial, g.rows, wd, wOff, g.rows, 1, cols, colOff, g.spatial, 1, y, outputOffset(g, n, grp), g.spatial, false);
                 if (epilogue) {

@@ -29,6 +29,13 @@ final class Im2col {
     /** 1x1, stride 1, no padding: the column matrix is x itself. */
     final boolean pointwise;
     private final Conv2dParams p;
+    /**
+     * For output rows narrower than a vector (resnet's last stages at 64x64 have 2 and 4 pixels): where each column
+     * entry comes from, as an offset in the (Cg, H, W) input, or -1 for padding; null for wider rows. Per-row loops
+     * with their fills and copies of 2-4 floats cost more than the copies, and C2 compiled them 2x slower in some
+     * runs; one pass over a table does not depend on such choices. A function of the geometry, shared by all images.
+     */
+    private final int[] source;
 
     Im2col(Shape input, Shape weight, Shape output, Conv2dParams p) {
         this.p = p;
@@ -47,6 +54,25 @@ final class Im2col {
         rows = cPerGroup * kh * kw;
         spatial = oh * ow;
         pointwise = kh == 1 && kw == 1 && p.strideH() == 1 && p.strideW() == 1 && p.padH() == 0 && p.padW() == 0;
+        source = ow < SPECIES.length() && !pointwise && (long) rows * spatial <= MAX_TABLE ? sourceTable() : null;
+    }
+
+    /** Largest {@link #source} table, in entries (4 MB). */
+    private static final long MAX_TABLE = 1 << 20;
+
+    private int[] sourceTable() {
+        int[] t = new int[rows * spatial];   // (Cg*KH*KW, OH*OW)
+        for (int r = 0; r < rows; r++) {
+            int ch = r / (kh * kw), i = r / kw % kh, j = r % kw;
+            for (int y = 0; y < oh; y++) {
+                int ih = y * p.strideH() - p.padH() + i * p.dilationH();
+                for (int q = 0; q < ow; q++) {
+                    int iw = q * p.strideW() - p.padW() + j * p.dilationW();
+                    t[r * spatial + y * ow + q] = ih >= 0 && ih < h && iw >= 0 && iw < w ? (ch * h + ih) * w + iw : -1;
+                }
+            }
+        }
+        return t;
     }
 
     /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; in parallel over rows. */
@@ -61,6 +87,15 @@ final class Im2col {
     }
 
     private void im2colRows(float[] x, int xOff, float[] col, int colOff, int ld, int rLo, int rHi) {
+        if (source != null) {
+            for (int r = rLo; r < rHi; r++) {
+                for (int e = r * spatial, at = colOff + r * ld, q = 0; q < spatial; q++) {
+                    int from = source[e + q];
+                    col[at + q] = from < 0 ? 0f : x[xOff + from];
+                }
+            }
+            return;
+        }
         for (int r = rLo; r < rHi; r++) {
             int ch = r / (kh * kw), i = r / kw % kh, j = r % kw;
             int plane = xOff + ch * h * w;
@@ -100,6 +135,15 @@ final class Im2col {
     }
 
     private void col2imChannels(float[] dcol, int dcolOff, int ld, float[] dx, int dxOff, int chLo, int chHi) {
+        if (source != null) {   // the same adds in the same order as the loops below
+            for (int r = chLo * kh * kw; r < chHi * kh * kw; r++) {
+                for (int e = r * spatial, at = dcolOff + r * ld, q = 0; q < spatial; q++) {
+                    int to = source[e + q];
+                    if (to >= 0) dx[dxOff + to] += dcol[at + q];
+                }
+            }
+            return;
+        }
         for (int ch = chLo; ch < chHi; ch++) {
             int plane = dxOff + ch * h * w;
             for (int i = 0; i < kh; i++) {

@@ -47,7 +47,7 @@ class CpuConv2dTest {
         {2, 1, 30, 21, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1},    // output rows of a full vector and a tail in Im2col's copies
         {2, 2, 11, 12, 5, 2, 3, 1, 1, 0, 0, 2, 2, 1},    // few taps, dilation 2
         {3, 4, 8, 8, 8, 3, 3, 1, 1, 0, 0, 1, 1, 4},      // depthwise unpadded
-        {1, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // one image on 4x4 outputs: the per-image transposed GEMM
+        {1, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // one image on 4x4 outputs: the per-image schedule, N = 16
         {3, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // large per image but narrow: batched, one chunk of all images
         {40, 32, 4, 4, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // batched chunks widened to 512 columns, run one after the other
     };
