@@ -81,6 +81,7 @@ final class CpuConv2d {
         Tensor xc = x.contiguous(), wc = w.contiguous();
         float[] xd = CpuMatmul.floats(xc), wd = CpuMatmul.floats(wc);
         int xBase = xc.offset(), wBase = wc.offset();
+        Sgemm.PackedA[] packed = packedWeights(wc, wd, wBase, g);   // null unless w is constant (inference)
         float[] y = new float[ys.numel()]; // (N, OC, OH, OW)
         if (batched(g)) {
             int per = imagesPerChunk(g), chunks = (g.n + per - 1) / per, jobs = chunks * g.groups;
@@ -100,7 +101,7 @@ final class CpuConv2d {
                         });
                     }
                     Sgemm.gemm(g.ocPerGroup, cols, g.rows, wd, wBase + grp * g.ocPerGroup * g.rows, g.rows, 1,
-                            col, 0, cols, 1, out, 0, cols, false);
+                            packed == null ? null : packed[grp], col, 0, cols, 1, out, 0, cols, false);
                     for (int i = 0; i < images; i++) {
                         for (int o = 0; o < g.ocPerGroup; o++) {
                             int from = o * cols + i * g.spatial, to = outputOffset(g, n0 + i, grp) + o * g.spatial;
@@ -122,7 +123,8 @@ final class CpuConv2d {
                     g.im2colParallel(xd, xOff, cols, 0, g.spatial);
                     colOff = 0;
                 }
-                Sgemm.gemm(g.ocPerGroup, g.spatial, g.rows, wd, wOff, g.rows, 1, cols, colOff, g.spatial, 1, y, outputOffset(g, n, grp), g.spatial, false);
+                Sgemm.gemm(g.ocPerGroup, g.spatial, g.rows, wd, wOff, g.rows, 1, packed == null ? null : packed[grp],
+                        cols, colOff, g.spatial, 1, y, outputOffset(g, n, grp), g.spatial, false);
                 if (epilogue) {
                     int yOff = outputOffset(g, n, grp), firstChannel = grp * g.ocPerGroup;
                     Parallel.forRange(g.ocPerGroup, Parallel.grain(g.ocPerGroup, 1), (lo, hi) -> {
@@ -135,6 +137,25 @@ final class CpuConv2d {
         }
         return Tensor.of(CpuStorage.wrap(y), ys);
     }
+
+    /**
+     * Each group's weight (OCg, Cg*KH*KW) packed for Sgemm, made once and kept with a constant weight (an inference
+     * session's initializer), or null for any other: at batch 1 resnet18's deep layers read their weights three
+     * times per call when they pack them (read, write packed, read packed), and they are memory-bound there.
+     */
+    private static Sgemm.PackedA[] packedWeights(Tensor wc, float[] wd, int wBase, Im2col g) {
+        if (!wc.storage().isConstant()) return null;
+        return wc.storage().derived(new PackedWeightKey(wBase, g.oc, g.rows, g.groups), () -> {
+            Sgemm.PackedA[] packs = new Sgemm.PackedA[g.groups];
+            for (int grp = 0; grp < g.groups; grp++) {
+                packs[grp] = Sgemm.PackedA.of(g.ocPerGroup, g.rows, wd, wBase + grp * g.ocPerGroup * g.rows, g.rows, 1);
+            }
+            return packs;
+        });
+    }
+
+    /** What a packed conv weight depends on besides the storage's values. */
+    private record PackedWeightKey(int offset, int oc, int rows, int groups) {}
 
     /** dst[d, d + n) = src[s, s + n) + bias, then max(., 0) when {@code relu}; src may be dst. */
     static void biasRelu(float[] src, int s, float[] dst, int d, int n, float bias, boolean relu) {

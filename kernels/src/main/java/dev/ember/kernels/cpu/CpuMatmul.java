@@ -33,6 +33,15 @@ final class CpuMatmul {
         float[] aData = floats(av), bData = floats(bv);
         int[] aBatchStrides = batchStrides(av, outShape, batchRank), bBatchStrides = batchStrides(bv, outShape, batchRank);
         int aRow = av.stride(-2), aCol = av.stride(-1), bRow = bv.stride(-2), bCol = bv.stride(-1);
+        if (batches == 1 && m <= SgemmNarrow.MAX_N && SgemmNarrow.SUPPORTED && bv.storage().isConstant() && (long) m * n * k >= Sgemm.SMALL) {
+            // A few rows times a constant weight (a classifier at batch 1): C^T = B^T A^T with B^T packed once and
+            // kept, through the lanes-over-rows kernel. Every element is the same fma chain as C = A·B's.
+            int bOff = bv.offset();
+            Sgemm.PackedA packed = bv.storage().derived(new TransposedWeightKey(bOff, n, k, bRow, bCol),
+                    () -> Sgemm.PackedA.of(n, k, bData, bOff, bCol, bRow));
+            SgemmNarrow.gemm(n, m, k, packed, aData, av.offset(), aCol, aRow, out, 0, 1, n, false);
+            return Tensor.of(CpuStorage.wrap(out), outShape);
+        }
         int[] outDims = outShape.dims();
         Parallel.Range body = (lo, hi) -> {
             for (int bi = lo; bi < hi; bi++) {
@@ -53,6 +62,9 @@ final class CpuMatmul {
         }
         return Tensor.of(CpuStorage.wrap(out), outShape);
     }
+
+    /** What a packed B^T depends on besides the storage's values. */
+    private record TransposedWeightKey(int offset, int n, int k, int bRow, int bCol) {}
 
     /** {@code t} itself when its last two axes can feed Sgemm's packing directly, else a contiguous copy. */
     private static Tensor sgemmReadable(Tensor t) {

@@ -84,6 +84,21 @@ final class Sgemm {
                      float[] a, int aOff, int aRow, int aCol,
                      float[] b, int bOff, int bRow, int bCol,
                      float[] c, int cOff, int ldc, boolean accumulate) {
+        gemm(m, n, k, a, aOff, aRow, aCol, null, b, bOff, bRow, bCol, c, cOff, ldc, accumulate);
+    }
+
+    /**
+     * As {@link #gemm(int, int, int, float[], int, int, int, float[], int, int, int, float[], int, int, boolean)},
+     * with A also given {@code packed} by {@link PackedA#of} (or null): the packing phase then packs B alone. The
+     * packed layout is the one each call would build, so the result is the same to the bit.
+     */
+    static void gemm(int m, int n, int k,
+                     float[] a, int aOff, int aRow, int aCol, PackedA packed,
+                     float[] b, int bOff, int bRow, int bCol,
+                     float[] c, int cOff, int ldc, boolean accumulate) {
+        if (packed != null && (packed.m != m || packed.k != k)) {
+            throw new IllegalArgumentException("packed A is " + packed.m + "x" + packed.k + ", the product needs " + m + "x" + k);
+        }
         if (m <= 0 || n <= 0) return;
         if (k <= 0) {
             if (!accumulate) for (int i = 0; i < m; i++) Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
@@ -94,9 +109,13 @@ final class Sgemm {
             small(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate);
             return;
         }
+        if (SgemmNarrow.fits(n, packed)) {
+            SgemmNarrow.gemm(m, n, k, packed, b, bOff, bRow, bCol, c, cOff, ldc, 1, accumulate);
+            return;
+        }
         boolean parallel = work >= PARALLEL_MIN && Parallel.THREADS > 1;
         int threads = parallel ? Parallel.THREADS : 1;
-        boolean aInPlace = n <= L && (aCol == 1 || aRow == 1);
+        boolean aInPlace = packed == null && n <= L && (aCol == 1 || aRow == 1);
         boolean bInPlace = bCol == 1 && m <= DIRECT_B_ROWS;
         int kcMax = Math.min(KC, k), kBlocks = (k + KC - 1) / KC;
         int aBlockSize = Math.min(MB, roundUp(m, MR)) * kcMax, bBlockSize = Math.min(NC, roundUp(n, NR)) * kcMax;
@@ -116,12 +135,13 @@ final class Sgemm {
                     for (int q = 0; q < blocks; q++) {
                         int pc = pc0 + q * KC;
                         round[q] = new Block(Math.min(MB, m - ic), nc, Math.min(KC, k - pc), accumulate || pc > 0,
-                                a, aOff + ic * aRow + pc * aCol, aRow, aCol, aInPlace, own.aPack, q * aBlockSize,
+                                a, aOff + ic * aRow + pc * aCol, aRow, aCol, aInPlace,
+                                packed != null ? packed.data : own.aPack, packed != null ? packed.offset(ic, pc) : q * aBlockSize,
                                 b, bOff + pc * bRow + jc * bCol, bRow, bCol, bInPlace, own.bPack, q * bBlockSize);
                     }
                     Block first = round[0];
                     int bItems = ic == 0 ? first.bStrips - first.firstPackedB : 0;
-                    int aItems = first.aStrips - first.firstPackedA, perBlock = bItems + aItems, items = blocks * perBlock;
+                    int aItems = packed != null ? 0 : first.aStrips - first.firstPackedA, perBlock = bItems + aItems, items = blocks * perBlock;
                     Parallel.forRange(items, parallel ? Parallel.grain(items, 2) : items, (lo, hi) -> {
                         for (int it = lo; it < hi; it++) {
                             Block blk = round[it / perBlock];
@@ -213,6 +233,38 @@ final class Sgemm {
                 for (int j = 0; j < cols; j++) c[at + j] = add ? c[at + j] + edge[i * w + j] : edge[i * w + j];
             }
         }
+    }
+
+    /**
+     * A (M, K) packed once for many products with it (a model's weights at inference): every (MB, KC) block in the
+     * layout a call packs it to, block (ic, pc) at {@link #offset}, its strips of (kc, MR) one after the other.
+     */
+    static final class PackedA {
+        final int m, k;
+        final float[] data;   // (roundUp(M, MR) * K)
+
+        private PackedA(int m, int k, float[] data) {
+            this.m = m;
+            this.k = k;
+            this.data = data;
+        }
+
+        /** A element (i, p) at {@code a[aOff + i*aRow + p*aCol]}, packed in parallel over strips. */
+        static PackedA of(int m, int k, float[] a, int aOff, int aRow, int aCol) {
+            PackedA packed = new PackedA(m, k, new float[roundUp(m, MR) * k]);
+            int strips = (m + MR - 1) / MR, kBlocks = (k + KC - 1) / KC;
+            Parallel.forRange(strips * kBlocks, Parallel.grain(strips * kBlocks, 4), (lo, hi) -> {
+                for (int item = lo; item < hi; item++) {
+                    int row0 = item / kBlocks * MR, pc = item % kBlocks * KC, ic = row0 / MB * MB, kc = Math.min(KC, k - pc);
+                    SgemmPack.packA(a, aOff, aRow, aCol, row0, Math.min(MR, m - row0), pc, kc,
+                            packed.data, packed.offset(ic, pc) + (row0 - ic) * kc);
+                }
+            });
+            return packed;
+        }
+
+        /** Where block (ic, pc) starts: the full row blocks above it, then its own K blocks before pc. */
+        int offset(int ic, int pc) { return ic * k + roundUp(Math.min(MB, m - ic), MR) * pc; }
     }
 
     /** Tile size in strips: at most (MC/MR, NT/NR), halved (the longer side first) until each thread has a few tiles. */

@@ -78,6 +78,24 @@ class CpuConv2dTest {
         }
     }
 
+    /** A constant weight is packed once and kept; the first and later runs give the bits of an ordinary weight. */
+    @Test void aConstantWeightPackedAheadGivesTheSameBits() {
+        Rng rng = new Rng(36);
+        for (int[] c : CASES) {
+            Conv2dParams p = new Conv2dParams(c[7], c[8], c[9], c[10], c[11], c[12], c[13]);
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]);
+            Tensor w = randn(rng, c[4], c[1] / c[13], c[5], c[6]);
+            Tensor constant = Tensor.of(w.toFloatArray(), w.dims());
+            constant.storage().markConstant();
+            Tensor y = CpuConv2d.forward(x, w, p);
+            String what = java.util.Arrays.toString(c);
+            assertBitIdentical(y, CpuConv2d.forward(x, constant, p), what + " constant weight, first run (packs it)");
+            assertBitIdentical(y, CpuConv2d.forward(x, constant, p), what + " constant weight, second run (packed ahead)");
+            Tensor one = x.slice(0, 0, 1);   // batch 1 takes the per-image schedule where the layer is large
+            assertBitIdentical(CpuConv2d.forward(one, w, p), CpuConv2d.forward(one, constant, p), what + " constant weight, one image");
+        }
+    }
+
     /** The fused epilogue adds the bias and clamps in the same float arithmetic as separate passes would: same bits. */
     @Test void biasAndReluEpilogueEqualsSeparatePasses() {
         Rng rng = new Rng(33);

@@ -37,6 +37,30 @@ class CpuMatmulTest {
         }
     }
 
+    /**
+     * A few rows times a constant weight, as a classifier's Gemm at batch 1 (x · W^T, W constant): the weight is
+     * packed once and kept, and the result has the bits of an ordinary weight, on first and later calls.
+     */
+    @Test void fewRowsTimesAConstantWeightGiveTheSameBits() {
+        Rng rng = new Rng(27);
+        for (int m = 1; m <= 5; m++) {
+            for (int[] nk : new int[][] {{1000, 512}, {37, 300}, {128, 1600}, {10, 128}}) {
+                int n = nk[0], k = nk[1];
+                Tensor x = randn(rng, m, k), w = randn(rng, n, k);
+                Tensor constant = Tensor.of(w.toFloatArray(), n, k);
+                constant.storage().markConstant();
+                Tensor want = CpuMatmul.matmul(x, w.permute(1, 0), Shape.of(m, n));
+                String what = m + "x" + k + " times (" + n + "x" + k + ")^T";
+                assertBitIdentical(want, CpuMatmul.matmul(x, constant.permute(1, 0), Shape.of(m, n)), what + ", first call");
+                assertBitIdentical(want, CpuMatmul.matmul(x, constant.permute(1, 0), Shape.of(m, n)), what + ", packed ahead");
+                Tensor rowMajor = Tensor.of(w.toFloatArray(), k, n);   // and a constant (K, N) weight read as it is
+                Tensor rowMajorConstant = Tensor.of(w.toFloatArray(), k, n);
+                rowMajorConstant.storage().markConstant();
+                assertBitIdentical(CpuMatmul.matmul(x, rowMajor, Shape.of(m, n)), CpuMatmul.matmul(x, rowMajorConstant, Shape.of(m, n)), what + ", row-major");
+            }
+        }
+    }
+
     @Test void viewWithoutUnitStrideIsCopied() {
         Rng rng = new Rng(22);
         Tensor a = randn(rng, 12, 40).slice(0, 0, 12, 2).slice(1, 0, 40, 2); // (6, 20), strides (80, 2)

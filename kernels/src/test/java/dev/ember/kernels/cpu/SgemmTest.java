@@ -4,6 +4,7 @@ import dev.ember.engine.Rng;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -38,6 +39,39 @@ class SgemmTest {
                 }
             }
         }
+    }
+
+    /**
+     * A packed once ahead (a model's weights at inference) gives the same bits as packing on every call, also where
+     * C is narrow enough for {@link SgemmNarrow}.
+     */
+    @Test void aPackedAheadGivesTheSameBits() {
+        Rng rng = new Rng(14);
+        int[][] shapes = {{17, 31, 45}, {MR - 1, NR + 1, Sgemm.KC + 1}, {Sgemm.MB + MR + 3, 70, 2 * Sgemm.KC + 5},
+                {512, 128, 4608 / 4}, {64, 121, 288}, {13, L, 400}, {300, 2, 100}, {5, 3, 7},
+                // at most SgemmNarrow.MAX_N columns: the lanes-over-rows kernel (odd strip counts, an MB boundary)
+                {Sgemm.MB + 3 * MR + 5, 4, 2 * Sgemm.KC + 7}, {512, 4, 4608}, {9, 1, 5000}, {3 * MR, 3, 300}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            for (boolean aColumnMajor : new boolean[] {false, true}) {
+                for (boolean accumulate : new boolean[] {false, true}) {
+                    float[] a = random(rng, m * k + 3), b = random(rng, k * n), c0 = random(rng, m * n);
+                    int aRow = aColumnMajor ? 1 : k, aCol = aColumnMajor ? m : 1;
+                    float[] plain = c0.clone(), ahead = c0.clone();
+                    Sgemm.gemm(m, n, k, a, 3, aRow, aCol, b, 0, n, 1, plain, 0, n, accumulate);
+                    Sgemm.PackedA packed = Sgemm.PackedA.of(m, k, a, 3, aRow, aCol);
+                    Sgemm.gemm(m, n, k, a, 3, aRow, aCol, packed, b, 0, n, 1, ahead, 0, n, accumulate);
+                    for (int i = 0; i < plain.length; i++) {
+                        if (Float.floatToRawIntBits(plain[i]) != Float.floatToRawIntBits(ahead[i])) {
+                            fail(m + "x" + n + "x" + k + (aColumnMajor ? " column-major A" : "") + (accumulate ? " +=" : "")
+                                    + ": element " + i + " is " + ahead[i] + " with A packed ahead, " + plain[i] + " without");
+                        }
+                    }
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> Sgemm.gemm(4, 4, 4, new float[16], 0, 4, 1,
+                Sgemm.PackedA.of(4, 5, new float[20], 0, 5, 1), new float[16], 0, 4, 1, new float[16], 0, 4, false));
     }
 
     @Test void zeroInnerSizeClearsOrKeepsC() {

@@ -16,7 +16,10 @@ import java.util.Map;
  * here, and all unsupported ones are reported together), then {@link #run} as often as needed; a session holds
  * no per-run state, so runs on different threads do not interfere.
  *
- * <p>Execution follows {@link OnnxGraph#order()}; initializers are constants; a value is dropped from the working
+ * <p>Execution follows {@link OnnxGraph#order()}; initializers are constants: the session marks their storage
+ * {@linkplain dev.ember.engine.Storage#markConstant constant}, so a backend may keep them in the layout its kernels
+ * want (the CPU backend packs convolution weights once, on their first run), and nothing may write to the model's
+ * initializer tensors afterwards (training imports copy them). A value is dropped from the working
  * set right after its last reader ran, so intermediates can be collected while the rest of the graph runs.
  * {@link #run} records no gradient graph; {@link #runVariables} does, and lets a caller put trainable parameters
  * in place of initializers (the training import).
@@ -46,7 +49,10 @@ public final class OnnxSession {
         fuse(resolver);
         this.dropAfter = dropSchedule();
         this.constants = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : graph.initializers().entrySet()) constants.put(e.getKey(), Variable.of(e.getValue()));
+        for (Map.Entry<String, Tensor> e : graph.initializers().entrySet()) {
+            e.getValue().storage().markConstant();   // lets a backend keep weights packed for its kernels
+            constants.put(e.getKey(), Variable.of(e.getValue()));
+        }
     }
 
     public OnnxModel model() { return model; }
