@@ -8,5 +8,7 @@
  * <p>Order of use: build tensors ({@code Tensor.of}, {@code zeros}, {@code randn} with an {@link dev.ember.engine.Rng}),
  * take views, call ops; each op checks shapes here and dispatches to the backend that
  * {@link dev.ember.engine.Backends} found for the tensor's device (the {@code kernels} jar provides the CPU ones).
+ * Weights that will not change again (an inference session's) can be {@linkplain dev.ember.engine.Storage#markConstant
+ * marked constant}, which lets a backend keep them in its kernels' layout instead of re-laying them out per call.
  */
 package dev.ember.engine;
