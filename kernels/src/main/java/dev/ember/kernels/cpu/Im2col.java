@@ -4,6 +4,9 @@ import dev.ember.engine.Conv2dParams;
 import dev.ember.engine.Shape;
 
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -54,11 +57,25 @@ final class Im2col {
         rows = cPerGroup * kh * kw;
         spatial = oh * ow;
         pointwise = kh == 1 && kw == 1 && p.strideH() == 1 && p.strideW() == 1 && p.padH() == 0 && p.padW() == 0;
-        source = ow < SPECIES.length() && !pointwise && (long) rows * spatial <= MAX_TABLE ? sourceTable() : null;
+        source = ow < SPECIES.length() && !pointwise && (long) rows * spatial <= MAX_TABLE ? cachedSourceTable() : null;
     }
 
     /** Largest {@link #source} table, in entries (4 MB). */
     private static final long MAX_TABLE = 1 << 20;
+    /** Tables by geometry: building one costs as much as an im2col, and at batch 1 a layer runs one im2col a call. */
+    private static final Map<List<Object>, int[]> TABLES = new ConcurrentHashMap<>();
+    /** Most tables kept (a model has a few dozen geometries; past this the cache starts over). */
+    private static final int MAX_TABLES = 256;
+
+    private int[] cachedSourceTable() {
+        List<Object> key = List.of(c, h, w, kh, kw, oh, ow, groups, p);
+        int[] t = TABLES.get(key);
+        if (t != null) return t;
+        if (TABLES.size() >= MAX_TABLES) TABLES.clear();
+        t = sourceTable();
+        TABLES.put(key, t);
+        return t;
+    }
 
     private int[] sourceTable() {
         int[] t = new int[rows * spatial];   // (Cg*KH*KW, OH*OW)

@@ -121,10 +121,11 @@ final class Sgemm {
         int aBlockSize = Math.min(MB, roundUp(m, MR)) * kcMax, bBlockSize = Math.min(NC, roundUp(n, NR)) * kcMax;
         // A product small enough to pack whole takes one round of all its K blocks: one pack phase and one
         // compute phase whose tiles run through every K block, instead of two phases (and barriers) per K block.
-        boolean whole = m <= MB && n <= NC && (long) kBlocks * (aBlockSize + bBlockSize) <= WHOLE_FLOATS;
+        // An A packed ahead takes no room (resnet18's deep layers at batch 1: 9-18 K blocks, one phase, not 18-36).
+        boolean whole = m <= MB && n <= NC && (long) kBlocks * ((packed == null ? aBlockSize : 0) + bBlockSize) <= WHOLE_FLOATS;
         int perRound = whole ? kBlocks : 1;
         Scratch own = SCRATCH.get();
-        if (own.aPack.length < perRound * aBlockSize) own.aPack = new float[perRound * aBlockSize];
+        if (packed == null && own.aPack.length < perRound * aBlockSize) own.aPack = new float[perRound * aBlockSize];
         if (own.bPack.length < perRound * bBlockSize) own.bPack = new float[perRound * bBlockSize];
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
