@@ -57,9 +57,12 @@ final class Im2col {
         rows = cPerGroup * kh * kw;
         spatial = oh * ow;
         pointwise = kh == 1 && kw == 1 && p.strideH() == 1 && p.strideW() == 1 && p.padH() == 0 && p.padW() == 0;
-        source = ow < SPECIES.length() && !pointwise && (long) rows * spatial <= MAX_TABLE ? cachedSourceTable() : null;
+        boolean tiny = ow <= TABLE_MAX_STRIDE1_OW || p.strideW() != 1;   // wider stride-1 rows take one vector each
+        source = ow < SPECIES.length() && tiny && !pointwise && (long) rows * spatial <= MAX_TABLE ? cachedSourceTable() : null;
     }
 
+    /** Stride-1 rows up to this wide go through the table; wider ones (up to a vector) take one vector copy each. */
+    private static final int TABLE_MAX_STRIDE1_OW = 4;
     /** Largest {@link #source} table, in entries (4 MB). */
     private static final long MAX_TABLE = 1 << 20;
     /** Tables by geometry: building one costs as much as an im2col, and at batch 1 a layer runs one im2col a call. */
@@ -127,8 +130,14 @@ final class Im2col {
                 }
                 Arrays.fill(col, at, at + owLo, 0f);
                 int src = plane + ih * w + wShift;
-                if (p.strideW() == 1) {
-                    copy(x, src + owLo, col, at + owLo, owHi - owLo + 1);
+                int len = owHi - owLo + 1, inRow = y * ow + owLo;   // where the copy starts within this image's row
+                if (p.strideW() == 1 && len <= SPECIES.length() && inRow + SPECIES.length() <= spatial
+                        && src + owLo + SPECIES.length() <= x.length) {
+                    // One whole vector for a row shorter than one: its lanes past the row land in this image's later
+                    // rows of the same col row, which are written after it (small_cnn's 11-wide rows: no scalar tail).
+                    FloatVector.fromArray(SPECIES, x, src + owLo).intoArray(col, at + owLo);
+                } else if (p.strideW() == 1) {
+                    copy(x, src + owLo, col, at + owLo, len);
                 } else {
                     for (int q = owLo; q <= owHi; q++) col[at + q] = x[src + q * p.strideW()];
                 }
