@@ -128,7 +128,7 @@ final class Im2col {
                     Arrays.fill(col, at, at + ow, 0f);
                     continue;
                 }
-                Arrays.fill(col, at, at + owLo, 0f);
+                for (int q = 0; q < owLo; q++) col[at + q] = 0f;   // padding: a cell or two, not worth a call
                 int src = plane + ih * w + wShift;
                 int len = owHi - owLo + 1, inRow = y * ow + owLo;   // where the copy starts within this image's row
                 if (p.strideW() == 1 && len <= SPECIES.length() && inRow + SPECIES.length() <= spatial
@@ -141,7 +141,7 @@ final class Im2col {
                 } else {
                     for (int q = owLo; q <= owHi; q++) col[at + q] = x[src + q * p.strideW()];
                 }
-                Arrays.fill(col, at + owHi + 1, at + ow, 0f);
+                for (int q = owHi + 1; q < ow; q++) col[at + q] = 0f;
             }
         }
     }
