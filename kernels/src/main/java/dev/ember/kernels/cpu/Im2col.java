@@ -59,7 +59,20 @@ final class Im2col {
         pointwise = kh == 1 && kw == 1 && p.strideH() == 1 && p.strideW() == 1 && p.padH() == 0 && p.padW() == 0;
         boolean tiny = ow <= TABLE_MAX_STRIDE1_OW || p.strideW() != 1;   // wider stride-1 rows take one vector each
         source = ow < SPECIES.length() && tiny && !pointwise && (long) rows * spatial <= MAX_TABLE ? cachedSourceTable() : null;
+        split = p.strideW() == 2 && source == null;
+        half = (w + 1) / 2;
     }
+
+    /**
+     * Stride-2 rows read from x split into even and odd columns: each col row is then one contiguous run of one of
+     * the two halves instead of a float-at-a-time strided copy (resnet18's 7x7/2 stem: 147 col rows per input
+     * channel, each read from the same 64 or 224 input rows).
+     */
+    private final boolean split;
+    /** Columns of each half of a split row: ceil(W / 2). */
+    private final int half;
+    /** Per-thread buffer of the split input (Cg, H, 2, half). */
+    private static final ThreadLocal<float[][]> SPLIT = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /** Stride-1 rows up to this wide go through the table; wider ones (up to a vector) take one vector copy each. */
     private static final int TABLE_MAX_STRIDE1_OW = 4;
@@ -97,13 +110,60 @@ final class Im2col {
 
     /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; in parallel over rows. */
     void im2colParallel(float[] x, int xOff, float[] col, int colOff, int ld) {
-        Parallel.forRange(rows, Parallel.grain(rows, Math.max(1, 4096 / Math.max(1, spatial))),
-                (lo, hi) -> im2colRows(x, xOff, col, colOff, ld, lo, hi));
+        int grain = Parallel.grain(rows, Math.max(1, 4096 / Math.max(1, spatial)));
+        if (split) {
+            float[] halves = splitColumns(x, xOff);   // the caller's buffer, read by every thread of this call
+            Parallel.forRange(rows, grain, (lo, hi) -> im2colSplitRows(halves, col, colOff, ld, lo, hi));
+        } else {
+            Parallel.forRange(rows, grain, (lo, hi) -> im2colRows(x, xOff, col, colOff, ld, lo, hi));
+        }
     }
 
     /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; on the calling thread. */
     void im2col(float[] x, int xOff, float[] col, int colOff, int ld) {
-        im2colRows(x, xOff, col, colOff, ld, 0, rows);
+        if (split) im2colSplitRows(splitColumns(x, xOff), col, colOff, ld, 0, rows);
+        else im2colRows(x, xOff, col, colOff, ld, 0, rows);
+    }
+
+    /** x (Cg, H, W) into this thread's buffer as (Cg, H, 2, half): even columns, then odd ones (a zero past W). */
+    private float[] splitColumns(float[] x, int xOff) {
+        float[][] holder = SPLIT.get();
+        int size = cPerGroup * h * 2 * half;
+        if (holder[0].length < size) holder[0] = new float[size];
+        float[] out = holder[0];
+        for (int row = 0; row < cPerGroup * h; row++) {
+            int from = xOff + row * w, even = row * 2 * half, odd = even + half;
+            for (int t = 0; t < w / 2; t++) {
+                out[even + t] = x[from + 2 * t];
+                out[odd + t] = x[from + 2 * t + 1];
+            }
+            if (w % 2 != 0) {
+                out[even + half - 1] = x[from + w - 1];
+                out[odd + half - 1] = 0f;
+            }
+        }
+        return out;
+    }
+
+    /** im2colRows for stride 2 from {@link #splitColumns}' halves: iw = 2q + shift = 2(q + shift div 2) + shift mod 2. */
+    private void im2colSplitRows(float[] halves, float[] col, int colOff, int ld, int rLo, int rHi) {
+        for (int r = rLo; r < rHi; r++) {
+            int ch = r / (kh * kw), i = r / kw % kh, j = r % kw;
+            int wShift = j * p.dilationW() - p.padW();
+            int phase = Math.floorMod(wShift, 2), tShift = Math.floorDiv(wShift, 2);
+            int owLo = firstInside(wShift, 2), owHi = lastInside(wShift, 2, w);
+            for (int y = 0; y < oh; y++) {
+                int at = colOff + r * ld + y * ow;
+                int ih = y * p.strideH() - p.padH() + i * p.dilationH();
+                if (ih < 0 || ih >= h || owLo > owHi) {
+                    Arrays.fill(col, at, at + ow, 0f);
+                    continue;
+                }
+                for (int q = 0; q < owLo; q++) col[at + q] = 0f;
+                copy(halves, ((ch * h + ih) * 2 + phase) * half + tShift + owLo, col, at + owLo, owHi - owLo + 1);
+                for (int q = owHi + 1; q < ow; q++) col[at + q] = 0f;
+            }
+        }
     }
 
     private void im2colRows(float[] x, int xOff, float[] col, int colOff, int ld, int rLo, int rHi) {
