@@ -144,7 +144,7 @@ final class CpuConv2d {
      * times per call when they pack them (read, write packed, read packed), and they are memory-bound there.
      */
     private static Sgemm.PackedA[] packedWeights(Tensor wc, float[] wd, int wBase, Im2col g) {
-        if (!wc.storage().isConstant()) return null;
+        if (!Sgemm.PackedA.ENABLED || !wc.storage().isConstant()) return null;
         return wc.storage().derived(new PackedWeightKey(wBase, g.oc, g.rows, g.groups), () -> {
             Sgemm.PackedA[] packs = new Sgemm.PackedA[g.groups];
             for (int grp = 0; grp < g.groups; grp++) {

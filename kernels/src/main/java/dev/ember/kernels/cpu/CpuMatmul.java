@@ -33,7 +33,7 @@ final class CpuMatmul {
         float[] aData = floats(av), bData = floats(bv);
         int[] aBatchStrides = batchStrides(av, outShape, batchRank), bBatchStrides = batchStrides(bv, outShape, batchRank);
         int aRow = av.stride(-2), aCol = av.stride(-1), bRow = bv.stride(-2), bCol = bv.stride(-1);
-        if (batches == 1 && m <= SgemmNarrow.MAX_N && SgemmNarrow.SUPPORTED && bv.storage().isConstant() && (long) m * n * k >= Sgemm.SMALL) {
+        if (batches == 1 && m <= SgemmNarrow.MAX_N && SgemmNarrow.SUPPORTED && Sgemm.PackedA.ENABLED && bv.storage().isConstant() && (long) m * n * k >= Sgemm.SMALL) {
             // A few rows times a constant weight (a classifier at batch 1): C^T = B^T A^T with B^T packed once and
             // kept, through the lanes-over-rows kernel. Every element is the same fma chain as C = A·B's.
             int bOff = bv.offset();

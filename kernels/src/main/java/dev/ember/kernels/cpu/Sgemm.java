@@ -241,6 +241,11 @@ final class Sgemm {
      * layout a call packs it to, block (ic, pc) at {@link #offset}, its strips of (kc, MR) one after the other.
      */
     static final class PackedA {
+        /**
+         * {@code -Dember.prepack=false} keeps no packed copies: a constant weight is then packed on every call, as any
+         * other, and takes no extra memory (a packed copy is as large as the weight: 45 MB for resnet18).
+         */
+        static final boolean ENABLED = !"false".equals(System.getProperty("ember.prepack"));
         final int m, k;
         final float[] data;   // (roundUp(M, MR) * K)
 
