@@ -33,10 +33,11 @@ final class Im2col {
     final boolean pointwise;
     private final Conv2dParams p;
     /**
-     * For output rows narrower than a vector (resnet's last stages at 64x64 have 2 and 4 pixels): where each column
-     * entry comes from, as an offset in the (Cg, H, W) input, or -1 for padding; null for wider rows. Per-row loops
-     * with their fills and copies of 2-4 floats cost more than the copies, and C2 compiled them 2x slower in some
-     * runs; one pass over a table does not depend on such choices. A function of the geometry, shared by all images.
+     * For output rows narrower than a vector that are strided or at most 4 wide (resnet's last stages at 64x64 have
+     * 2 and 4 pixels): where each column entry comes from, as an offset in the (Cg, H, W) input, or -1 for padding;
+     * null otherwise. Per-row loops with their fills and copies of 2-4 floats cost more than the copies, and C2
+     * compiled them 2x slower in some runs; one pass over a table does not depend on such choices. A function of the
+     * geometry, shared by all images and cached across calls.
      */
     private final int[] source;
 
