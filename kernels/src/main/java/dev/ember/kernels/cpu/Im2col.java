@@ -114,16 +114,15 @@ final class Im2col {
         int grain = Parallel.grain(rows, Math.max(1, 4096 / Math.max(1, spatial)));
         if (split) {
             float[] halves = splitColumns(x, xOff);   // the caller's buffer, read by every thread of this call
-            Parallel.forRange(rows, grain, (lo, hi) -> im2colSplitRows(halves, col, colOff, ld, lo, hi));
+            Parallel.forRange(rows, grain, (lo, hi) -> im2colRows(null, 0, halves, col, colOff, ld, lo, hi));
         } else {
-            Parallel.forRange(rows, grain, (lo, hi) -> im2colRows(x, xOff, col, colOff, ld, lo, hi));
+            Parallel.forRange(rows, grain, (lo, hi) -> im2colRows(x, xOff, null, col, colOff, ld, lo, hi));
         }
     }
 
     /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; on the calling thread. */
     void im2col(float[] x, int xOff, float[] col, int colOff, int ld) {
-        if (split) im2colSplitRows(splitColumns(x, xOff), col, colOff, ld, 0, rows);
-        else im2colRows(x, xOff, col, colOff, ld, 0, rows);
+        im2colRows(x, xOff, split ? splitColumns(x, xOff) : null, col, colOff, ld, 0, rows);
     }
 
     /** x (Cg, H, W) into this thread's buffer as (Cg, H, 2, half): even columns, then odd ones (a zero past W). */
@@ -146,28 +145,12 @@ final class Im2col {
         return out;
     }
 
-    /** im2colRows for stride 2 from {@link #splitColumns}' halves: iw = 2q + shift = 2(q + shift div 2) + shift mod 2. */
-    private void im2colSplitRows(float[] halves, float[] col, int colOff, int ld, int rLo, int rHi) {
-        for (int r = rLo; r < rHi; r++) {
-            int ch = r / (kh * kw), i = r / kw % kh, j = r % kw;
-            int wShift = j * p.dilationW() - p.padW();
-            int phase = Math.floorMod(wShift, 2), tShift = Math.floorDiv(wShift, 2);
-            int owLo = firstInside(wShift, 2), owHi = lastInside(wShift, 2, w);
-            for (int y = 0; y < oh; y++) {
-                int at = colOff + r * ld + y * ow;
-                int ih = y * p.strideH() - p.padH() + i * p.dilationH();
-                if (ih < 0 || ih >= h || owLo > owHi) {
-                    Arrays.fill(col, at, at + ow, 0f);
-                    continue;
-                }
-                for (int q = 0; q < owLo; q++) col[at + q] = 0f;
-                copy(halves, ((ch * h + ih) * 2 + phase) * half + tShift + owLo, col, at + owLo, owHi - owLo + 1);
-                for (int q = owHi + 1; q < ow; q++) col[at + q] = 0f;
-            }
-        }
-    }
-
-    private void im2colRows(float[] x, int xOff, float[] col, int colOff, int ld, int rLo, int rHi) {
+    /**
+     * Rows [rLo, rHi) of the column matrix, from x (Cg, H, W) at {@code xOff}, or for stride 2 from its
+     * {@link #splitColumns} halves when given: iw = 2q + shift = 2(q + shift div 2) + (shift mod 2), so a col row is
+     * then a contiguous run of one half.
+     */
+    private void im2colRows(float[] x, int xOff, float[] halves, float[] col, int colOff, int ld, int rLo, int rHi) {
         if (source != null) {
             for (int r = rLo; r < rHi; r++) {
                 for (int e = r * spatial, at = colOff + r * ld, q = 0; q < spatial; q++) {
@@ -177,9 +160,10 @@ final class Im2col {
             }
             return;
         }
+        float[] data = halves != null ? halves : x;
+        int step = halves != null ? 1 : p.strideW();   // between a col row's consecutive reads
         for (int r = rLo; r < rHi; r++) {
             int ch = r / (kh * kw), i = r / kw % kh, j = r % kw;
-            int plane = xOff + ch * h * w;
             int wShift = j * p.dilationW() - p.padW();
             int owLo = firstInside(wShift, p.strideW()), owHi = lastInside(wShift, p.strideW(), w);
             for (int y = 0; y < oh; y++) {
@@ -190,17 +174,19 @@ final class Im2col {
                     continue;
                 }
                 for (int q = 0; q < owLo; q++) col[at + q] = 0f;   // padding: a cell or two, not worth a call
-                int src = plane + ih * w + wShift;
+                int src = halves != null
+                        ? ((ch * h + ih) * 2 + Math.floorMod(wShift, 2)) * half + Math.floorDiv(wShift, 2)
+                        : xOff + (ch * h + ih) * w + wShift;
                 int len = owHi - owLo + 1, inRow = y * ow + owLo;   // where the copy starts within this image's row
-                if (p.strideW() == 1 && len <= SPECIES.length() && inRow + SPECIES.length() <= spatial
-                        && src + owLo + SPECIES.length() <= x.length) {
+                if (step == 1 && len <= SPECIES.length() && inRow + SPECIES.length() <= spatial
+                        && src + owLo + SPECIES.length() <= data.length) {
                     // One whole vector for a row shorter than one: its lanes past the row land in this image's later
                     // rows of the same col row, which are written after it (small_cnn's 11-wide rows: no scalar tail).
-                    FloatVector.fromArray(SPECIES, x, src + owLo).intoArray(col, at + owLo);
-                } else if (p.strideW() == 1) {
-                    copy(x, src + owLo, col, at + owLo, len);
+                    FloatVector.fromArray(SPECIES, data, src + owLo).intoArray(col, at + owLo);
+                } else if (step == 1) {
+                    copy(data, src + owLo, col, at + owLo, len);
                 } else {
-                    for (int q = owLo; q <= owHi; q++) col[at + q] = x[src + q * p.strideW()];
+                    for (int q = owLo; q <= owHi; q++) col[at + q] = data[src + q * step];
                 }
                 for (int q = owHi + 1; q < ow; q++) col[at + q] = 0f;
             }
