@@ -10,7 +10,12 @@ import dev.ember.engine.Tensor;
 import dev.ember.loaders.onnx.OnnxModel;
 import dev.ember.loaders.onnx.OnnxSession;
 import dev.ember.loaders.onnx.ops.OnnxOps;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
 import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,8 +33,11 @@ import java.util.stream.Collectors;
  * ({@link Timing}), the ratio ember / ORT, and a correctness check on the first call's outputs: the largest
  * {@code |ember - ORT| / max(1, |ORT|)} over all output elements must be at most {@link #TOLERANCE}.
  *
- * <p>Run: {@code bin/bench inference}. {@code --md FILE} writes the BENCHMARKS.md block. The models are read from
- * {@code -Dember.shared} (default {@code ../shared}) {@code /models}.
+ * <p>Run: {@code bin/bench inference}. {@code --md FILE} writes the BENCHMARKS.md block. {@code --forks N} measures
+ * everything in N fresh JVMs, one after the other, and reports each figure's median over them with the lowest and
+ * highest fork's ratio: a JVM run can settle in a slow mode for its whole length (see BENCHMARKS.md), so one JVM's
+ * figures are not to be trusted alone. The models are read from {@code -Dember.shared} (default {@code ../shared})
+ * {@code /models}.
  */
 public final class InferenceComparison {
     /** Absolute below 1, relative above: logits of a few hundred are compared at float32 precision. */
@@ -52,7 +60,13 @@ public final class InferenceComparison {
      * @param declared the model's input as the file declares it (named dims are free), or "" when not read
      * @param maxDiff  max |ember - ORT| / max(1, |ORT|) over the outputs, NaN when not compared
      */
-    record Row(Case c, String declared, double emberFirstMs, double ortFirstMs, double emberMs, double ortMs, double maxDiff, String problem) {
+    record Row(Case c, String declared, double emberFirstMs, double ortFirstMs, double emberMs, double ortMs, double maxDiff, String problem,
+               double lowestRatio, double highestRatio, int forks) {
+        /** One JVM's figures. */
+        Row(Case c, String declared, double emberFirstMs, double ortFirstMs, double emberMs, double ortMs, double maxDiff, String problem) {
+            this(c, declared, emberFirstMs, ortFirstMs, emberMs, ortMs, maxDiff, problem, Double.NaN, Double.NaN, 1);
+        }
+
         double ratio() { return emberMs / ortMs; }
 
         boolean passes() { return maxDiff <= TOLERANCE; }
@@ -63,17 +77,32 @@ public final class InferenceComparison {
         }
     }
 
-    public static void main(String[] args) throws OrtException {
+    public static void main(String[] args) throws OrtException, IOException, InterruptedException {
         List<String> argv = List.of(args);
-        Path md = Markdown.mdOption(argv);
         Path models = Path.of(System.getProperty("ember.shared", "../shared"), "models");
+        if (argv.equals(List.of("--fork"))) {   // one fork of a --forks run: rows as tab-separated lines
+            for (int i = 0; i < CASES.size(); i++) System.out.println(forkLine(i, compare(models, CASES.get(i), Timing.DEFAULT)));
+            return;
+        }
+        Path md = Markdown.mdOption(argv);
+        int forks = forksOption(Markdown.withoutMdOption(argv));
         List<Row> rows = new ArrayList<>();
-        for (Case c : CASES) {
-            Row r = compare(models, c, Timing.DEFAULT);
-            rows.add(r);
-            System.out.printf(Locale.ROOT, "%s %s: first call ember %.2f ms, ORT %.2f ms; median ember %.3f ms, ORT %.3f ms; ratio %.2f; check %s%s%n",
-                    c.model(), c.input(), r.emberFirstMs(), r.ortFirstMs(), r.emberMs(), r.ortMs(), r.ratio(), r.check(),
-                    r.problem() == null ? "" : "; " + r.problem());
+        if (forks == 1) {
+            for (Case c : CASES) rows.add(compare(models, c, Timing.DEFAULT));
+        } else {
+            List<List<Row>> byCase = new ArrayList<>();
+            for (Case c : CASES) byCase.add(new ArrayList<>());
+            for (int f = 1; f <= forks; f++) {
+                System.out.printf(Locale.ROOT, "fork %d of %d%n", f, forks);
+                inFreshJvm(byCase);
+            }
+            for (int i = 0; i < CASES.size(); i++) rows.add(aggregate(CASES.get(i), byCase.get(i)));
+        }
+        for (Row r : rows) {
+            System.out.printf(Locale.ROOT, "%s %s: first call ember %.2f ms, ORT %.2f ms; median ember %.3f ms, ORT %.3f ms; ratio %.2f%s; check %s%s%n",
+                    r.c().model(), r.c().input(), r.emberFirstMs(), r.ortFirstMs(), r.emberMs(), r.ortMs(), r.ratio(),
+                    r.forks() > 1 ? String.format(Locale.ROOT, " (forks %.2f-%.2f)", r.lowestRatio(), r.highestRatio()) : "",
+                    r.check(), r.problem() == null ? "" : "; " + r.problem());
         }
         String block = block(rows, OrtEnvironment.getEnvironment().getVersion());
         System.out.println();
@@ -144,6 +173,91 @@ public final class InferenceComparison {
         return worst;
     }
 
+    private static final String FORK_ROW = "fork-row";
+
+    /** {@code --forks N} (N >= 1), default 1: everything measured in this JVM. */
+    static int forksOption(List<String> argv) {
+        int forks = 1;
+        for (int i = 0; i < argv.size(); i++) {
+            if (!argv.get(i).equals("--forks")) throw new IllegalArgumentException("unknown argument '" + argv.get(i) + "': --md FILE, --forks N");
+            if (i + 1 >= argv.size()) throw new IllegalArgumentException("--forks needs a number");
+            try {
+                forks = Integer.parseInt(argv.get(++i));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--forks needs a number, got '" + argv.get(i) + "'");
+            }
+            if (forks < 1) throw new IllegalArgumentException("--forks must be at least 1, got " + forks);
+        }
+        return forks;
+    }
+
+    /** One fork: this class with {@code --fork} in a fresh JVM with this one's flags; its rows added per case. */
+    private static void inFreshJvm(List<List<Row>> byCase) throws IOException, InterruptedException {
+        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), InferenceComparison.class.getName(), "--fork"));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        boolean[] seen = new boolean[CASES.size()];
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                Row row = parseForkLine(line);
+                if (row == null) {
+                    System.out.println("  " + line);
+                    continue;
+                }
+                int i = CASES.indexOf(row.c());
+                byCase.get(i).add(row);
+                seen[i] = true;
+            }
+        }
+        int exit = p.waitFor();
+        for (int i = 0; i < CASES.size(); i++) {
+            if (!seen[i]) byCase.get(i).add(failed(CASES.get(i), "a measuring JVM exited with " + exit + " before this case"));
+        }
+    }
+
+    /** A fork's row for case {@code i} as one tab-separated line of its output. */
+    static String forkLine(int i, Row r) {
+        return String.join("\t", FORK_ROW, Integer.toString(i), r.declared(), Double.toString(r.emberFirstMs()),
+                Double.toString(r.ortFirstMs()), Double.toString(r.emberMs()), Double.toString(r.ortMs()),
+                Double.toString(r.maxDiff()), r.problem() == null ? "" : r.problem().replace('\t', ' ').replace('\n', ' '));
+    }
+
+    /** The row of a {@link #forkLine}, or null for any other line of a fork's output. */
+    static Row parseForkLine(String line) {
+        String[] f = line.split("\t", -1);
+        if (f.length != 9 || !f[0].equals(FORK_ROW)) return null;
+        Case c = CASES.get(Integer.parseInt(f[1]));
+        return new Row(c, f[2], Double.parseDouble(f[3]), Double.parseDouble(f[4]), Double.parseDouble(f[5]),
+                Double.parseDouble(f[6]), Double.parseDouble(f[7]), f[8].isEmpty() ? null : f[8]);
+    }
+
+    /**
+     * Forks' rows of one case as one: each time the median over the forks that measured it, the check the worst
+     * fork's, the ratio's spread the lowest and highest fork's. A fork that could not run a side leaves a problem.
+     */
+    static Row aggregate(Case c, List<Row> forks) {
+        String declared = "", problem = null;
+        double maxDiff = 0;
+        List<Double> ratios = new ArrayList<>();
+        for (Row r : forks) {
+            if (declared.isEmpty()) declared = r.declared();
+            if (problem == null) problem = r.problem();
+            maxDiff = Double.isNaN(r.maxDiff()) || Double.isNaN(maxDiff) ? Double.NaN : Math.max(maxDiff, r.maxDiff());
+            if (!Double.isNaN(r.ratio())) ratios.add(r.ratio());
+        }
+        double lo = ratios.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+        double hi = ratios.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+        return new Row(c, declared, medianOf(forks, Row::emberFirstMs), medianOf(forks, Row::ortFirstMs), medianOf(forks, Row::emberMs),
+                medianOf(forks, Row::ortMs), forks.isEmpty() ? Double.NaN : maxDiff, problem, lo, hi, forks.size());
+    }
+
+    private static double medianOf(List<Row> rows, java.util.function.ToDoubleFunction<Row> field) {
+        double[] v = rows.stream().mapToDouble(field).filter(d -> !Double.isNaN(d)).toArray();
+        return v.length == 0 ? Double.NaN : Timing.median(v);
+    }
+
     private static void runOrt(OrtSession ort, Map<String, OnnxTensor> feed) {
         try (OrtSession.Result r = ort.run(feed)) {
             if (r.size() == 0) throw new IllegalStateException("no outputs");
@@ -160,22 +274,33 @@ public final class InferenceComparison {
         List<List<String>> cells = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         Map<String, String> declared = new LinkedHashMap<>();
+        int forks = rows.stream().mapToInt(Row::forks).max().orElse(1);
         for (Row r : rows) {
             if (!r.declared().isEmpty()) declared.putIfAbsent(r.c().model(), r.c().model() + " `" + r.declared() + "`");
-            cells.add(List.of(r.c().model(), r.c().input(), Markdown.num(r.emberFirstMs(), 2), Markdown.num(r.ortFirstMs(), 2),
-                    Markdown.num(r.emberMs(), 3), Markdown.num(r.ortMs(), 3), Markdown.ratio(r.ratio()), TARGET.text(),
-                    TARGET.judge(r.ratio()), r.check()));
+            List<String> row = new ArrayList<>(List.of(r.c().model(), r.c().input(), Markdown.num(r.emberFirstMs(), 2),
+                    Markdown.num(r.ortFirstMs(), 2), Markdown.num(r.emberMs(), 3), Markdown.num(r.ortMs(), 3), Markdown.ratio(r.ratio())));
+            if (forks > 1) row.add(Markdown.ratio(r.lowestRatio()) + " – " + Markdown.ratio(r.highestRatio()));
+            row.addAll(List.of(TARGET.text(), TARGET.judge(r.ratio()), r.check()));
+            cells.add(row);
             if (r.problem() != null) problems.add("- " + r.c().model() + " " + r.c().input() + ": n/a, " + r.problem());
         }
+        List<String> header = new ArrayList<>(List.of("model", "input", "ember first call ms", "ORT first call ms", "ember median ms",
+                "ORT median ms", "ratio"));
+        if (forks > 1) header.add("ratio, lowest – highest fork");
+        header.addAll(List.of("target", "met?", "check"));
+        String how = forks > 1
+                ? "Every figure is the median over " + forks + " fresh JVMs (forks) run one after the other, each measuring "
+                  + "both sides: first call, the first run of a fresh session (it also pays the JIT's warm-up in the first "
+                  + "rows); median, after ≥ 1 s of warm-up, calls for 3 s. The check is the worst fork's. "
+                : "First call: the first run of a fresh session (ember's first row also pays the JIT's warm-up). Median: "
+                  + "after ≥ 1 s of warm-up, calls for 3 s. ";
         return "### Inference latency: ember vs ONNX Runtime\n\n"
                 + "Measured " + Machine.describe() + ". Peer: ONNX Runtime Java " + ortVersion + " (intra-op 2 threads, "
-                + "ALL_OPT) in the same JVM, the same seeded N(0, 1) input. First call: the first run of a fresh session "
-                + "(ember's first row also pays the JIT's warm-up). Median: after ≥ 1 s of warm-up, calls for 3 s. "
+                + "ALL_OPT) in the same JVM, the same seeded N(0, 1) input. " + how
                 + "Ratio = ember / ORT latency. Check: max over the output of |ember − ORT| / max(1, |ORT|) ≤ "
                 + String.format(Locale.ROOT, "%.0e", TOLERANCE) + ". Inputs as the files declare them (named dims are free): "
                 + String.join(", ", declared.values()) + ".\n\n"
-                + Markdown.table(List.of("model", "input", "ember first call ms", "ORT first call ms", "ember median ms",
-                        "ORT median ms", "ratio", "target", "met?", "check"), cells)
+                + Markdown.table(header, cells)
                 + (problems.isEmpty() ? "" : "\n" + String.join("\n", problems) + "\n");
     }
 }

@@ -1,6 +1,8 @@
 package dev.ember.benchmarks;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -25,6 +27,51 @@ class InferenceComparisonTest {
         assertTrue(r.emberMs() > 0 && r.ortMs() > 0 && r.emberFirstMs() > 0 && r.ortFirstMs() > 0, r.toString());
         String block = InferenceComparison.block(List.of(r), "test");
         assertTrue(block.contains("| small_cnn | 1×1×28×28 |") && block.contains("PASS"), block);
+    }
+
+    /** Forks' rows become one: medians per figure, the lowest and highest fork's ratio, the worst fork's check. */
+    @Test void forksAreAggregatedByTheirMedians() {
+        InferenceComparison.Case c = new InferenceComparison.Case("resnet18", 1, 3, 64, 64);
+        List<InferenceComparison.Row> forks = List.of(
+                new InferenceComparison.Row(c, "FLOAT [batch, 3, height, width]", 30, 3, 4.0, 2.0, 1e-6, null),
+                new InferenceComparison.Row(c, "FLOAT [batch, 3, height, width]", 20, 4, 8.0, 2.5, 3e-6, null),
+                new InferenceComparison.Row(c, "FLOAT [batch, 3, height, width]", 10, 5, 5.0, 2.4, 2e-6, null));
+        InferenceComparison.Row r = InferenceComparison.aggregate(c, forks);
+        assertEquals(20, r.emberFirstMs());
+        assertEquals(4, r.ortFirstMs());
+        assertEquals(5.0, r.emberMs());
+        assertEquals(2.4, r.ortMs());
+        assertEquals(3e-6, r.maxDiff());
+        assertEquals(2.0, r.lowestRatio(), 1e-12);
+        assertEquals(3.2, r.highestRatio(), 1e-12);
+        assertEquals(3, r.forks());
+        String block = InferenceComparison.block(List.of(r), "test");
+        assertTrue(block.contains("median over 3 fresh JVMs") && block.contains("| 2.08× | 2.00× – 3.20× |"), block);
+
+        InferenceComparison.Row broken = InferenceComparison.aggregate(c, List.of(forks.get(0),
+                new InferenceComparison.Row(c, "", Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, "a measuring JVM exited with 1")));
+        assertEquals("a measuring JVM exited with 1", broken.problem());
+        assertTrue(Double.isNaN(broken.maxDiff()) && !broken.passes(), "a fork without a check fails the check");
+        assertEquals(4.0, broken.emberMs());
+    }
+
+    /** What a fork prints is what the parent reads back; other lines of its output are not rows. */
+    @Test void forkLinesRoundTrip() {
+        InferenceComparison.Case c = InferenceComparison.CASES.get(3);
+        InferenceComparison.Row r = new InferenceComparison.Row(c, "FLOAT [batch, 3, height, width]", 30.5, 3.25, 4.125, 2.0625, 1.5e-6, null);
+        assertEquals(r, InferenceComparison.parseForkLine(InferenceComparison.forkLine(3, r)));
+        InferenceComparison.Row failed = new InferenceComparison.Row(c, "", Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, "ember:\tbad\nmodel");
+        assertEquals("ember: bad model", InferenceComparison.parseForkLine(InferenceComparison.forkLine(3, failed)).problem());
+        assertNull(InferenceComparison.parseForkLine("WARNING: Using incubator modules: jdk.incubator.vector"));
+    }
+
+    @Test void forksOptionIsChecked() {
+        assertEquals(1, InferenceComparison.forksOption(List.of()));
+        assertEquals(3, InferenceComparison.forksOption(List.of("--forks", "3")));
+        assertThrows(IllegalArgumentException.class, () -> InferenceComparison.forksOption(List.of("--forks", "0")));
+        assertThrows(IllegalArgumentException.class, () -> InferenceComparison.forksOption(List.of("--forks", "x")));
+        assertThrows(IllegalArgumentException.class, () -> InferenceComparison.forksOption(List.of("--forks")));
+        assertThrows(IllegalArgumentException.class, () -> InferenceComparison.forksOption(List.of("--fast")));
     }
 
     @Test void aMissingModelIsReportedNotThrown() {
