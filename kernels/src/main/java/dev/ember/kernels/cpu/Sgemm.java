@@ -255,22 +255,15 @@ final class Sgemm {
             this.data = data;
         }
 
-        /**
-         * A element (i, p) at {@code a[aOff + i*aRow + p*aCol]}, packed in parallel over strips. A plain copy loop, not
-         * SgemmPack's vector transposes: this runs once, on a model's first call, before the JIT has compiled the
-         * Vector API code, and interpreted vector transposes made resnet18's first call 5x slower.
-         */
+        /** A element (i, p) at {@code a[aOff + i*aRow + p*aCol]}, packed in parallel over strips by {@link SgemmPack#packA}. */
         static PackedA of(int m, int k, float[] a, int aOff, int aRow, int aCol) {
             PackedA packed = new PackedA(m, k, new float[roundUp(m, MR) * k]);
             int strips = (m + MR - 1) / MR, kBlocks = (k + KC - 1) / KC;
             Parallel.forRange(strips * kBlocks, Parallel.grain(strips * kBlocks, 4), (lo, hi) -> {
                 for (int item = lo; item < hi; item++) {
                     int row0 = item / kBlocks * MR, pc = item % kBlocks * KC, ic = row0 / MB * MB, kc = Math.min(KC, k - pc);
-                    int rows = Math.min(MR, m - row0), d = packed.offset(ic, pc) + (row0 - ic) * kc;   // strip (kc, MR)
-                    for (int r = 0; r < rows; r++) {
-                        int src = aOff + (row0 + r) * aRow + pc * aCol;
-                        for (int p = 0; p < kc; p++) packed.data[d + p * MR + r] = a[src + p * aCol];
-                    }   // rows past m stay zero, as packA pads them
+                    SgemmPack.packA(a, aOff, aRow, aCol, row0, Math.min(MR, m - row0), pc, kc,
+                            packed.data, packed.offset(ic, pc) + (row0 - ic) * kc);
                 }
             });
             return packed;
