@@ -10,12 +10,8 @@ import dev.ember.engine.Tensor;
 import dev.ember.loaders.onnx.OnnxModel;
 import dev.ember.loaders.onnx.OnnxSession;
 import dev.ember.loaders.onnx.ops.OnnxOps;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
 import java.nio.FloatBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -193,25 +189,17 @@ public final class InferenceComparison {
 
     /** One fork: this class with {@code --fork} in a fresh JVM with this one's flags; its rows added per case. */
     private static void inFreshJvm(List<List<Row>> byCase) throws IOException, InterruptedException {
-        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> command = new ArrayList<>(List.of(java));
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), InferenceComparison.class.getName(), "--fork"));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         boolean[] seen = new boolean[CASES.size()];
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = r.readLine()) != null; ) {
-                Row row = parseForkLine(line);
-                if (row == null) {
-                    System.out.println("  " + line);
-                    continue;
-                }
-                int i = CASES.indexOf(row.c());
-                byCase.get(i).add(row);
-                seen[i] = true;
+        int exit = ChildJvm.run(InferenceComparison.class, List.of("--fork"), line -> {
+            Row row = parseForkLine(line);
+            if (row == null) {
+                System.out.println("  " + line);
+                return;
             }
-        }
-        int exit = p.waitFor();
+            int i = CASES.indexOf(row.c());
+            byCase.get(i).add(row);
+            seen[i] = true;
+        });
         for (int i = 0; i < CASES.size(); i++) {
             if (!seen[i]) byCase.get(i).add(failed(CASES.get(i), "a measuring JVM exited with " + exit + " before this case"));
         }

@@ -11,11 +11,7 @@ import dev.ember.optim.Adam;
 import dev.ember.optim.Optimizer;
 import dev.ember.optim.Sgd;
 import dev.ember.tools.FashionMnistModels;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -110,20 +106,13 @@ public final class TrainStepComparison {
 
     /** {@link #measure} in a child JVM with this one's flags and class path, so its peak RSS is the model's alone. */
     static Measured inFreshJvm(Case c) throws IOException, InterruptedException {
-        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> command = new ArrayList<>(List.of(java));
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), TrainStepComparison.class.getName(), "--one", c.model()));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        Measured m = Measured.NONE;
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = r.readLine()) != null; ) {
-                String[] f = line.split("\t");
-                if (f.length == 3 && f[0].equals("result")) m = new Measured(Double.parseDouble(f[1]), Double.parseDouble(f[2]));
-                else if (!line.startsWith("WARNING: Using incubator modules")) System.out.println("  ember: " + line);
-            }
-        }
-        return p.waitFor() == 0 ? m : Measured.NONE;
+        Measured[] m = {Measured.NONE};
+        int exit = ChildJvm.run(TrainStepComparison.class, List.of("--one", c.model()), line -> {
+            String[] f = line.split("\t");
+            if (f.length == 3 && f[0].equals("result")) m[0] = new Measured(Double.parseDouble(f[1]), Double.parseDouble(f[2]));
+            else if (!line.startsWith("WARNING: Using incubator modules")) System.out.println("  ember: " + line);
+        });
+        return exit == 0 ? m[0] : Measured.NONE;
     }
 
     /** Trains {@code c}'s model on one fixed batch in this JVM: the median step time and this process's peak RSS. */
