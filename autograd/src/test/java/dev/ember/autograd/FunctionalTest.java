@@ -59,6 +59,18 @@ class FunctionalTest {
 
     // ---- pooling ----
 
+    /** Without a gradient to record, max pooling skips the winners' indices; the values are the same. */
+    @Test void maxPool2dUnderNoGradGivesTheSameValues() {
+        Tensor x = distinct(9, 2, 3, 9, 11);
+        Pool2dParams p = Pool2dParams.of(3, 2, 1);
+        Variable recorded = F.maxPool2d(Variable.param(x), p);
+        try (NoGrad _ = NoGrad.enter()) {
+            Variable inference = F.maxPool2d(Variable.param(x), p);
+            assertTrue(!inference.requiresGrad(), "nothing recorded under NoGrad");
+            assertArrayEquals(recorded.data().toFloatArray(), inference.data().toFloatArray());
+        }
+    }
+
     @Test void maxPool2dGradients() {
         Tensor x = distinct(12, 2, 3, 6, 6);
         check(v -> F.maxPool2d(v[0], Pool2dParams.of(2)), x);
