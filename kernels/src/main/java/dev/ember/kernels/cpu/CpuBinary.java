@@ -1,5 +1,6 @@
 package dev.ember.kernels.cpu;
 
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.BinaryOp;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.Shape;
@@ -27,7 +28,7 @@ final class CpuBinary {
     private CpuBinary() {}
 
     static Tensor apply(BinaryOp op, Tensor a, Tensor b, Shape outShape) {
-        float[] y = new float[outShape.numel()];   // y (outShape), contiguous
+        float[] y = BufferPool.uninitialized(outShape.numel());   // y (outShape), contiguous, every element written
         if (y.length == 0) return Tensor.of(CpuStorage.wrap(y), outShape);
         Tensor ea = a.expand(outShape), eb = b.expand(outShape);
         float[] as = CpuCopy.floats(a), bs = CpuCopy.floats(b);

@@ -1,5 +1,6 @@
 package dev.ember.kernels.cpu;
 
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.Conv2dParams;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.Shape;
@@ -82,7 +83,7 @@ final class CpuConv2d {
         float[] xd = CpuMatmul.floats(xc), wd = CpuMatmul.floats(wc);
         int xBase = xc.offset(), wBase = wc.offset();
         Sgemm.PackedA[] packed = packedWeights(wc, wd, wBase, g);   // null unless w is constant (inference)
-        float[] y = new float[ys.numel()]; // (N, OC, OH, OW)
+        float[] y = BufferPool.uninitialized(ys.numel()); // (N, OC, OH, OW), every element written below
         if (batched(g)) {
             int per = imagesPerChunk(g), chunks = (g.n + per - 1) / per, jobs = chunks * g.groups;
             forJobs(jobs, (lo, hi) -> {

@@ -1,5 +1,6 @@
 package dev.ember.kernels.cpu;
 
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.Shape;
 import dev.ember.engine.Tensor;
@@ -27,7 +28,7 @@ final class CpuMatmul {
         int batchRank = r - 2;
         int batches = 1;
         for (int i = 0; i < batchRank; i++) batches *= outShape.dim(i);
-        float[] out = new float[outShape.numel()]; // (..., M, N)
+        float[] out = BufferPool.uninitialized(outShape.numel()); // (..., M, N), every element written (k = 0 too)
         if (out.length == 0) return Tensor.of(CpuStorage.wrap(out), outShape);
 
         float[] aData = floats(av), bData = floats(bv);

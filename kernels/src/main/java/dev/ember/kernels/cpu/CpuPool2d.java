@@ -1,6 +1,7 @@
 package dev.ember.kernels.cpu;
 
 import dev.ember.engine.Backend;
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.DType;
 import dev.ember.engine.Pool2dParams;
@@ -128,7 +129,7 @@ final class CpuPool2d {
         Tensor c = CpuCopy.contiguous(x);
         float[] xs = CpuCopy.floats(c);                // x (N, C, H, W) from offset xo
         int xo = c.offset();
-        float[] y = new float[outShape.numel()];       // y (N, C, OH, OW)
+        float[] y = BufferPool.uninitialized(outShape.numel());   // y (N, C, OH, OW), every element written
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW(), ph = p.padH(), pw = p.padW();
         int vector = SPECIES.length(), wideW = roundUp(w, vector);
         int starts = roundUp((ow - 1) * sw + 1, vector);   // window starts at stride 1, covering every output's

@@ -1,5 +1,6 @@
 package dev.ember.kernels.cpu;
 
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.Tensor;
 import dev.ember.engine.UnaryOp;
@@ -24,7 +25,7 @@ final class CpuUnary {
         Tensor c = CpuCopy.contiguous(x);
         float[] xs = CpuCopy.floats(c);   // x (numel) from offset xo
         int xo = c.offset();
-        float[] y = new float[x.numel()];
+        float[] y = BufferPool.uninitialized(x.numel());   // every element written
         Parallel.forRange(y.length, GRAIN, (lo, hi) -> run(op, xs, xo, y, lo, hi));
         return Tensor.of(CpuStorage.wrap(y), x.shape());
     }

@@ -2,6 +2,8 @@ package dev.ember.loaders.onnx;
 
 import dev.ember.autograd.NoGrad;
 import dev.ember.autograd.Variable;
+import dev.ember.engine.BufferPool;
+import dev.ember.engine.CpuStorage;
 import dev.ember.engine.DType;
 import dev.ember.engine.Tensor;
 import java.util.ArrayList;
@@ -20,7 +22,11 @@ import java.util.Map;
  * {@linkplain dev.ember.engine.Storage#markConstant constant}, so a backend may keep them in the layout its kernels
  * want (the CPU backend packs convolution weights once, on their first run), and nothing may write to the model's
  * initializer tensors afterwards (training imports copy them). A value is dropped from the working
- * set right after its last reader ran, so intermediates can be collected while the rest of the graph runs.
+ * set right after its last reader ran, so intermediates can be collected while the rest of the graph runs; under
+ * {@link #run} its array goes back to the session's {@link BufferPool} (unless a live value still shares it), where
+ * the next step's output can take it, so that from the second run on the intermediates are not allocated again. The
+ * session keeps those arrays between runs (about the intermediates of one run; {@code -Dember.reuseBuffers=false}
+ * turns this off).
  * {@link #run} records no gradient graph; {@link #runVariables} does, and lets a caller put trainable parameters
  * in place of initializers (the training import).
  */
@@ -34,6 +40,10 @@ public final class OnnxSession {
     private final List<List<String>> writes;     // where step's results go: its node's outputs, or its fused consumer's
     private final boolean[] fusedAway;           // a consumer step whose work its producer's fused op already did
     private final Map<String, Variable> constants;
+    /** Where run's intermediates go when they die, for later steps and runs to reuse; null when turned off. */
+    private final BufferPool buffers = REUSE_BUFFERS ? new BufferPool() : null;
+
+    static final boolean REUSE_BUFFERS = !"false".equals(System.getProperty("ember.reuseBuffers"));
 
     public OnnxSession(OnnxModel model, OpResolver resolver) {
         this.model = model;
@@ -66,8 +76,8 @@ public final class OnnxSession {
         Map<String, Variable> given = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : inputs.entrySet()) given.put(e.getKey(), Variable.of(e.getValue()));
         Map<String, Tensor> out = new LinkedHashMap<>();
-        try (NoGrad _ = NoGrad.enter()) {
-            for (Map.Entry<String, Variable> e : execute(given, Map.of()).entrySet()) out.put(e.getKey(), e.getValue().data());
+        try (NoGrad _ = NoGrad.enter(); BufferPool.Lease lease = buffers == null ? null : buffers.open()) {
+            for (Map.Entry<String, Variable> e : execute(given, Map.of(), lease).entrySet()) out.put(e.getKey(), e.getValue().data());
         }
         return out;
     }
@@ -78,7 +88,7 @@ public final class OnnxSession {
      * initializer not in it is used as the constant from the file.
      */
     public Map<String, Variable> runVariables(Map<String, Variable> inputs, Map<String, Variable> initializers) {
-        return execute(inputs, initializers);
+        return execute(inputs, initializers, null);   // a recorded graph may still read any value
     }
 
     /** The values dropped from the working set right after step {@code step} ran (for tests). */
@@ -175,7 +185,8 @@ public final class OnnxSession {
 
     // ---- execution ----
 
-    private Map<String, Variable> execute(Map<String, Variable> inputs, Map<String, Variable> initializers) {
+    /** Runs every step; dead values' arrays go back to {@code lease} when it is not null. */
+    private Map<String, Variable> execute(Map<String, Variable> inputs, Map<String, Variable> initializers, BufferPool.Lease lease) {
         Map<String, Variable> values = new HashMap<>(constants);
         for (Map.Entry<String, Variable> e : initializers.entrySet()) {
             Variable old = constants.get(e.getKey());
@@ -190,7 +201,7 @@ public final class OnnxSession {
         for (int step = 0; step < order.size(); step++) {
             OnnxNode node = order.get(step);
             if (fusedAway[step]) {
-                for (String dead : dropAfter.get(step)) values.remove(dead);
+                drop(dropAfter.get(step), values, lease);
                 continue;
             }
             Variable[] in = new Variable[node.inputs().size()];
@@ -214,7 +225,7 @@ public final class OnnxSession {
                 String name = names.get(j);
                 if (!name.isEmpty() && out[j] != null) values.put(name, out[j]);
             }
-            for (String dead : dropAfter.get(step)) values.remove(dead);
+            drop(dropAfter.get(step), values, lease);
         }
 
         Map<String, Variable> result = new LinkedHashMap<>();
@@ -224,6 +235,39 @@ public final class OnnxSession {
             result.put(o.name(), v);
         }
         return result;
+    }
+
+    /**
+     * Removes the {@code dead} values from the working set and gives their arrays back to {@code lease}: only arrays
+     * the lease handed out during this run (never an input, a weight or a constant), and only when no live value is
+     * a view of the same array (a Reshape of it, say).
+     */
+    private static void drop(List<String> dead, Map<String, Variable> values, BufferPool.Lease lease) {
+        if (lease == null) {
+            for (String name : dead) values.remove(name);
+            return;
+        }
+        List<float[]> freed = new ArrayList<>(dead.size());
+        for (String name : dead) {
+            float[] a = floatsOf(values.remove(name));
+            if (a != null && lease.handedOut(a) && !containsSame(freed, a)) freed.add(a);
+        }
+        if (freed.isEmpty()) return;
+        for (Variable live : values.values()) {
+            float[] a = floatsOf(live);
+            if (a != null) freed.removeIf(f -> f == a);
+        }
+        for (float[] a : freed) lease.giveBack(a);
+    }
+
+    private static float[] floatsOf(Variable v) {
+        if (v == null || !(v.data().storage() instanceof CpuStorage s) || s.dtype() != DType.FLOAT32) return null;
+        return s.floats();
+    }
+
+    private static boolean containsSame(List<float[]> arrays, float[] a) {
+        for (float[] b : arrays) if (b == a) return true;
+        return false;
     }
 
     /** Checks {@code inputs} against the declared graph inputs and puts them into {@code values}. */

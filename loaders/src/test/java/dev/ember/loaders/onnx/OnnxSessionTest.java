@@ -18,6 +18,7 @@ import dev.ember.engine.ShapeException;
 import dev.ember.engine.Tensor;
 import dev.ember.loaders.onnx.proto.OnnxProto.GraphProto;
 import dev.ember.loaders.onnx.proto.OnnxProto.OperatorSetIdProto;
+import dev.ember.loaders.onnx.proto.OnnxProto.TensorProto;
 import dev.ember.loaders.onnx.proto.OnnxProto.TypeProto;
 import dev.ember.loaders.onnx.proto.OnnxProto.ValueInfoProto;
 import java.util.List;
@@ -143,6 +144,45 @@ class OnnxSessionTest {
         assertEquals(List.of(), s.droppedAfter(1));
         assertEquals(List.of("t1", "t2"), s.droppedAfter(2));
         assertArrayEquals(new float[] {2, 0}, s.run(Map.of("x", Tensor.of(new float[] {1, -1}, 2))).get("y").toFloatArray());
+    }
+
+    /**
+     * Under run, dead intermediates' arrays are reused by later steps and runs: a view of a dead value (Reshape) keeps
+     * its array out of the pool, a user's input and the outputs handed back are never reused, and every run gives
+     * the same values.
+     */
+    @Test void reusedBuffersNeverReachALiveValueAnInputOrAReturnedOutput() {
+        assertTrue(OnnxSession.REUSE_BUFFERS, "run with -Dember.reuseBuffers unset");
+        int n = 4096;   // above the pool's minimum size
+        TensorProto shape = TensorProto.newBuilder().setName("shape").setDataType(INT64).addDims(2).addInt64Data(64).addInt64Data(-1).build();
+        GraphProto g = GraphProto.newBuilder()
+                .addNode(node("relu", "Relu", List.of("x"), List.of("t1")))
+                .addNode(node("view", "Reshape", List.of("t1", "shape"), List.of("t2")))   // t1 dies here, t2 shares its array
+                .addNode(node("abs", "Abs", List.of("x"), List.of("t3")))                  // a new array of t1's size
+                .addNode(node("neg", "Neg", List.of("t3"), List.of("t4")))                 // t3 dies here: t4 may take it
+                .addNode(node("flat", "Reshape", List.of("t4", "flat"), List.of("t5")))
+                .addNode(node("add", "Add", List.of("t2", "t5"), List.of("y")))
+                .addNode(node("id", "Identity", List.of("x"), List.of("same")))
+                .addInitializer(shape)
+                .addInitializer(TensorProto.newBuilder().setName("flat").setDataType(INT64).addDims(2).addInt64Data(64).addInt64Data(-1).build())
+                .addInput(value("x", FLOAT, n)).addOutput(value("y", FLOAT, 64, n / 64)).addOutput(value("same", FLOAT, n)).build();
+        OnnxSession s = new OnnxSession(load(model(g)), dev.ember.loaders.onnx.ops.OnnxOps.resolver());
+        float[] x = new float[n], want = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (i % 7) - 3.5f;
+            want[i] = Math.max(x[i], 0) - Math.abs(x[i]);   // relu(x) + neg(abs(x)): t2 overwritten would break it
+        }
+        float[] xCopy = x.clone();
+        Map<String, Tensor> first = s.run(Map.of("x", Tensor.of(x, n)));
+        float[] firstY = first.get("y").toFloatArray();
+        assertArrayEquals(want, firstY);
+        for (int run = 0; run < 3; run++) {
+            Map<String, Tensor> again = s.run(Map.of("x", Tensor.of(x, n)));
+            assertArrayEquals(want, again.get("y").toFloatArray(), "run " + (run + 2));
+        }
+        assertArrayEquals(firstY, first.get("y").toFloatArray(), "the first run's output is the caller's, not reused later");
+        assertArrayEquals(xCopy, x, "the input is never written");
+        assertArrayEquals(xCopy, first.get("same").toFloatArray());
     }
 
     @Test void outputThatIsAnInitializerOrInputPassesThrough() {
