@@ -85,22 +85,30 @@ final class CpuConv2d {
         Sgemm.PackedA[] packed = packedWeights(wc, wd, wBase, g);   // null unless w is constant (inference)
         float[] y = BufferPool.uninitialized(ys.numel()); // (N, OC, OH, OW), every element written below
         if (batched(g)) {
-            int per = imagesPerChunk(g), chunks = (g.n + per - 1) / per, jobs = chunks * g.groups;
+            // An image wide enough for the microkernel is a chunk of its own: its GEMM writes y in place, without
+            // the staging copy. Forward values do not depend on the chunking (each is one Sgemm element).
+            int per = g.spatial >= CHUNK_COLUMNS ? 1 : imagesPerChunk(g), chunks = (g.n + per - 1) / per, jobs = chunks * g.groups;
             forJobs(jobs, (lo, hi) -> {
                 Scratch s = SCRATCH.get();
                 for (int job = lo; job < hi; job++) {
                     int grp = job % g.groups, n0 = job / g.groups * per, images = Math.min(per, g.n - n0);
                     int cols = images * g.spatial;
                     float[] col = s.col(g.rows * cols);             // (Cg*KH*KW, images*S)
-                    float[] out = s.staged(g.ocPerGroup * cols);    // (OCg, images*S)
                     int group = grp;
-                    if (images == 1) {
-                        g.im2colParallel(xd, xBase + inputOffset(g, n0, group), col, 0, cols);   // inline when jobs run in parallel
-                    } else {
-                        Parallel.forRange(images, 1, (i0, i1) -> {
-                            for (int i = i0; i < i1; i++) g.im2col(xd, xBase + inputOffset(g, n0 + i, group), col, i * g.spatial, cols);
-                        });
+                    if (images == 1) {   // y[n0, group] (OCg, S) is the GEMM's own layout
+                        int yOff = outputOffset(g, n0, grp);
+                        g.im2colParallel(xd, xBase + inputOffset(g, n0, group), col, 0, cols);
+                        Sgemm.gemm(g.ocPerGroup, cols, g.rows, wd, wBase + grp * g.ocPerGroup * g.rows, g.rows, 1,
+                                packed == null ? null : packed[grp], col, 0, cols, 1, y, yOff, cols, false);
+                        for (int o = 0; epilogue && o < g.ocPerGroup; o++) {
+                            biasRelu(y, yOff + o * cols, y, yOff + o * cols, cols, b == null ? 0f : b[grp * g.ocPerGroup + o], relu);
+                        }
+                        continue;
                     }
+                    float[] out = s.staged(g.ocPerGroup * cols);    // (OCg, images*S)
+                    Parallel.forRange(images, 1, (i0, i1) -> {
+                        for (int i = i0; i < i1; i++) g.im2col(xd, xBase + inputOffset(g, n0 + i, group), col, i * g.spatial, cols);
+                    });
                     Sgemm.gemm(g.ocPerGroup, cols, g.rows, wd, wBase + grp * g.ocPerGroup * g.rows, g.rows, 1,
                             packed == null ? null : packed[grp], col, 0, cols, 1, out, 0, cols, false);
                     for (int i = 0; i < images; i++) {

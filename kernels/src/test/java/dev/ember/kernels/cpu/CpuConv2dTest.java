@@ -52,6 +52,7 @@ class CpuConv2dTest {
         {40, 32, 4, 4, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // batched chunks widened to 512 columns, run one after the other
         {2, 3, 40, 37, 8, 7, 7, 2, 2, 3, 3, 1, 1, 1},    // stride 2 over odd-width rows wider than a vector: split columns
         {1, 2, 20, 41, 4, 3, 3, 2, 2, 1, 1, 2, 2, 1},    // the same with dilation 2 (every tap on one half)
+        {3, 4, 24, 24, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2},    // images of >= 512 outputs, grouped: each GEMM writes y in place
     };
 
     @Test void forwardAndBothBackwardsMatchTheReference() {
