@@ -385,6 +385,26 @@ class CpuVsReferenceTest {
         }
     }
 
+    /**
+     * The 2x2 stride-2 value-only pool runs over whole row pairs (a buffer at pitch 2*OW, then even/odd lanes over
+     * it flat): odd and even sizes, rows narrower than a vector, many planes (several blocks and parallel chunks),
+     * NaNs, a view, and the last pair at the very end of the array.
+     */
+    @Test void halvingMaxPoolMatchesTheReference() {
+        Rng rng = new Rng(12);
+        Pool2dParams p = Pool2dParams.of(2);
+        int[][] shapes = {{1, 1, 2, 2}, {1, 1, 3, 3}, {2, 3, 9, 70}, {32, 32, 26, 26}, {32, 64, 11, 11}, {3, 5, 2, 33}, {1, 2, 65, 2}, {7, 9, 14, 15}};
+        for (int[] dims : shapes) {
+            float[] v = new float[dims[0] * dims[1] * dims[2] * dims[3]];
+            for (int i = 0; i < v.length; i++) v[i] = rng.nextFloat() < 0.01f ? Float.NaN : (float) rng.nextGaussian();
+            Tensor x = Tensor.of(v, dims);
+            String what = "halving pool " + Arrays.toString(dims);
+            check(REF.maxPool2d(x, p).output(), CPU.maxPool2dValues(x, p), 0f, 0f, what);
+            Tensor view = x.permute(1, 0, 2, 3);   // not contiguous: copied first
+            check(REF.maxPool2d(view, p).output(), CPU.maxPool2dValues(view, p), 0f, 0f, what + " permuted");
+        }
+    }
+
     private static void checkPools(Tensor x, Pool2dParams p, Shape out, Rng rng, String what) {
         Backend.MaxPoolResult want = REF.maxPool2d(x, p), got = CPU.maxPool2d(x, p);
         check(want.output(), got.output(), 0f, 0f, "maxPool " + what);

@@ -13,6 +13,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -130,6 +131,11 @@ final class CpuPool2d {
         float[] xs = CpuCopy.floats(c);                // x (N, C, H, W) from offset xo
         int xo = c.offset();
         float[] y = BufferPool.uninitialized(outShape.numel());   // y (N, C, OH, OW), every element written
+        if (p.kernelH() == 2 && p.kernelW() == 2 && p.strideH() == 2 && p.strideW() == 2 && p.padH() == 0 && p.padW() == 0
+                && oh == h / 2 && ow == w / 2) {
+            halve(xs, xo, x.dim(0) * x.dim(1), h, w, y);
+            return Tensor.of(CpuStorage.wrap(y), outShape);
+        }
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW(), ph = p.padH(), pw = p.padW();
         int vector = SPECIES.length(), wideW = roundUp(w, vector);
         int starts = roundUp((ow - 1) * sw + 1, vector);   // window starts at stride 1, covering every output's
@@ -154,6 +160,47 @@ final class CpuPool2d {
             }
         });
         return Tensor.of(CpuStorage.wrap(y), outShape);
+    }
+
+    /** Even lanes of two vectors side by side (lanes 0, 2, ..., 2L-2 of their concatenation); odd lanes. */
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(SPECIES, i -> 2 * i);
+    private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(SPECIES, i -> 2 * i + 1);
+    /** Row pairs per block of {@link #halve}: its buffer stays in L1. */
+    private static final int PAIRS_PER_BLOCK = 64;
+
+    /**
+     * The 2x2 stride-2 max pool without padding (small CNNs' pools), over whole row pairs instead of row by row: a
+     * pair's column max goes to a buffer at pitch 2*OW (its last vector spills into the next pair's place, written
+     * after it), and since OW outputs take exactly 2*OW columns, the even/odd max then runs over the whole buffer
+     * as one flat array, so 13-wide rows cost no tails. Same values as {@link #maxValues}' general path.
+     */
+    private static void halve(float[] xs, int xo, int planes, int h, int w, float[] y) {
+        int oh = h / 2, ow = w / 2, pitch = 2 * ow, vector = SPECIES.length();
+        int pairs = planes * oh, wide = roundUp(pitch, vector);
+        Parallel.forRange(pairs, Math.max(PAIRS_PER_BLOCK, GRAIN / Math.max(1, 2 * w)), (lo, hi) -> {
+            float[] colMax = new float[PAIRS_PER_BLOCK * pitch + wide + 2 * vector];   // (pairs, 2*OW), then spill
+            for (int p0 = lo; p0 < hi; p0 += PAIRS_PER_BLOCK) {
+                int p1 = Math.min(hi, p0 + PAIRS_PER_BLOCK);
+                for (int pair = p0; pair < p1; pair++) {
+                    int plane = pair / oh, i = pair - plane * oh;
+                    int top = xo + plane * h * w + 2 * i * w, at = (pair - p0) * pitch;
+                    int j = 0;
+                    if (top + w + wide <= xs.length) {   // the last vector may read past the pair: never past xs
+                        for (; j < pitch; j += vector) {
+                            FloatVector.fromArray(SPECIES, xs, top + j).max(FloatVector.fromArray(SPECIES, xs, top + w + j)).intoArray(colMax, at + j);
+                        }
+                    } else {
+                        for (; j < pitch; j++) colMax[at + j] = Math.max(xs[top + j], xs[top + w + j]);
+                    }
+                }
+                int n = (p1 - p0) * ow, out = p0 * ow, t = 0;
+                for (; t + vector <= n; t += vector) {
+                    FloatVector a = FloatVector.fromArray(SPECIES, colMax, 2 * t), b = FloatVector.fromArray(SPECIES, colMax, 2 * t + vector);
+                    a.rearrange(EVEN, b).max(a.rearrange(ODD, b)).intoArray(y, out + t);
+                }
+                for (; t < n; t++) y[out + t] = Math.max(colMax[2 * t], colMax[2 * t + 1]);
+            }
+        });
     }
 
     /**
