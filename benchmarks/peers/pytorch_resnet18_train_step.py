@@ -7,7 +7,7 @@ Variants, one per process so each peak RSS is its own:
     bn      torchvision's resnet18 in train mode (BatchNorm with batch statistics): the baselines.md row;
     folded  the same network with every BatchNorm folded into its conv (conv with bias, no BatchNorm): the graph
             that resnet18.onnx holds and that ember trains, so the same arithmetic on both sides.
-Prints: name, batch, median ms per step, peak RSS MiB (as pytorch_train_step.py).
+Prints: name, batch, median ms per step, peak RSS MiB, first-step ms (as pytorch_train_step.py).
 """
 import sys
 
@@ -65,5 +65,5 @@ if __name__ == "__main__":
     model = resnet18(10, variant == "bn").train()
     batch = 16
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    ms = step_times(model, opt, torch.randn(batch, 3, 64, 64), torch.randint(0, 10, (batch,)), warmup=5, steps=20)
-    print(f"resnet18-{variant}\t{batch}\t{ms:.3f}\t{peak_rss_mib():.0f}")
+    ms, first = step_times(model, opt, torch.randn(batch, 3, 64, 64), torch.randint(0, 10, (batch,)), warmup=5, steps=20)
+    print(f"resnet18-{variant}\t{batch}\t{ms:.3f}\t{peak_rss_mib():.0f}\t{first:.3f}")

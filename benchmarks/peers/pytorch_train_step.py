@@ -3,7 +3,7 @@
 Not part of the product (which has no Python): the side-by-side harness runs it with Debian's
 python3-torch, as ../shared/baselines.md describes:
     OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 benchmarks/peers/pytorch_train_step.py mlp
-Prints one line per model: name, batch, median ms per step, peak RSS MiB (and "n/a <TAB> reason" without torch).
+Prints one line per model: name, batch, median ms per step, peak RSS MiB, first-step ms (and "n/a <TAB> reason" without torch).
 """
 import statistics
 import sys
@@ -40,27 +40,40 @@ def peak_rss_mib():
     return float("nan")
 
 
+# Least warm-up time, as TrainStepComparison.WARMUP_SECONDS on ember's side (which needs it for its JIT compiler).
+WARMUP_SECONDS = 3.0
+
+
 def step_times(model, opt, x, y, warmup, steps):
-    """Median ms of forward + cross-entropy + backward + optimizer step on the fixed batch (x, y)."""
+    """(median ms, first-step ms) of forward + cross-entropy + backward + optimizer step on the fixed batch (x, y);
+    the median after at least `warmup` steps and at least WARMUP_SECONDS of them."""
     loss_fn = nn.CrossEntropyLoss()
-    times = []
-    for i in range(warmup + steps):
-        t0 = time.perf_counter()
+
+    def step():
         opt.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
         loss.item()
-        t1 = time.perf_counter()
-        if i >= warmup:
-            times.append((t1 - t0) * 1000)
-    return statistics.median(times)
+
+    start = time.perf_counter()
+    step()
+    first, i = (time.perf_counter() - start) * 1000, 1
+    while i < warmup or time.perf_counter() - start < WARMUP_SECONDS:
+        step()
+        i += 1
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), first
 
 
 def measure(name, model, batch, warmup=20, steps=100):
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    ms = step_times(model, opt, torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,)), warmup, steps)
-    print(f"{name}\t{batch}\t{ms:.3f}\t{peak_rss_mib():.0f}")
+    ms, first = step_times(model, opt, torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,)), warmup, steps)
+    print(f"{name}\t{batch}\t{ms:.3f}\t{peak_rss_mib():.0f}\t{first:.3f}")
     sys.stdout.flush()
 
 
