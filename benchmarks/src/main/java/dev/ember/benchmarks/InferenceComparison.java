@@ -279,9 +279,9 @@ public final class InferenceComparison {
         String how = forks > 1
                 ? "Every figure is the median over " + forks + " fresh JVMs (forks) run one after the other, each measuring "
                   + "both sides: first call, the first run of a fresh session (it also pays the JIT's warm-up in the first "
-                  + "rows); median, after ≥ 1 s of warm-up, calls for 3 s. The check is the worst fork's. "
+                  + "rows); median, after ≥ 3 s of warm-up, calls for 3 s. The check is the worst fork's. "
                 : "First call: the first run of a fresh session (ember's first row also pays the JIT's warm-up). Median: "
-                  + "after ≥ 1 s of warm-up, calls for 3 s. ";
+                  + "after ≥ 3 s of warm-up, calls for 3 s. ";
         return "### Inference latency: ember vs ONNX Runtime\n\n"
                 + "Measured " + Machine.describe() + ". Peer: ONNX Runtime Java " + ortVersion + " (intra-op 2 threads, "
                 + "ALL_OPT) in the same JVM, the same seeded N(0, 1) input. " + how

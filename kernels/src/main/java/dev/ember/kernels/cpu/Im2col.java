@@ -162,34 +162,51 @@ final class Im2col {
         }
         float[] data = halves != null ? halves : x;
         int step = halves != null ? 1 : p.strideW();   // between a col row's consecutive reads
+        int vector = SPECIES.length();
         for (int r = rLo; r < rHi; r++) {
             int ch = r / (kh * kw), i = r / kw % kh, j = r % kw;
-            int wShift = j * p.dilationW() - p.padW();
+            int wShift = j * p.dilationW() - p.padW(), hShift = i * p.dilationH() - p.padH();
             int owLo = firstInside(wShift, p.strideW()), owHi = lastInside(wShift, p.strideW(), w);
-            for (int y = 0; y < oh; y++) {
-                int at = colOff + r * ld + y * ow;
-                int ih = y * p.strideH() - p.padH() + i * p.dilationH();
-                if (ih < 0 || ih >= h || owLo > owHi) {
-                    Arrays.fill(col, at, at + ow, 0f);
-                    continue;
+            // output rows whose input row lies inside: ih = y*strideH + hShift in [0, H)
+            int yLo = hShift >= 0 ? 0 : Math.min(oh, (-hShift + p.strideH() - 1) / p.strideH());
+            int yHi = h - 1 - hShift < 0 ? -1 : Math.min(oh - 1, (h - 1 - hShift) / p.strideH());
+            int rowAt = colOff + r * ld;
+            if (owLo > owHi || yLo > yHi) {
+                Arrays.fill(col, rowAt, rowAt + spatial, 0f);
+                continue;
+            }
+            Arrays.fill(col, rowAt, rowAt + yLo * ow, 0f);   // rows in the top padding (the bottom's come last)
+            int len = owHi - owLo + 1;
+            int src0 = halves != null
+                    ? ((ch * h + hShift) * 2 + Math.floorMod(wShift, 2)) * half + Math.floorDiv(wShift, 2) + owLo
+                    : xOff + (ch * h + hShift) * w + wShift + owLo * step;
+            int srcStep = p.strideH() * (halves != null ? 2 * half : w);   // output row y reads from src0 + y*srcStep
+            // One whole vector for a row shorter than one: its lanes past the row land in this image's later rows of
+            // the same col row, which are written after it (small_cnn's 11-wide rows: no scalar tail). The loop stops
+            // where the vector would pass the image's last row or the input's end.
+            int wholeEnd = step == 1 && len <= vector ? Math.min(yHi + 1, Math.max(yLo, Math.min(
+                    Math.floorDiv(spatial - owLo - vector, ow) + 1, Math.floorDiv(data.length - vector - src0, srcStep) + 1))) : yLo;
+            int y = yLo;
+            if (owLo == 0 && owHi == ow - 1) {   // no column padding: the tight loop
+                for (; y < wholeEnd; y++) {
+                    FloatVector.fromArray(SPECIES, data, src0 + y * srcStep).intoArray(col, rowAt + y * ow);
                 }
-                for (int q = 0; q < owLo; q++) col[at + q] = 0f;   // padding: a cell or two, not worth a call
-                int src = halves != null
-                        ? ((ch * h + ih) * 2 + Math.floorMod(wShift, 2)) * half + Math.floorDiv(wShift, 2)
-                        : xOff + (ch * h + ih) * w + wShift;
-                int len = owHi - owLo + 1, inRow = y * ow + owLo;   // where the copy starts within this image's row
-                if (step == 1 && len <= SPECIES.length() && inRow + SPECIES.length() <= spatial
-                        && src + owLo + SPECIES.length() <= data.length) {
-                    // One whole vector for a row shorter than one: its lanes past the row land in this image's later
-                    // rows of the same col row, which are written after it (small_cnn's 11-wide rows: no scalar tail).
-                    FloatVector.fromArray(SPECIES, data, src + owLo).intoArray(col, at + owLo);
-                } else if (step == 1) {
-                    copy(data, src + owLo, col, at + owLo, len);
-                } else {
-                    for (int q = owLo; q <= owHi; q++) col[at + q] = data[src + q * step];
+            } else {
+                for (; y < wholeEnd; y++) {
+                    int at = rowAt + y * ow;
+                    for (int q = 0; q < owLo; q++) col[at + q] = 0f;   // padding: a cell or two, not worth a call
+                    FloatVector.fromArray(SPECIES, data, src0 + y * srcStep).intoArray(col, at + owLo);
+                    for (int q = owHi + 1; q < ow; q++) col[at + q] = 0f;
                 }
+            }
+            for (; y <= yHi; y++) {
+                int at = rowAt + y * ow, src = src0 + y * srcStep;
+                for (int q = 0; q < owLo; q++) col[at + q] = 0f;
+                if (step == 1) copy(data, src, col, at + owLo, len);
+                else for (int q = 0; q < len; q++) col[at + owLo + q] = data[src + q * step];
                 for (int q = owHi + 1; q < ow; q++) col[at + q] = 0f;
             }
+            Arrays.fill(col, rowAt + (yHi + 1) * ow, rowAt + spatial, 0f);   // after the copies: a vector may spill there
         }
     }
 
