@@ -381,7 +381,24 @@ class CpuVsReferenceTest {
                 check(want.output(), CPU.maxPool2dValues(x, p), 0f, 0f, "values only, kernel " + k + " stride " + stride);
                 Pool2dParams padded = new Pool2dParams(k, k, stride, stride, k / 2, k / 2, false, true);   // resnet's stem pool: 3, 2, 1
                 check(REF.maxPool2d(x, padded).output(), CPU.maxPool2dValues(x, padded), 0f, 0f, "values only, padded " + padded);
+                Backend.MaxPoolResult wantPadded = REF.maxPool2d(x, padded), gotPadded = CPU.maxPool2d(x, padded);   // edges scalar, the rest gathered
+                assertArrayEquals(wantPadded.indices().toIntArray(), gotPadded.indices().toIntArray(), "indices, padded " + padded);
+                check(wantPadded.output(), gotPadded.output(), 0f, 0f, "values, padded " + padded);
             }
+        }
+    }
+
+    /** Windows of -inf alone keep the reference's index (the window's first cell), on the gathered and the scalar path. */
+    @Test void maxPoolOverMinusInfinityKeepsTheFirstCell() {
+        Rng rng = new Rng(13);
+        float[] v = new float[2 * 3 * 12 * 40];
+        for (int i = 0; i < v.length; i++) v[i] = rng.nextFloat() < 0.8f ? Float.NEGATIVE_INFINITY : (float) rng.nextGaussian();
+        Tensor x = Tensor.of(v, 2, 3, 12, 40);
+        for (Pool2dParams p : new Pool2dParams[] {Pool2dParams.of(2), Pool2dParams.of(3, 2, 1), Pool2dParams.of(3, 1, 1), new Pool2dParams(3, 3, 2, 2, 1, 1, true, true)}) {
+            Backend.MaxPoolResult want = REF.maxPool2d(x, p), got = CPU.maxPool2d(x, p);
+            assertArrayEquals(want.indices().toIntArray(), got.indices().toIntArray(), "indices " + p);
+            check(want.output(), got.output(), 0f, 0f, "values " + p);
+            check(want.output(), CPU.maxPool2dValues(x, p), 0f, 0f, "values only " + p);
         }
     }
 

@@ -40,21 +40,27 @@ final class CpuPool2d {
         float[] y = new float[outShape.numel()];       // y (N, C, OH, OW)
         int[] idx = new int[outShape.numel()];         // idx (N, C, OH, OW): h*W + w within the plane
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW(), ph = p.padH(), pw = p.padW();
-        // Rows whose windows all lie inside the input take 16 outputs at a time (gathers at stride sw); the rest, and
-        // each row's tail, the scalar loop. Both visit the taps in the same order with the same rule, so same result.
-        boolean inside = pw == 0 && (ow - 1) * sw + kw <= w;
+        // Windows [jLo, jHi) of each output row lie inside the input's columns (rows are clipped, as the reference
+        // does): 16 outputs at a time (gathers at stride sw). The columns at the edges (in the padding) take the
+        // scalar loop. Both visit the taps in the same order with the same rule, so the same result.
+        int jLo = Math.min(ow, (pw + sw - 1) / sw), jHi = Math.max(jLo, Math.min(ow, w - kw + pw < 0 ? 0 : (w - kw + pw) / sw + 1));
+        int inside = jHi - jLo;
         int[] gather = new int[SPECIES.length()], tail = new int[SPECIES.length()];   // tail: lanes past the row read column 0
         for (int l = 0; l < gather.length; l++) {
             gather[l] = l * sw;
-            tail[l] = l < ow % gather.length ? l * sw : 0;
+            tail[l] = l < inside % gather.length ? l * sw : 0;
         }
         Parallel.forRange(x.dim(0) * x.dim(1), planeGrain(h * w), (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
                 int in = xo + plane * h * w;
                 for (int i = 0; i < oh; i++) {
                     int h0 = Math.max(i * sh - ph, 0), h1 = Math.min(i * sh - ph + kh, h);
-                    int first = inside && h1 - h0 == kh ? maxRow(xs, in, w, h0, kh, kw, sw, ow, gather, tail, y, idx, (plane * oh + i) * ow) : 0;
-                    for (int j = first; j < ow; j++) {
+                    if (inside > 0) maxRow(xs, in, w, h0, h1, kw, sw, jLo * sw - pw, inside, gather, tail, y, idx, (plane * oh + i) * ow + jLo);
+                    for (int j = 0; j < ow; j++) {
+                        if (j == jLo && inside > 0) {   // the vector loop did [jLo, jHi)
+                            j = jHi - 1;
+                            continue;
+                        }
                         int w0 = Math.max(j * sw - pw, 0), w1 = Math.min(j * sw - pw + kw, w);
                         int best = h0 * w + w0;
                         float bestValue = Float.NEGATIVE_INFINITY;
@@ -81,19 +87,20 @@ final class CpuPool2d {
     }
 
     /**
-     * All outputs of one output row whose windows are whole: rows h0..h0+kh-1, columns j*sw..j*sw+kw-1; y and the
-     * winner's h*W + w index, 16 outputs at a time (the last vector masked). Returns ow: the row is done.
+     * {@code count} outputs of one output row whose windows lie inside the input's columns, the first starting at
+     * column {@code col0}: rows h0..h1-1 (clipped to the input), columns col0 + j*sw .. + kw-1; y and the winner's
+     * h*W + w index, 16 outputs at a time (the last vector through lane arrays).
      */
-    private static int maxRow(float[] xs, int in, int w, int h0, int kh, int kw, int sw, int ow, int[] gather, int[] tail,
-                              float[] y, int[] idx, int out) {
+    private static void maxRow(float[] xs, int in, int w, int h0, int h1, int kw, int sw, int col0, int count, int[] gather, int[] tail,
+                               float[] y, int[] idx, int out) {
         IntVector lane = IntVector.fromArray(INDEX, gather, 0);   // (l * sw) for lane l
-        for (int j = 0; j < ow; j += SPECIES.length()) {
-            int[] map = j + SPECIES.length() <= ow ? gather : tail;   // masked-off lanes must still read inside xs
+        for (int j = 0; j < count; j += SPECIES.length()) {
+            int[] map = j + SPECIES.length() <= count ? gather : tail;   // masked-off lanes must still read inside xs
             FloatVector best = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
-            IntVector bestAt = lane.add(h0 * w + j * sw);
-            for (int r = h0; r < h0 + kh; r++) {
+            IntVector bestAt = lane.add(h0 * w + col0 + j * sw);
+            for (int r = h0; r < h1; r++) {
                 for (int s = 0; s < kw; s++) {
-                    int at = r * w + j * sw + s;
+                    int at = r * w + col0 + j * sw + s;
                     FloatVector v = FloatVector.fromArray(SPECIES, xs, in + at, map, 0);
                     VectorMask<Float> take = v.compare(VectorOperators.GT, best)
                             .or(v.test(VectorOperators.IS_NAN).andNot(best.test(VectorOperators.IS_NAN)));
@@ -101,19 +108,18 @@ final class CpuPool2d {
                     bestAt = bestAt.blend(lane.add(at), take.cast(INDEX));
                 }
             }
-            if (j + SPECIES.length() <= ow) {
+            if (j + SPECIES.length() <= count) {
                 best.intoArray(y, out + j);
                 bestAt.intoArray(idx, out + j);
             } else {   // the row's tail: through lane arrays, since a masked store can leave the intrinsic for a slow path
                 float[] values = best.toArray();
                 int[] at = bestAt.toArray();
-                for (int l = 0; j + l < ow; l++) {
+                for (int l = 0; j + l < count; l++) {
                     y[out + j + l] = values[l];
                     idx[out + j + l] = at[l];
                 }
             }
         }
-        return ow;
     }
 
     /**
