@@ -116,14 +116,14 @@ public final class InferenceComparison {
         OnnxSession ember;
         String inputName, declared;
         Tensor[] emberOut = new Tensor[1];
-        double emberFirst, emberMs;
+        Map<String, Tensor> emberFeed;
+        double emberFirst;
         try {
             ember = new OnnxSession(OnnxModel.read(file), OnnxOps.resolver());
             inputName = ember.model().graph().inputs().get(0).name();
             declared = ember.model().graph().inputs().get(0).describe();
-            Map<String, Tensor> feed = Map.of(inputName, x);
-            emberFirst = Timing.onceMs(() -> emberOut[0] = ember.run(feed).values().iterator().next());
-            emberMs = timing.medianMs(() -> ember.run(feed));
+            emberFeed = Map.of(inputName, x);
+            emberFirst = Timing.onceMs(() -> emberOut[0] = ember.run(emberFeed).values().iterator().next());
         } catch (EmberException e) {
             return failed(c, "ember: " + e.getMessage());
         }
@@ -144,10 +144,11 @@ public final class InferenceComparison {
                 try (first) {
                     diff = maxRelativeDiff(emberOut[0], (OnnxTensor) first.get(0));
                 }
-                double ortMs = timing.medianMs(() -> runOrt(ort, feed));
-                return new Row(c, declared, emberFirst, ortFirst, emberMs, ortMs, diff, null);
+                double[] medians = timing.alternatingMediansMs(() -> ember.run(emberFeed), () -> runOrt(ort, feed));
+                return new Row(c, declared, emberFirst, ortFirst, medians[0], medians[1], diff, null);
             }
         } catch (OrtException | IllegalStateException e) {
+            double emberMs = timing.medianMs(() -> ember.run(emberFeed));
             return new Row(c, declared, emberFirst, Double.NaN, emberMs, Double.NaN, Double.NaN, "ONNX Runtime: " + e.getMessage());
         }
     }
@@ -279,9 +280,11 @@ public final class InferenceComparison {
         String how = forks > 1
                 ? "Every figure is the median over " + forks + " fresh JVMs (forks) run one after the other, each measuring "
                   + "both sides: first call, the first run of a fresh session (it also pays the JIT's warm-up in the first "
-                  + "rows); median, after ≥ 3 s of warm-up, calls for 3 s. The check is the worst fork's. "
+                  + "rows); median, after ≥ 3 s of warm-up per side, over 3 s of calls per side in alternating blocks of "
+                  + "0.1 s (ember, ORT, ember, ...), so that a change in the shared machine's speed falls on both sides "
+                  + "alike. The check is the worst fork's. "
                 : "First call: the first run of a fresh session (ember's first row also pays the JIT's warm-up). Median: "
-                  + "after ≥ 3 s of warm-up, calls for 3 s. ";
+                  + "after ≥ 3 s of warm-up per side, over 3 s of calls per side in alternating blocks of 0.1 s. ";
         return "### Inference latency: ember vs ONNX Runtime\n\n"
                 + "Measured " + Machine.describe() + ". Peer: ONNX Runtime Java " + ortVersion + " (intra-op 2 threads, "
                 + "ALL_OPT) in the same JVM, the same seeded N(0, 1) input. " + how

@@ -12,7 +12,7 @@ record Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeco
      * The side-by-side default: three seconds of warm-up, three of measurement. ember's JIT needs 3-4 s before a small
      * model runs compiled throughout (small_cnn at batch 1: 2 ms a call at 1 s, 0.25 at 1.5 s, 0.09 from 3.5 s).
      */
-    static final Timing DEFAULT = new Timing(3, 3.0, 10, 3.0, 5000);
+    static final Timing DEFAULT = new Timing(3, 3.0, 10, 3.0, 100_000);
 
     /** Median milliseconds of one call of {@code call}. */
     double medianMs(Runnable call) {
@@ -27,6 +27,52 @@ record Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeco
             ms[n++] = (System.nanoTime() - t0) / 1e6;
         }
         return median(Arrays.copyOf(ms, n));
+    }
+
+    /** Length of one block of {@link #alternatingMediansMs}. */
+    static final double BLOCK_SECONDS = 0.1;
+
+    /**
+     * Median milliseconds of a call of {@code a} and of {@code b}, measured in alternating blocks of about
+     * {@link #BLOCK_SECONDS} (a, b, a, b, ...) until each side has had {@code budgetSeconds} and {@code minCalls}
+     * (at most {@code maxCalls} calls each), after each side's warm-up as in {@link #medianMs}. The shared machine
+     * changes speed for seconds at a time (resnet18 at batch 1 runs at 25 or 45 ms a call, switching both ways
+     * mid-run), so measuring one side after the other can let a switch fall on one side only; alternating blocks
+     * give both sides the same mix.
+     */
+    double[] alternatingMediansMs(Runnable a, Runnable b) {
+        warm(a);
+        warm(b);
+        Samples sa = new Samples(), sb = new Samples();
+        while (sa.n < maxCalls && sb.n < maxCalls
+                && (sa.n < minCalls || sb.n < minCalls || sa.seconds < budgetSeconds || sb.seconds < budgetSeconds)) {
+            sa.block(a);
+            sb.block(b);
+        }
+        return new double[] {median(Arrays.copyOf(sa.ms, sa.n)), median(Arrays.copyOf(sb.ms, sb.n))};
+    }
+
+    private void warm(Runnable call) {
+        long start = System.nanoTime();
+        for (int i = 0; i < warmCalls || seconds(start) < warmSeconds; i++) call.run();
+    }
+
+    /** One side's timed calls. */
+    private static final class Samples {
+        double[] ms = new double[1024];
+        int n;
+        double seconds;
+
+        void block(Runnable call) {
+            long start = System.nanoTime();
+            do {
+                long t0 = System.nanoTime();
+                call.run();
+                if (n == ms.length) ms = Arrays.copyOf(ms, 2 * n);
+                ms[n++] = (System.nanoTime() - t0) / 1e6;
+            } while (seconds(start) < BLOCK_SECONDS);
+            seconds += seconds(start);
+        }
     }
 
     /** Milliseconds of one call, for first-call latencies. */
