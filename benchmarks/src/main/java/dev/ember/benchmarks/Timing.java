@@ -31,6 +31,12 @@ record Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeco
 
     /** Length of one block of {@link #alternatingMediansMs}. */
     static final double BLOCK_SECONDS = 0.1;
+    /**
+     * Idle time before each block of {@link #alternatingMediansMs}: the other side's pool threads spin for a while
+     * after their last call (ONNX Runtime's by default), and without a pause they compete with this side's first
+     * calls (resnet18 at batch 1 measured 52 ms a call right after ORT's blocks, 25 ms alone).
+     */
+    static final long PAUSE_MS = 20;
 
     /**
      * Median milliseconds of a call of {@code a} and of {@code b}, measured in alternating blocks of about
@@ -38,7 +44,7 @@ record Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeco
      * (at most {@code maxCalls} calls each), after each side's warm-up as in {@link #medianMs}. The shared machine
      * changes speed for seconds at a time (resnet18 at batch 1 runs at 25 or 45 ms a call, switching both ways
      * mid-run), so measuring one side after the other can let a switch fall on one side only; alternating blocks
-     * give both sides the same mix.
+     * give both sides the same mix. Each block starts after {@link #PAUSE_MS} of idle time and one untimed call.
      */
     double[] alternatingMediansMs(Runnable a, Runnable b) {
         warm(a);
@@ -64,6 +70,12 @@ record Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeco
         double seconds;
 
         void block(Runnable call) {
+            try {
+                Thread.sleep(PAUSE_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            call.run();   // untimed: the other side's block left its own data in the caches
             long start = System.nanoTime();
             do {
                 long t0 = System.nanoTime();
