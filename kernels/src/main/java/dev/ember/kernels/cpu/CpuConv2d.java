@@ -198,14 +198,24 @@ final class CpuConv2d {
                     int cols = images * g.spatial;
                     float[] dyChunk = s.staged(g.ocPerGroup * cols); // (OCg, images*S)
                     float[] dcol = s.col(g.rows * cols);             // (Cg*KH*KW, images*S)
-                    for (int i = 0; i < images; i++) {
-                        for (int o = 0; o < g.ocPerGroup; o++) {
-                            System.arraycopy(dyd, dyBase + outputOffset(g, n0 + i, grp) + o * g.spatial, dyChunk, o * cols + i * g.spatial, g.spatial);
+                    int group = grp;
+                    // per image in parallel (inline when the jobs already are): one job alone ran these serially
+                    Parallel.forRange(images, 1, (i0, i1) -> {
+                        for (int i = i0; i < i1; i++) {
+                            for (int o = 0; o < g.ocPerGroup; o++) {
+                                System.arraycopy(dyd, dyBase + outputOffset(g, n0 + i, group) + o * g.spatial, dyChunk, o * cols + i * g.spatial, g.spatial);
+                            }
                         }
-                    }
+                    });
                     Sgemm.gemm(g.rows, cols, g.ocPerGroup, wd, wBase + grp * g.ocPerGroup * g.rows, 1, g.rows,
                             dyChunk, 0, cols, 1, dcol, 0, cols, false);
-                    for (int i = 0; i < images; i++) g.col2im(dcol, i * g.spatial, cols, dx, inputOffset(g, n0 + i, grp));
+                    if (images == 1) {
+                        g.col2imParallel(dcol, 0, cols, dx, inputOffset(g, n0, grp));
+                    } else {   // images write disjoint parts of dx, each summing in its own order
+                        Parallel.forRange(images, 1, (i0, i1) -> {
+                            for (int i = i0; i < i1; i++) g.col2im(dcol, i * g.spatial, cols, dx, inputOffset(g, n0 + i, group));
+                        });
+                    }
                 }
             });
             return Tensor.of(CpuStorage.wrap(dx), inputShape);
@@ -245,12 +255,15 @@ final class CpuConv2d {
                     int cols = images * g.spatial;
                     float[] col = s.col(g.rows * cols);              // (Cg*KH*KW, images*S)
                     float[] dyChunk = s.staged(g.ocPerGroup * cols); // (OCg, images*S)
-                    for (int i = 0; i < images; i++) {
-                        g.im2col(xd, xBase + inputOffset(g, n0 + i, grp), col, i * g.spatial, cols);
-                        for (int o = 0; o < g.ocPerGroup; o++) {
-                            System.arraycopy(dyd, dyBase + outputOffset(g, n0 + i, grp) + o * g.spatial, dyChunk, o * cols + i * g.spatial, g.spatial);
+                    int group = grp;
+                    Parallel.forRange(images, 1, (i0, i1) -> {   // inline when the jobs already run in parallel
+                        for (int i = i0; i < i1; i++) {
+                            g.im2col(xd, xBase + inputOffset(g, n0 + i, group), col, i * g.spatial, cols);
+                            for (int o = 0; o < g.ocPerGroup; o++) {
+                                System.arraycopy(dyd, dyBase + outputOffset(g, n0 + i, group) + o * g.spatial, dyChunk, o * cols + i * g.spatial, g.spatial);
+                            }
                         }
-                    }
+                    });
                     // col^T (images*S, Cg*KH*KW): row stride 1, column stride images*S
                     Sgemm.gemm(g.ocPerGroup, g.rows, cols, dyChunk, 0, cols, 1, col, 0, 1, cols,
                             partial, chunk * dw.length + grp * block, g.rows, false);
