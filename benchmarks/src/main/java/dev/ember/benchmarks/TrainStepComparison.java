@@ -56,7 +56,57 @@ public final class TrainStepComparison {
     }
 
     /** One table row: our figures beside one peer's; {@code note} says why a side is n/a. */
-    record Row(String model, Case c, Measured ember, Measured peer, String note) {}
+    /** One table row: medians over the rounds, and the lowest and highest of the rounds' step-time ratios. */
+    record Row(String model, Case c, Measured ember, Measured peer, String note, int rounds, double lowestRatio, double highestRatio) {
+        Row(String model, Case c, Measured ember, Measured peer, String note) {
+            this(model, c, ember, peer, note, 1, ember.medianMs() / peer.medianMs(), ember.medianMs() / peer.medianMs());
+        }
+    }
+
+    /**
+     * Rounds' measurements of one row (ember's and the peer's, each a fresh process, one after the other) into medians
+     * of each figure; the spread of the per-round ratios is kept, since the shared machine's speed changes over seconds.
+     */
+    static Row aggregate(String model, Case c, List<Measured> ember, List<Measured> peer, String note) {
+        double lo = Double.NaN, hi = Double.NaN;
+        for (int r = 0; r < Math.min(ember.size(), peer.size()); r++) {
+            double ratio = ember.get(r).medianMs() / peer.get(r).medianMs();
+            if (Double.isNaN(ratio)) continue;
+            lo = Double.isNaN(lo) ? ratio : Math.min(lo, ratio);
+            hi = Double.isNaN(hi) ? ratio : Math.max(hi, ratio);
+        }
+        return new Row(model, c, medianOf(ember), medianOf(peer), note, ember.size(), lo, hi);
+    }
+
+    private static Measured medianOf(List<Measured> ms) {
+        return new Measured(medianOf(ms, Measured::medianMs), medianOf(ms, Measured::firstMs), medianOf(ms, Measured::peakRssMiB));
+    }
+
+    private static double medianOf(List<Measured> ms, java.util.function.ToDoubleFunction<Measured> figure) {
+        double[] v = ms.stream().mapToDouble(figure).filter(d -> !Double.isNaN(d)).toArray();
+        return v.length == 0 ? Double.NaN : Timing.median(v);
+    }
+
+    /** {@code --rounds N} (N >= 1), default 1; the other arguments are model names. */
+    static int roundsOption(List<String> argv) {
+        int i = argv.indexOf("--rounds");
+        if (i < 0) return 1;
+        if (i + 1 >= argv.size()) throw new IllegalArgumentException("--rounds needs a number");
+        try {
+            int rounds = Integer.parseInt(argv.get(i + 1));
+            if (rounds < 1) throw new IllegalArgumentException("--rounds must be at least 1, got " + rounds);
+            return rounds;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--rounds needs a number, got '" + argv.get(i + 1) + "'");
+        }
+    }
+
+    static List<String> withoutRoundsOption(List<String> argv) {
+        List<String> rest = new ArrayList<>(argv);
+        int i = rest.indexOf("--rounds");
+        if (i >= 0) rest.subList(i, Math.min(rest.size(), i + 2)).clear();
+        return rest;
+    }
 
     public static void main(String[] args) throws IOException, InterruptedException {
         List<String> argv = List.of(args);
@@ -66,35 +116,49 @@ public final class TrainStepComparison {
             return;
         }
         Path md = Markdown.mdOption(argv);
+        int rounds = roundsOption(Markdown.withoutMdOption(argv));
         List<Case> cases = new ArrayList<>();
-        for (String name : Markdown.withoutMdOption(argv)) cases.add(find(name));
+        for (String name : withoutRoundsOption(Markdown.withoutMdOption(argv))) cases.add(find(name));
         if (cases.isEmpty()) cases = CASES;
 
         List<Row> rows = new ArrayList<>();
         String version = "";
         for (Case c : cases) {
             String ours = null;
-            Measured ember = Measured.NONE;
-            if (c.model().equals("resnet18") && !Files.isRegularFile(models().resolve("resnet18.onnx"))) {
-                ours = "ember: " + models().resolve("resnet18.onnx") + " not found";
-            } else {
-                ember = inFreshJvm(c);
-                if (Double.isNaN(ember.medianMs())) ours = "ember: the measuring JVM failed (see the log above)";
-            }
-            System.out.printf(Locale.ROOT, "ember\t%s\t%d\t%.3f ms\t%.0f MiB%n", c.model(), c.batch(), ember.medianMs(), ember.peakRssMiB());
             List<String[]> peers = c.model().equals("resnet18")
                     ? List.of(new String[] {"resnet18-folded", "PyTorch, same folded network"}, new String[] {"resnet18-bn", "PyTorch, torchvision's (BatchNorm)"})
                     : List.<String[]>of(new String[] {c.model(), "PyTorch"});
-            for (String[] p : peers) {
-                Peer peer = c.model().equals("resnet18")
-                        ? Peer.run("benchmarks/peers/pytorch_resnet18_train_step.py", p[0].substring("resnet18-".length()))
-                        : Peer.run("benchmarks/peers/pytorch_train_step.py", c.model());
-                if (!peer.version().isEmpty()) version = peer.version();
-                String[] f = peer.find(p[0]);
-                Measured theirs = f == null ? Measured.NONE
-                        : new Measured(Double.parseDouble(f[2]), f.length > 4 ? Double.parseDouble(f[4]) : Double.NaN, Double.parseDouble(f[3]));
-                String note = ours != null ? ours : peer.unavailable() != null ? "PyTorch n/a: " + peer.unavailable() : null;
-                rows.add(new Row(c.model() + (peers.size() > 1 ? " vs " + p[1] : ""), c, ember, theirs, note));
+            List<Measured> ember = new ArrayList<>();
+            List<List<Measured>> theirs = new ArrayList<>();
+            String[] peerNote = new String[peers.size()];
+            for (int i = 0; i < peers.size(); i++) theirs.add(new ArrayList<>());
+            // rounds of (ember, each peer), one after the other, so that a slow spell of the machine meets both sides
+            for (int round = 1; round <= rounds; round++) {
+                if (rounds > 1) System.out.printf(Locale.ROOT, "%s: round %d of %d%n", c.model(), round, rounds);
+                Measured ours1 = Measured.NONE;
+                if (c.model().equals("resnet18") && !Files.isRegularFile(models().resolve("resnet18.onnx"))) {
+                    ours = "ember: " + models().resolve("resnet18.onnx") + " not found";
+                } else {
+                    ours1 = inFreshJvm(c);
+                    if (Double.isNaN(ours1.medianMs())) ours = "ember: the measuring JVM failed (see the log above)";
+                }
+                ember.add(ours1);
+                System.out.printf(Locale.ROOT, "ember\t%s\t%d\t%.3f ms\t%.0f MiB%n", c.model(), c.batch(), ours1.medianMs(), ours1.peakRssMiB());
+                for (int i = 0; i < peers.size(); i++) {
+                    String[] p = peers.get(i);
+                    Peer peer = c.model().equals("resnet18")
+                            ? Peer.run("benchmarks/peers/pytorch_resnet18_train_step.py", p[0].substring("resnet18-".length()))
+                            : Peer.run("benchmarks/peers/pytorch_train_step.py", c.model());
+                    if (!peer.version().isEmpty()) version = peer.version();
+                    if (peer.unavailable() != null) peerNote[i] = "PyTorch n/a: " + peer.unavailable();
+                    String[] f = peer.find(p[0]);
+                    theirs.get(i).add(f == null ? Measured.NONE
+                            : new Measured(Double.parseDouble(f[2]), f.length > 4 ? Double.parseDouble(f[4]) : Double.NaN, Double.parseDouble(f[3])));
+                }
+            }
+            for (int i = 0; i < peers.size(); i++) {
+                String note = ours != null ? ours : peerNote[i];
+                rows.add(aggregate(c.model() + (peers.size() > 1 ? " vs " + peers.get(i)[1] : ""), c, ember, theirs.get(i), note));
             }
         }
         String block = block(rows, version);
@@ -180,14 +244,18 @@ public final class TrainStepComparison {
     }
 
     static String block(List<Row> rows, String version) {
+        int rounds = rows.isEmpty() ? 1 : rows.get(0).rounds();
         List<List<String>> cells = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         for (Row r : rows) {
             double time = r.ember().medianMs() / r.peer().medianMs(), rss = r.ember().peakRssMiB() / r.peer().peakRssMiB();
-            cells.add(List.of(r.model(), Integer.toString(r.c().batch()), r.c().optimizer(),
+            List<String> row = new ArrayList<>(List.of(r.model(), Integer.toString(r.c().batch()), r.c().optimizer(),
                     Markdown.num(r.ember().firstMs(), 1), Markdown.num(r.peer().firstMs(), 1),
-                    Markdown.num(r.ember().medianMs(), 2), Markdown.num(r.peer().medianMs(), 2), Markdown.ratio(time), TIME.text(), TIME.judge(time),
+                    Markdown.num(r.ember().medianMs(), 2), Markdown.num(r.peer().medianMs(), 2), Markdown.ratio(time)));
+            if (rounds > 1) row.add(Markdown.ratio(r.lowestRatio()) + " – " + Markdown.ratio(r.highestRatio()));
+            row.addAll(List.of(TIME.text(), TIME.judge(time),
                     Markdown.num(r.ember().peakRssMiB(), 0), Markdown.num(r.peer().peakRssMiB(), 0), Markdown.ratio(rss), MEMORY.text(), MEMORY.judge(rss)));
+            cells.add(row);
             if (r.note() != null && !notes.contains("- " + r.model() + ": " + r.note())) notes.add("- " + r.model() + ": " + r.note());
         }
         return "### Training step: ember vs PyTorch\n\n"
@@ -201,8 +269,18 @@ public final class TrainStepComparison {
                 + "model (ember: a fresh JVM, default heap sizing). ember's resnet18 is `resnet18.onnx` (BatchNorm folded "
                 + "into the convs by torch's export) with a new 10-class head, every parameter trained; PyTorch runs the "
                 + "same folded network and, for reference, torchvision's resnet18 with BatchNorm (baselines.md's row).\n\n"
-                + Markdown.table(List.of("model", "batch", "optimizer", "ember first step ms", "PyTorch first step ms", "ember ms/step", "PyTorch ms/step", "ratio", "target", "met?",
-                        "ember peak RSS MiB", "PyTorch peak RSS MiB", "ratio", "target", "met?"), cells)
+                + (rounds > 1 ? "Every figure is the median over " + rounds + " rounds, each a fresh ember JVM then a fresh "
+                        + "PyTorch process for that model, one after the other (the shared machine's speed changes over "
+                        + "seconds); ratio = ember / PyTorch of those medians, with the lowest and highest round's ratio.\n\n" : "")
+                + Markdown.table(header(rounds), cells)
                 + (notes.isEmpty() ? "" : "\n" + String.join("\n", notes) + "\n");
+    }
+
+    private static List<String> header(int rounds) {
+        List<String> header = new ArrayList<>(List.of("model", "batch", "optimizer", "ember first step ms", "PyTorch first step ms",
+                "ember ms/step", "PyTorch ms/step", "ratio"));
+        if (rounds > 1) header.add("ratio, lowest – highest round");
+        header.addAll(List.of("target", "met?", "ember peak RSS MiB", "PyTorch peak RSS MiB", "ratio", "target", "met?"));
+        return header;
     }
 }
