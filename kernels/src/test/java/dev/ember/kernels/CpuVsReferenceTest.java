@@ -403,7 +403,7 @@ class CpuVsReferenceTest {
     }
 
     /**
-     * The 2x2 stride-2 value-only pool runs over whole row pairs (a buffer at pitch 2*OW, then even/odd lanes over
+     * The 2x2 stride-2 pool (value-only and with indices) runs over whole row pairs (a buffer at pitch 2*OW, then even/odd lanes over
      * it flat): odd and even sizes, rows narrower than a vector, many planes (several blocks and parallel chunks),
      * NaNs, a view, and the last pair at the very end of the array.
      */
@@ -417,6 +417,13 @@ class CpuVsReferenceTest {
             Tensor x = Tensor.of(v, dims);
             String what = "halving pool " + Arrays.toString(dims);
             check(REF.maxPool2d(x, p).output(), CPU.maxPool2dValues(x, p), 0f, 0f, what);
+            float[] ties = v.clone();   // few distinct values: ties between the rows and between the columns
+            for (int i = 0; i < ties.length; i++) if (!Float.isNaN(ties[i])) ties[i] = (float) Math.floor(ties[i]);
+            for (Tensor t : new Tensor[] {x, Tensor.of(ties, dims)}) {
+                Backend.MaxPoolResult want = REF.maxPool2d(t, p), got = CPU.maxPool2d(t, p);
+                assertArrayEquals(want.indices().toIntArray(), got.indices().toIntArray(), what + " indices");
+                check(want.output(), got.output(), 0f, 0f, what + " with indices");
+            }
             Tensor view = x.permute(1, 0, 2, 3);   // not contiguous: copied first
             check(REF.maxPool2d(view, p).output(), CPU.maxPool2dValues(view, p), 0f, 0f, what + " permuted");
         }

@@ -40,6 +40,10 @@ final class CpuPool2d {
         float[] y = new float[outShape.numel()];       // y (N, C, OH, OW)
         int[] idx = new int[outShape.numel()];         // idx (N, C, OH, OW): h*W + w within the plane
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW(), ph = p.padH(), pw = p.padW();
+        if (halving(p, h, w, oh, ow)) {
+            halveWithIndices(xs, xo, x.dim(0) * x.dim(1), h, w, y, idx);
+            return new Backend.MaxPoolResult(Tensor.of(CpuStorage.wrap(y), outShape), Tensor.of(CpuStorage.wrap(idx), outShape));
+        }
         // Windows [jLo, jHi) of each output row lie inside the input's columns (rows are clipped, as the reference
         // does): 16 outputs at a time (gathers at stride sw). The columns at the edges (in the padding) take the
         // scalar loop. Both visit the taps in the same order with the same rule, so the same result.
@@ -137,8 +141,7 @@ final class CpuPool2d {
         float[] xs = CpuCopy.floats(c);                // x (N, C, H, W) from offset xo
         int xo = c.offset();
         float[] y = BufferPool.uninitialized(outShape.numel());   // y (N, C, OH, OW), every element written
-        if (p.kernelH() == 2 && p.kernelW() == 2 && p.strideH() == 2 && p.strideW() == 2 && p.padH() == 0 && p.padW() == 0
-                && oh == h / 2 && ow == w / 2) {
+        if (halving(p, h, w, oh, ow)) {
             halve(xs, xo, x.dim(0) * x.dim(1), h, w, y);
             return Tensor.of(CpuStorage.wrap(y), outShape);
         }
@@ -171,8 +174,83 @@ final class CpuPool2d {
     /** Even lanes of two vectors side by side (lanes 0, 2, ..., 2L-2 of their concatenation); odd lanes. */
     private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(SPECIES, i -> 2 * i);
     private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(SPECIES, i -> 2 * i + 1);
+    private static final VectorShuffle<Integer> EVEN_INDEX = VectorShuffle.fromOp(INDEX, i -> 2 * i);
+    private static final VectorShuffle<Integer> ODD_INDEX = VectorShuffle.fromOp(INDEX, i -> 2 * i + 1);
     /** Row pairs per block of {@link #halve}: its buffer stays in L1. */
     private static final int PAIRS_PER_BLOCK = 64;
+
+    /** The 2x2 stride-2 pool without padding whose windows all lie inside the input. */
+    private static boolean halving(Pool2dParams p, int h, int w, int oh, int ow) {
+        return p.kernelH() == 2 && p.kernelW() == 2 && p.strideH() == 2 && p.strideW() == 2 && p.padH() == 0 && p.padW() == 0
+                && oh == h / 2 && ow == w / 2;
+    }
+
+    /**
+     * {@link #halve} with the winners' indices, for training. The reference takes the first maximum of a window in
+     * row-major order (a NaN above any number, the first NaN kept): that is the largest value, ties (and NaNs) going
+     * to the smaller index, so the two rows can be settled first and the two columns after, as in halve. A pair's
+     * column winner keeps its index; between columns, the right one wins a tie only if it came from the top row.
+     */
+    private static void halveWithIndices(float[] xs, int xo, int planes, int h, int w, float[] y, int[] idx) {
+        int oh = h / 2, ow = w / 2, pitch = 2 * ow, vector = SPECIES.length();
+        int pairs = planes * oh, wide = roundUp(pitch, vector);
+        IntVector iota = IntVector.fromArray(INDEX, iota(), 0);
+        Parallel.forRange(pairs, Math.max(PAIRS_PER_BLOCK, GRAIN / Math.max(1, 2 * w)), (lo, hi) -> {
+            float[] colMax = new float[PAIRS_PER_BLOCK * pitch + wide + 2 * vector];   // (pairs, 2*OW), then spill
+            int[] colAt = new int[colMax.length];                                      // each one's h*W + w
+            for (int p0 = lo; p0 < hi; p0 += PAIRS_PER_BLOCK) {
+                int p1 = Math.min(hi, p0 + PAIRS_PER_BLOCK);
+                for (int pair = p0; pair < p1; pair++) {
+                    int plane = pair / oh, i = pair - plane * oh;
+                    int top = xo + plane * h * w + 2 * i * w, at = (pair - p0) * pitch, row = 2 * i * w;
+                    int j = 0;
+                    if (top + w + wide <= xs.length) {   // the last vector may read past the pair: never past xs
+                        for (; j < pitch; j += vector) {
+                            FloatVector a = FloatVector.fromArray(SPECIES, xs, top + j), b = FloatVector.fromArray(SPECIES, xs, top + w + j);
+                            VectorMask<Float> bottom = b.compare(VectorOperators.GT, a).or(b.test(VectorOperators.IS_NAN).andNot(a.test(VectorOperators.IS_NAN)));
+                            a.blend(b, bottom).intoArray(colMax, at + j);
+                            IntVector cell = iota.add(row + j);
+                            cell.blend(cell.add(w), bottom.cast(INDEX)).intoArray(colAt, at + j);
+                        }
+                    } else {
+                        for (; j < pitch; j++) {
+                            float a = xs[top + j], b = xs[top + w + j];
+                            boolean bottom = b > a | (b != b & a == a);
+                            colMax[at + j] = bottom ? b : a;
+                            colAt[at + j] = row + j + (bottom ? w : 0);
+                        }
+                    }
+                }
+                int n = (p1 - p0) * ow, out = p0 * ow, t = 0;
+                for (; t + vector <= n; t += vector) {
+                    FloatVector a = FloatVector.fromArray(SPECIES, colMax, 2 * t), b = FloatVector.fromArray(SPECIES, colMax, 2 * t + vector);
+                    IntVector ai = IntVector.fromArray(INDEX, colAt, 2 * t), bi = IntVector.fromArray(INDEX, colAt, 2 * t + vector);
+                    FloatVector left = a.rearrange(EVEN, b), right = a.rearrange(ODD, b);
+                    IntVector leftAt = ai.rearrange(EVEN_INDEX, bi), rightAt = ai.rearrange(ODD_INDEX, bi);
+                    VectorMask<Float> leftNaN = left.test(VectorOperators.IS_NAN), rightNaN = right.test(VectorOperators.IS_NAN);
+                    VectorMask<Float> tie = right.compare(VectorOperators.EQ, left).or(rightNaN.and(leftNaN));
+                    VectorMask<Float> takeRight = right.compare(VectorOperators.GT, left).or(rightNaN.andNot(leftNaN))
+                            .or(tie.and(rightAt.compare(VectorOperators.LT, leftAt).cast(SPECIES)));
+                    left.blend(right, takeRight).intoArray(y, out + t);
+                    leftAt.blend(rightAt, takeRight.cast(INDEX)).intoArray(idx, out + t);
+                }
+                for (; t < n; t++) {
+                    float a = colMax[2 * t], b = colMax[2 * t + 1];
+                    int ai = colAt[2 * t], bi = colAt[2 * t + 1];
+                    boolean tie = a == b | (a != a & b != b);
+                    boolean right = b > a | (b != b & a == a) | (tie & bi < ai);
+                    y[out + t] = right ? b : a;
+                    idx[out + t] = right ? bi : ai;
+                }
+            }
+        });
+    }
+
+    private static int[] iota() {
+        int[] lanes = new int[SPECIES.length()];
+        for (int l = 0; l < lanes.length; l++) lanes[l] = l;
+        return lanes;
+    }
 
     /**
      * The 2x2 stride-2 max pool without padding (small CNNs' pools), over whole row pairs instead of row by row: a
