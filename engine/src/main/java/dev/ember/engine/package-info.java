@@ -10,5 +10,8 @@
  * {@link dev.ember.engine.Backends} found for the tensor's device (the {@code kernels} jar provides the CPU ones).
  * Weights that will not change again (an inference session's) can be {@linkplain dev.ember.engine.Storage#markConstant
  * marked constant}, which lets a backend keep them in its kernels' layout instead of re-laying them out per call.
+ * Code that runs the same graph again and again and knows when each value dies (an inference session) can hand
+ * dead values' arrays to a {@link dev.ember.engine.BufferPool}, from which the CPU kernels take their outputs while
+ * the pool's lease is open on the calling thread: its intermediates are then allocated on the first run only.
  */
 package dev.ember.engine;
