@@ -52,9 +52,11 @@ final class Sgemm {
     static final int NT = 8 * NR;
     /**
      * Up to this many rows of A, a row-major B is read in place instead of packed: few rows reuse each B element
-     * too rarely to repay the copy (measured 5-10% faster at M = 128..512; at M = 2048 packing is 3% faster).
+     * too rarely to repay the copy (measured 5-10% faster at M = 128..256). At M = 512 packing wins where B is wide:
+     * 512x768x3072 ran at 179-182 GFLOP/s in place and 196-207 packed (alternating builds, 4 runs each), with
+     * 256^3, 512^3 and resnet18's 512-channel convs unchanged within the noise; at M = 2048 packing is 3% faster.
      */
-    static final int DIRECT_B_ROWS = 512;
+    static final int DIRECT_B_ROWS = 256;
     /** Most floats (A and B packed, 4 MB) for packing a whole product at once. */
     static final long WHOLE_FLOATS = 1L << 20;
     /** Below this many multiply-adds packing does not pay. */
