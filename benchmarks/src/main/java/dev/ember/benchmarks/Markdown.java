@@ -60,4 +60,27 @@ final class Markdown {
         rest.subList(i, Math.min(i + 2, rest.size())).clear();
         return rest;
     }
+
+    /** {@code --rounds N} (N >= 1), default 1: how many times a comparison repeats both sides, one after the other. */
+    static int roundsOption(List<String> args) {
+        int i = args.indexOf("--rounds");
+        if (i < 0) return 1;
+        if (i + 1 >= args.size()) throw new IllegalArgumentException("--rounds needs a number");
+        try {
+            int rounds = Integer.parseInt(args.get(i + 1));
+            if (rounds < 1) throw new IllegalArgumentException("--rounds must be at least 1, got " + rounds);
+            return rounds;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--rounds needs a number, got '" + args.get(i + 1) + "'");
+        }
+    }
+
+    /** {@code args} without {@code --rounds N}. */
+    static List<String> withoutRoundsOption(List<String> args) {
+        int i = args.indexOf("--rounds");
+        if (i < 0) return args;
+        List<String> rest = new ArrayList<>(args);
+        rest.subList(i, Math.min(i + 2, rest.size())).clear();
+        return rest;
+    }
 }

@@ -30,7 +30,12 @@ public final class SgemmComparison {
     static final double TARGET_FROM_FLOPS = 2.0 * 1024 * 1024 * 1024;
     static final Timing TIMING = new Timing(3, 0.5, 10, 1.5, 5000);
 
-    record Row(String shape, double flops, double emberGflops, double peerGflops) {
+    /** Medians over the rounds, and the lowest and highest round's ratio. */
+    record Row(String shape, double flops, double emberGflops, double peerGflops, double lowestRatio, double highestRatio) {
+        Row(String shape, double flops, double emberGflops, double peerGflops) {
+            this(shape, flops, emberGflops, peerGflops, emberGflops / peerGflops, emberGflops / peerGflops);
+        }
+
         double ratio() { return emberGflops / peerGflops; }
 
         Target target() { return flops >= TARGET_FROM_FLOPS ? Target.atLeast(1.0) : Target.NONE; }
@@ -39,36 +44,71 @@ public final class SgemmComparison {
     public static void main(String[] args) throws IOException {
         List<String> argv = List.of(args);
         Path md = Markdown.mdOption(argv);
-        List<String> shapes = Markdown.withoutMdOption(argv).isEmpty() ? SHAPES : Markdown.withoutMdOption(argv);
+        int rounds = Markdown.roundsOption(Markdown.withoutMdOption(argv));
+        List<String> rest = Markdown.withoutRoundsOption(Markdown.withoutMdOption(argv));
+        List<String> shapes = rest.isEmpty() ? SHAPES : rest;
 
-        List<double[]> ours = new ArrayList<>();   // {flops, GFLOP/s}
-        for (String shape : shapes) {
-            int[] mkn = parse(shape);
-            Rng rng = new Rng(1);
-            Tensor a = Tensor.randn(rng, 1f, mkn[0], mkn[1]);
-            Tensor b = Tensor.randn(rng, 1f, mkn[1], mkn[2]);
-            double flops = 2.0 * mkn[0] * mkn[1] * mkn[2];
-            double ms = TIMING.medianMs(() -> a.matmul(b));
-            ours.add(new double[] {flops, flops / ms / 1e6});
-            System.out.printf(Locale.ROOT, "ember\t%s\t%.4f ms\t%.1f GFLOP/s%n", shape, ms, flops / ms / 1e6);
+        double[][] ours = new double[shapes.size()][rounds], theirs = new double[shapes.size()][rounds];   // GFLOP/s
+        Peer peer = null;
+        String check = null;
+        // rounds of (ember, NumPy), one after the other, so that a slow spell of the shared machine meets both sides
+        for (int round = 0; round < rounds; round++) {
+            if (rounds > 1) System.out.printf(Locale.ROOT, "round %d of %d%n", round + 1, rounds);
+            for (int i = 0; i < shapes.size(); i++) {
+                int[] mkn = parse(shapes.get(i));
+                Rng rng = new Rng(1);
+                Tensor a = Tensor.randn(rng, 1f, mkn[0], mkn[1]);
+                Tensor b = Tensor.randn(rng, 1f, mkn[1], mkn[2]);
+                double ms = TIMING.medianMs(() -> a.matmul(b));
+                ours[i][round] = flops(shapes.get(i)) / ms / 1e6;
+                System.out.printf(Locale.ROOT, "ember\t%s\t%.4f ms\t%.1f GFLOP/s%n", shapes.get(i), ms, ours[i][round]);
+            }
+            List<String> peerArgs = new ArrayList<>();
+            Path dir = null;
+            if (round == 0) {
+                dir = Files.createTempDirectory("ember-sgemm-check");
+                peerArgs.addAll(List.of("--check", dir.toString(), CHECK_SHAPE));
+            }
+            peerArgs.addAll(shapes);
+            peer = Peer.run("benchmarks/peers/numpy_sgemm.py", peerArgs.toArray(String[]::new));
+            if (dir != null) {
+                check = check(dir);
+                deleteTree(dir);
+            }
+            for (int i = 0; i < shapes.size(); i++) {
+                String[] p = findShape(peer, shapes.get(i));
+                theirs[i][round] = p == null ? Double.NaN : Double.parseDouble(p[3]);
+            }
         }
-
-        Path dir = Files.createTempDirectory("ember-sgemm-check");
-        List<String> peerArgs = new ArrayList<>(List.of("--check", dir.toString(), CHECK_SHAPE));
-        peerArgs.addAll(shapes);
-        Peer peer = Peer.run("benchmarks/peers/numpy_sgemm.py", peerArgs.toArray(String[]::new));
-        String check = check(dir);
-        deleteTree(dir);
 
         List<Row> rows = new ArrayList<>();
-        for (int i = 0; i < shapes.size(); i++) {
-            String[] p = findShape(peer, shapes.get(i));
-            rows.add(new Row(shapes.get(i), ours.get(i)[0], ours.get(i)[1], p == null ? Double.NaN : Double.parseDouble(p[3])));
-        }
-        String block = block(rows, peer, check);
+        for (int i = 0; i < shapes.size(); i++) rows.add(aggregate(shapes.get(i), ours[i], theirs[i]));
+        String block = block(rows, peer, check, rounds);
         System.out.println();
         System.out.println(block);
         Markdown.writeBlock(md, block);
+    }
+
+    static double flops(String shape) {
+        int[] mkn = parse(shape);
+        return 2.0 * mkn[0] * mkn[1] * mkn[2];
+    }
+
+    /** One shape's rounds (GFLOP/s per round on each side) into medians and the spread of the per-round ratios. */
+    static Row aggregate(String shape, double[] ours, double[] theirs) {
+        double lo = Double.NaN, hi = Double.NaN;
+        for (int r = 0; r < Math.min(ours.length, theirs.length); r++) {
+            double ratio = ours[r] / theirs[r];
+            if (Double.isNaN(ratio)) continue;
+            lo = Double.isNaN(lo) ? ratio : Math.min(lo, ratio);
+            hi = Double.isNaN(hi) ? ratio : Math.max(hi, ratio);
+        }
+        return new Row(shape, flops(shape), medianOf(ours), medianOf(theirs), lo, hi);
+    }
+
+    private static double medianOf(double[] values) {
+        double[] v = java.util.Arrays.stream(values).filter(d -> !Double.isNaN(d)).toArray();
+        return v.length == 0 ? Double.NaN : Timing.median(v);
     }
 
     /** ember's product of the peer's inputs against the peer's product; "n/a" when the peer wrote none. */
@@ -87,19 +127,29 @@ public final class SgemmComparison {
         return String.format(Locale.ROOT, "%s at %s: max |ember − NumPy| / max |NumPy| = %.1e (tolerance %.0e)", verdict, CHECK_SHAPE, rel, CHECK_TOLERANCE);
     }
 
-    static String block(List<Row> rows, Peer peer, String check) {
+    static String block(List<Row> rows, Peer peer, String check) { return block(rows, peer, check, 1); }
+
+    static String block(List<Row> rows, Peer peer, String check, int rounds) {
         List<List<String>> cells = new ArrayList<>();
         for (Row r : rows) {
-            cells.add(List.of(r.shape().replace("x", "×"), Markdown.num(r.emberGflops(), 1), Markdown.num(r.peerGflops(), 1),
-                    Markdown.ratio(r.ratio()), r.target().text(), r.target().judge(r.ratio())));
+            List<String> row = new ArrayList<>(List.of(r.shape().replace("x", "×"), Markdown.num(r.emberGflops(), 1),
+                    Markdown.num(r.peerGflops(), 1), Markdown.ratio(r.ratio())));
+            if (rounds > 1) row.add(Markdown.ratio(r.lowestRatio()) + " – " + Markdown.ratio(r.highestRatio()));
+            row.addAll(List.of(r.target().text(), r.target().judge(r.ratio())));
+            cells.add(row);
         }
+        List<String> header = new ArrayList<>(List.of("shape (M×K×N)", "ember GFLOP/s", "NumPy GFLOP/s", "ratio"));
+        if (rounds > 1) header.add("ratio, lowest – highest round");
+        header.addAll(List.of("target", "met?"));
         String peerName = peer.unavailable() != null ? "n/a: " + peer.unavailable() : peer.version() + " (OpenBLAS, OPENBLAS_CORETYPE=SkylakeX)";
         return "### SGEMM: ember vs NumPy\n\n"
                 + "Measured " + Machine.describe() + ". Peer: " + peerName + ", 2 threads. C = A·B float32 row-major, "
                 + "GFLOP/s = 2MNK / median time (warm-up, then calls for 1.5 s). Ratio = ember / NumPy throughput; the "
                 + "target holds from 1024³ up by flop count, so 512×768×3072 too. "
+                + (rounds > 1 ? "Every figure is the median over " + rounds + " rounds, each ember's shapes then NumPy's "
+                        + "(a fresh process), one after the other; beside the ratio, the lowest and highest round's. " : "")
                 + "Correctness: " + check + ".\n\n"
-                + Markdown.table(List.of("shape (M×K×N)", "ember GFLOP/s", "NumPy GFLOP/s", "ratio", "target", "met?"), cells);
+                + Markdown.table(header, cells);
     }
 
     private static String[] findShape(Peer peer, String shape) {

@@ -87,26 +87,6 @@ public final class TrainStepComparison {
         return v.length == 0 ? Double.NaN : Timing.median(v);
     }
 
-    /** {@code --rounds N} (N >= 1), default 1; the other arguments are model names. */
-    static int roundsOption(List<String> argv) {
-        int i = argv.indexOf("--rounds");
-        if (i < 0) return 1;
-        if (i + 1 >= argv.size()) throw new IllegalArgumentException("--rounds needs a number");
-        try {
-            int rounds = Integer.parseInt(argv.get(i + 1));
-            if (rounds < 1) throw new IllegalArgumentException("--rounds must be at least 1, got " + rounds);
-            return rounds;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--rounds needs a number, got '" + argv.get(i + 1) + "'");
-        }
-    }
-
-    static List<String> withoutRoundsOption(List<String> argv) {
-        List<String> rest = new ArrayList<>(argv);
-        int i = rest.indexOf("--rounds");
-        if (i >= 0) rest.subList(i, Math.min(rest.size(), i + 2)).clear();
-        return rest;
-    }
 
     public static void main(String[] args) throws IOException, InterruptedException {
         List<String> argv = List.of(args);
@@ -116,9 +96,9 @@ public final class TrainStepComparison {
             return;
         }
         Path md = Markdown.mdOption(argv);
-        int rounds = roundsOption(Markdown.withoutMdOption(argv));
+        int rounds = Markdown.roundsOption(Markdown.withoutMdOption(argv));
         List<Case> cases = new ArrayList<>();
-        for (String name : withoutRoundsOption(Markdown.withoutMdOption(argv))) cases.add(find(name));
+        for (String name : Markdown.withoutRoundsOption(Markdown.withoutMdOption(argv))) cases.add(find(name));
         if (cases.isEmpty()) cases = CASES;
 
         List<Row> rows = new ArrayList<>();

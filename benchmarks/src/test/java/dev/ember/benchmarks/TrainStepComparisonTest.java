@@ -28,11 +28,11 @@ class TrainStepComparisonTest {
     }
 
     @Test void roundsOption() {
-        assertEquals(1, TrainStepComparison.roundsOption(List.of("mlp")));
-        assertEquals(3, TrainStepComparison.roundsOption(List.of("--rounds", "3", "cnn")));
-        assertEquals(List.of("cnn"), TrainStepComparison.withoutRoundsOption(List.of("--rounds", "3", "cnn")));
-        assertThrows(IllegalArgumentException.class, () -> TrainStepComparison.roundsOption(List.of("--rounds")));
-        assertThrows(IllegalArgumentException.class, () -> TrainStepComparison.roundsOption(List.of("--rounds", "0")));
-        assertThrows(IllegalArgumentException.class, () -> TrainStepComparison.roundsOption(List.of("--rounds", "x")));
+        assertEquals(1, Markdown.roundsOption(List.of("mlp")));
+        assertEquals(3, Markdown.roundsOption(List.of("--rounds", "3", "cnn")));
+        assertEquals(List.of("cnn"), Markdown.withoutRoundsOption(List.of("--rounds", "3", "cnn")));
+        assertThrows(IllegalArgumentException.class, () -> Markdown.roundsOption(List.of("--rounds")));
+        assertThrows(IllegalArgumentException.class, () -> Markdown.roundsOption(List.of("--rounds", "0")));
+        assertThrows(IllegalArgumentException.class, () -> Markdown.roundsOption(List.of("--rounds", "x")));
     }
 }
