@@ -17,7 +17,7 @@ final class FmaPeak {
 
     /** GFLOP/s of {@code threads} threads each running {@code iterations} rounds of the chains (2 flops per lane). */
     static double gflops(int threads, long iterations) throws InterruptedException {
-        chains(1_000_000, 1f);   // compiled before it is timed
+        for (int i = 0; i < 50; i++) chains(100_000, i);   // compiled (not only on-stack-replaced) before it is timed
         Thread[] workers = new Thread[threads];
         float[] sink = new float[threads];
         long t0 = System.nanoTime();

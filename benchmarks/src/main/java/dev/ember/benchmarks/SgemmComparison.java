@@ -49,11 +49,13 @@ public final class SgemmComparison {
         List<String> shapes = rest.isEmpty() ? SHAPES : rest;
 
         double[][] ours = new double[shapes.size()][rounds], theirs = new double[shapes.size()][rounds];   // GFLOP/s
+        double peak = 0;   // the highest of one measurement per round: a peak, and the machine has slow spells
         Peer peer = null;
         String check = null;
         // rounds of (ember, NumPy), one after the other, so that a slow spell of the shared machine meets both sides
         for (int round = 0; round < rounds; round++) {
             if (rounds > 1) System.out.printf(Locale.ROOT, "round %d of %d%n", round + 1, rounds);
+            peak = Math.max(peak, FmaPeak.gflops(threads(), 100_000_000L));
             for (int i = 0; i < shapes.size(); i++) {
                 int[] mkn = parse(shapes.get(i));
                 Rng rng = new Rng(1);
@@ -83,9 +85,6 @@ public final class SgemmComparison {
 
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < shapes.size(); i++) rows.add(aggregate(shapes.get(i), ours[i], theirs[i]));
-        double[] peaks = new double[3];
-        for (int r = 0; r < peaks.length; r++) peaks[r] = FmaPeak.gflops(threads(), 300_000_000L);
-        double peak = Timing.median(peaks);
         System.out.printf(Locale.ROOT, "FMA peak\t%.1f GFLOP/s (%d threads)%n", peak, threads());
         String block = block(rows, peer, check, rounds, peak);
         System.out.println();
@@ -157,8 +156,8 @@ public final class SgemmComparison {
         if (!Double.isNaN(peak)) {
             double big = Double.NaN;
             for (Row r : rows) if (r.shape().equals("2048x2048x2048")) big = r.emberGflops() / peak;
-            peakText = String.format(Locale.ROOT, "FMA peak: %.0f GFLOP/s, measured in the same JVM by %d threads of register-only "
-                    + "vector fma chains (`FmaPeak`); issue 5 asks for ≥ %.0f%% of it at 2048³%s. ", peak, threads(), 100 * PEAK_SHARE_TARGET,
+            peakText = String.format(Locale.ROOT, "FMA peak: %.0f GFLOP/s, the highest of one measurement per round in the same JVM "
+                    + "by %d threads of register-only vector fma chains (`FmaPeak`); issue 5 asks for ≥ %.0f%% of it at 2048³%s. ", peak, threads(), 100 * PEAK_SHARE_TARGET,
                     Double.isNaN(big) ? "" : String.format(Locale.ROOT, ": %.0f%%, %s", 100 * big, big >= PEAK_SHARE_TARGET ? "met" : "**missed**"));
         }
         String peerName = peer.unavailable() != null ? "n/a: " + peer.unavailable() : peer.version() + " (OpenBLAS, OPENBLAS_CORETYPE=SkylakeX)";
