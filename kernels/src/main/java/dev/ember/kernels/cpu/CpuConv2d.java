@@ -91,7 +91,7 @@ final class CpuConv2d {
             forJobs(jobs, (lo, hi) -> {
                 Scratch s = SCRATCH.get();
                 for (int job = lo; job < hi; job++) {
-                    int grp = job % g.groups, n0 = job / g.groups * per, images = Math.min(per, g.n - n0);
+                    int grp = job % g.groups, chunk = job / g.groups, n0 = firstImage(chunk, chunks, g.n), images = firstImage(chunk + 1, chunks, g.n) - n0;
                     int cols = images * g.spatial;
                     float[] col = s.col(g.rows * cols);             // (Cg*KH*KW, images*S)
                     int group = grp;
@@ -194,7 +194,7 @@ final class CpuConv2d {
             forJobs(jobs, (lo, hi) -> {
                 Scratch s = SCRATCH.get();
                 for (int job = lo; job < hi; job++) {
-                    int grp = job % g.groups, n0 = job / g.groups * per, images = Math.min(per, g.n - n0);
+                    int grp = job % g.groups, chunk = job / g.groups, n0 = firstImage(chunk, chunks, g.n), images = firstImage(chunk + 1, chunks, g.n) - n0;
                     int cols = images * g.spatial;
                     float[] dyChunk = s.staged(g.ocPerGroup * cols); // (OCg, images*S)
                     float[] dcol = s.col(g.rows * cols);             // (Cg*KH*KW, images*S)
@@ -316,6 +316,15 @@ final class CpuConv2d {
         int wide = (CHUNK_COLUMNS + g.spatial - 1) / g.spatial;
         return per >= wide ? per : Math.max(per, Math.min(wide, WIDE_CHUNK_FLOATS / perImage));
     }
+
+    /**
+     * First image of chunk {@code chunk} when n images are cut into {@code chunks} chunks whose sizes differ by at most
+     * one (none larger than the per-chunk limit they were counted from). Forward and backwardInput use it: their
+     * values do not depend on the chunking, and 16 images in chunks of at most 3 as 2,3,3,2,3,3 keep two threads
+     * equally busy where 3,3,3,3,3,1 left one idle for a sixth of the layer. backwardWeight keeps its fixed-size
+     * chunks, since it sums per-chunk partials.
+     */
+    static int firstImage(int chunk, int chunks, int n) { return (int) ((long) chunk * n / chunks); }
 
     /**
      * Runs the batched schedule's (chunk, group) jobs in parallel when there are enough to keep every thread busy,
