@@ -53,13 +53,7 @@ final class Markdown {
     }
 
     /** {@code args} without {@code --md FILE}. */
-    static List<String> withoutMdOption(List<String> args) {
-        int i = args.indexOf("--md");
-        if (i < 0) return args;
-        List<String> rest = new ArrayList<>(args);
-        rest.subList(i, Math.min(i + 2, rest.size())).clear();
-        return rest;
-    }
+    static List<String> withoutMdOption(List<String> args) { return without(args, "--md"); }
 
     /** {@code --rounds N} (N >= 1), default 1: how many times a comparison repeats both sides, one after the other. */
     static int roundsOption(List<String> args) {
@@ -76,8 +70,11 @@ final class Markdown {
     }
 
     /** {@code args} without {@code --rounds N}. */
-    static List<String> withoutRoundsOption(List<String> args) {
-        int i = args.indexOf("--rounds");
+    static List<String> withoutRoundsOption(List<String> args) { return without(args, "--rounds"); }
+
+    /** {@code args} without {@code option} and the value after it. */
+    private static List<String> without(List<String> args, String option) {
+        int i = args.indexOf(option);
         if (i < 0) return args;
         List<String> rest = new ArrayList<>(args);
         rest.subList(i, Math.min(i + 2, rest.size())).clear();
