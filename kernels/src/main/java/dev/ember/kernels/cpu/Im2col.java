@@ -62,7 +62,22 @@ final class Im2col {
         source = ow < SPECIES.length() && tiny && !pointwise && (long) rows * spatial <= MAX_TABLE ? cachedSourceTable() : null;
         split = p.strideW() == 2 && source == null;
         half = (w + 1) / 2;
+        boolean padded = p.padH() > 0 || p.padW() > 0;
+        unpadded = padded && p.strideW() == 1 && source == null && !pointwise
+                ? new Im2col(Shape.of(n, c, h + 2 * p.padH(), w + 2 * p.padW()), weight, output,
+                        new Conv2dParams(p.strideH(), p.strideW(), 0, 0, p.dilationH(), p.dilationW(), p.groups()))
+                : null;
     }
+
+    /**
+     * For stride-1 layers with padding (resnet's 3x3 convolutions): the same convolution over the input with its
+     * zero border written out, whose im2col is used instead. With the border in the data, every output row of every
+     * col row is one whole copy (one vector where the row is at most a vector wide) with no padding cases, and the
+     * copy of the input with its border costs 1/(KH*KW) of the column matrix. Null where it does not apply.
+     */
+    private final Im2col unpadded;
+    /** Per-thread buffer of the input with its zero border, (Cg, H + 2 padH, W + 2 padW). */
+    private static final ThreadLocal<float[][]> PADDED = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /**
      * Stride-2 rows read from x split into even and odd columns: each col row is then one contiguous run of one of
@@ -112,7 +127,10 @@ final class Im2col {
     /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; in parallel over rows. */
     void im2colParallel(float[] x, int xOff, float[] col, int colOff, int ld) {
         int grain = Parallel.grain(rows, Math.max(1, 4096 / Math.max(1, spatial)));
-        if (split) {
+        if (unpadded != null) {
+            float[] bordered = withBorder(x, xOff);   // the caller's buffer, read by every thread of this call
+            Parallel.forRange(rows, grain, (lo, hi) -> unpadded.im2colRows(bordered, 0, null, col, colOff, ld, lo, hi));
+        } else if (split) {
             float[] halves = splitColumns(x, xOff);   // the caller's buffer, read by every thread of this call
             Parallel.forRange(rows, grain, (lo, hi) -> im2colRows(null, 0, halves, col, colOff, ld, lo, hi));
         } else {
@@ -122,7 +140,28 @@ final class Im2col {
 
     /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; on the calling thread. */
     void im2col(float[] x, int xOff, float[] col, int colOff, int ld) {
-        im2colRows(x, xOff, split ? splitColumns(x, xOff) : null, col, colOff, ld, 0, rows);
+        if (unpadded != null) unpadded.im2colRows(withBorder(x, xOff), 0, null, col, colOff, ld, 0, rows);
+        else im2colRows(x, xOff, split ? splitColumns(x, xOff) : null, col, colOff, ld, 0, rows);
+    }
+
+    /** x (Cg, H, W) at {@code xOff} into this thread's buffer with its zero border, (Cg, H + 2 padH, W + 2 padW). */
+    private float[] withBorder(float[] x, int xOff) {
+        int ph = p.padH(), pw = p.padW(), bh = h + 2 * ph, bw = w + 2 * pw;
+        float[][] holder = PADDED.get();
+        int size = cPerGroup * bh * bw;
+        if (holder[0].length < size) holder[0] = new float[size];
+        float[] out = holder[0];   // reused: every border cell is written again, not assumed zero
+        for (int ch = 0; ch < cPerGroup; ch++) {
+            int plane = ch * bh * bw;
+            Arrays.fill(out, plane, plane + ph * bw + pw, 0f);                            // top rows, first left border
+            for (int i = 0; i < h; i++) {
+                int row = plane + (ph + i) * bw;
+                System.arraycopy(x, xOff + (ch * h + i) * w, out, row + pw, w);
+                Arrays.fill(out, row + pw + w, Math.min(row + bw + pw, plane + bh * bw), 0f);   // right border, next left one
+            }
+            Arrays.fill(out, plane + (ph + h) * bw, plane + bh * bw, 0f);                 // bottom rows
+        }
+        return out;
     }
 
     /** x (Cg, H, W) into this thread's buffer as (Cg, H, 2, half): even columns, then odd ones (a zero past W). */

@@ -53,6 +53,7 @@ class CpuConv2dTest {
         {2, 3, 40, 37, 8, 7, 7, 2, 2, 3, 3, 1, 1, 1},    // stride 2 over odd-width rows wider than a vector: split columns
         {1, 2, 20, 41, 4, 3, 3, 2, 2, 1, 1, 2, 2, 1},    // the same with dilation 2 (every tap on one half)
         {3, 4, 24, 24, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2},    // images of >= 512 outputs, grouped: each GEMM writes y in place
+        {2, 3, 6, 10, 4, 1, 3, 1, 1, 0, 1, 1, 1, 1},     // padding in W only: the bordered copy's last row of a plane
     };
 
     @Test void forwardAndBothBackwardsMatchTheReference() {
