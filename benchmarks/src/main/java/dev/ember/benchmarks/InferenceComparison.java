@@ -229,22 +229,18 @@ public final class InferenceComparison {
     static Row aggregate(Case c, List<Row> forks) {
         String declared = "", problem = null;
         double maxDiff = 0;
-        List<Double> ratios = new ArrayList<>();
         for (Row r : forks) {
             if (declared.isEmpty()) declared = r.declared();
             if (problem == null) problem = r.problem();
             maxDiff = Double.isNaN(r.maxDiff()) || Double.isNaN(maxDiff) ? Double.NaN : Math.max(maxDiff, r.maxDiff());
-            if (!Double.isNaN(r.ratio())) ratios.add(r.ratio());
         }
-        double lo = ratios.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
-        double hi = ratios.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+        double[] spread = Timing.range(forks.stream().mapToDouble(Row::ratio).toArray());
         return new Row(c, declared, medianOf(forks, Row::emberFirstMs), medianOf(forks, Row::ortFirstMs), medianOf(forks, Row::emberMs),
-                medianOf(forks, Row::ortMs), forks.isEmpty() ? Double.NaN : maxDiff, problem, lo, hi, forks.size());
+                medianOf(forks, Row::ortMs), forks.isEmpty() ? Double.NaN : maxDiff, problem, spread[0], spread[1], forks.size());
     }
 
     private static double medianOf(List<Row> rows, java.util.function.ToDoubleFunction<Row> field) {
-        double[] v = rows.stream().mapToDouble(field).filter(d -> !Double.isNaN(d)).toArray();
-        return v.length == 0 ? Double.NaN : Timing.median(v);
+        return Timing.medianOfNumbers(rows.stream().mapToDouble(field).toArray());
     }
 
     private static void runOrt(OrtSession ort, Map<String, OnnxTensor> feed) {

@@ -99,19 +99,10 @@ public final class SgemmComparison {
 
     /** One shape's rounds (GFLOP/s per round on each side) into medians and the spread of the per-round ratios. */
     static Row aggregate(String shape, double[] ours, double[] theirs) {
-        double lo = Double.NaN, hi = Double.NaN;
-        for (int r = 0; r < Math.min(ours.length, theirs.length); r++) {
-            double ratio = ours[r] / theirs[r];
-            if (Double.isNaN(ratio)) continue;
-            lo = Double.isNaN(lo) ? ratio : Math.min(lo, ratio);
-            hi = Double.isNaN(hi) ? ratio : Math.max(hi, ratio);
-        }
-        return new Row(shape, flops(shape), medianOf(ours), medianOf(theirs), lo, hi);
-    }
-
-    private static double medianOf(double[] values) {
-        double[] v = java.util.Arrays.stream(values).filter(d -> !Double.isNaN(d)).toArray();
-        return v.length == 0 ? Double.NaN : Timing.median(v);
+        double[] ratios = new double[Math.min(ours.length, theirs.length)];
+        for (int r = 0; r < ratios.length; r++) ratios[r] = ours[r] / theirs[r];
+        double[] spread = Timing.range(ratios);
+        return new Row(shape, flops(shape), Timing.medianOfNumbers(ours), Timing.medianOfNumbers(theirs), spread[0], spread[1]);
     }
 
     /** ember's product of the peer's inputs against the peer's product; "n/a" when the peer wrote none. */

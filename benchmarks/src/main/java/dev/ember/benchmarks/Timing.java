@@ -16,11 +16,10 @@ record Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeco
 
     /** Median milliseconds of one call of {@code call}. */
     double medianMs(Runnable call) {
-        long start = System.nanoTime();
-        for (int i = 0; i < warmCalls || seconds(start) < warmSeconds; i++) call.run();
+        warm(call);
         double[] ms = new double[maxCalls];
         int n = 0;
-        start = System.nanoTime();
+        long start = System.nanoTime();
         while (n < maxCalls && (n < minCalls || seconds(start) < budgetSeconds)) {
             long t0 = System.nanoTime();
             call.run();
@@ -92,6 +91,19 @@ record Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeco
         long t0 = System.nanoTime();
         call.run();
         return (System.nanoTime() - t0) / 1e6;
+    }
+
+    /** Median of the values that are numbers (a side that failed leaves NaN); NaN when none is. */
+    static double medianOfNumbers(double[] values) {
+        double[] v = Arrays.stream(values).filter(d -> !Double.isNaN(d)).toArray();
+        return v.length == 0 ? Double.NaN : median(v);
+    }
+
+    /** {lowest, highest} of the values that are numbers; NaNs when none is. */
+    static double[] range(double[] values) {
+        double[] v = Arrays.stream(values).filter(d -> !Double.isNaN(d)).toArray();
+        return v.length == 0 ? new double[] {Double.NaN, Double.NaN}
+                : new double[] {Arrays.stream(v).min().getAsDouble(), Arrays.stream(v).max().getAsDouble()};
     }
 
     static double median(double[] values) {

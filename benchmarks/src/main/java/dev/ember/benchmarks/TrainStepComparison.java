@@ -68,14 +68,10 @@ public final class TrainStepComparison {
      * of each figure; the spread of the per-round ratios is kept, since the shared machine's speed changes over seconds.
      */
     static Row aggregate(String model, Case c, List<Measured> ember, List<Measured> peer, String note) {
-        double lo = Double.NaN, hi = Double.NaN;
-        for (int r = 0; r < Math.min(ember.size(), peer.size()); r++) {
-            double ratio = ember.get(r).medianMs() / peer.get(r).medianMs();
-            if (Double.isNaN(ratio)) continue;
-            lo = Double.isNaN(lo) ? ratio : Math.min(lo, ratio);
-            hi = Double.isNaN(hi) ? ratio : Math.max(hi, ratio);
-        }
-        return new Row(model, c, medianOf(ember), medianOf(peer), note, ember.size(), lo, hi);
+        double[] ratios = new double[Math.min(ember.size(), peer.size())];
+        for (int r = 0; r < ratios.length; r++) ratios[r] = ember.get(r).medianMs() / peer.get(r).medianMs();
+        double[] spread = Timing.range(ratios);
+        return new Row(model, c, medianOf(ember), medianOf(peer), note, ember.size(), spread[0], spread[1]);
     }
 
     private static Measured medianOf(List<Measured> ms) {
@@ -83,10 +79,8 @@ public final class TrainStepComparison {
     }
 
     private static double medianOf(List<Measured> ms, java.util.function.ToDoubleFunction<Measured> figure) {
-        double[] v = ms.stream().mapToDouble(figure).filter(d -> !Double.isNaN(d)).toArray();
-        return v.length == 0 ? Double.NaN : Timing.median(v);
+        return Timing.medianOfNumbers(ms.stream().mapToDouble(figure).toArray());
     }
-
 
     public static void main(String[] args) throws IOException, InterruptedException {
         List<String> argv = List.of(args);
