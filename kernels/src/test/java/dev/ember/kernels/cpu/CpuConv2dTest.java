@@ -56,12 +56,18 @@ class CpuConv2dTest {
         {2, 3, 6, 10, 4, 1, 3, 1, 1, 0, 1, 1, 1, 1},     // padding in W only: the bordered copy's last row of a plane
     };
 
+    /** A case's parameters, and its input and weight drawn in that order. */
+    private static Conv2dParams params(int[] c) { return new Conv2dParams(c[7], c[8], c[9], c[10], c[11], c[12], c[13]); }
+
+    private static Tensor input(Rng rng, int[] c) { return randn(rng, c[0], c[1], c[2], c[3]); }
+
+    private static Tensor weight(Rng rng, int[] c) { return randn(rng, c[4], c[1] / c[13], c[5], c[6]); }
+
     @Test void forwardAndBothBackwardsMatchTheReference() {
         Rng rng = new Rng(31);
         for (int[] c : CASES) {
-            Conv2dParams p = new Conv2dParams(c[7], c[8], c[9], c[10], c[11], c[12], c[13]);
-            Tensor x = randn(rng, c[0], c[1], c[2], c[3]);
-            Tensor w = randn(rng, c[4], c[1] / c[13], c[5], c[6]);
+            Conv2dParams p = params(c);
+            Tensor x = input(rng, c), w = weight(rng, c);
             Shape ys = p.outputShape(x.shape(), w.shape());
             Tensor dy = randn(rng, ys.dims());
             String what = java.util.Arrays.toString(c);
@@ -86,9 +92,8 @@ class CpuConv2dTest {
     @Test void aConstantWeightPackedAheadGivesTheSameBits() {
         Rng rng = new Rng(36);
         for (int[] c : CASES) {
-            Conv2dParams p = new Conv2dParams(c[7], c[8], c[9], c[10], c[11], c[12], c[13]);
-            Tensor x = randn(rng, c[0], c[1], c[2], c[3]);
-            Tensor w = randn(rng, c[4], c[1] / c[13], c[5], c[6]);
+            Conv2dParams p = params(c);
+            Tensor x = input(rng, c), w = weight(rng, c);
             Tensor constant = Tensor.of(w.toFloatArray(), w.dims());
             constant.storage().markConstant();
             Tensor y = CpuConv2d.forward(x, w, p);
@@ -104,9 +109,8 @@ class CpuConv2dTest {
     @Test void biasAndReluEpilogueEqualsSeparatePasses() {
         Rng rng = new Rng(33);
         for (int[] c : CASES) {
-            Conv2dParams p = new Conv2dParams(c[7], c[8], c[9], c[10], c[11], c[12], c[13]);
-            Tensor x = randn(rng, c[0], c[1], c[2], c[3]);
-            Tensor w = randn(rng, c[4], c[1] / c[13], c[5], c[6]);
+            Conv2dParams p = params(c);
+            Tensor x = input(rng, c), w = weight(rng, c);
             Tensor bias = randn(rng, c[4]);
             float[] plain = CpuConv2d.forward(x, w, p).toFloatArray();   // (N, OC, OH, OW)
             float[] b = bias.toFloatArray();
