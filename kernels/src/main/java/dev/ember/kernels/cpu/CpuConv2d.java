@@ -82,8 +82,15 @@ final class CpuConv2d {
         Tensor xc = x.contiguous(), wc = w.contiguous();
         float[] xd = CpuMatmul.floats(xc), wd = CpuMatmul.floats(wc);
         int xBase = xc.offset(), wBase = wc.offset();
-        Sgemm.PackedA[] packed = packedWeights(wc, wd, wBase, g);   // null unless w is constant (inference)
         float[] y = BufferPool.uninitialized(ys.numel()); // (N, OC, OH, OW), every element written below
+        Winograd3x3 winograd = constantWeight(wc) ? Winograd3x3.plan(g, p) : null;
+        if (winograd != null) {
+            Winograd3x3.Weight u = wc.storage().derived(new WinogradWeightKey(wBase, g.oc, g.c),
+                    () -> Winograd3x3.transform(wd, wBase, g.oc, g.c));
+            winograd.forward(xd, xBase, u, b, relu, y);
+            return Tensor.of(CpuStorage.wrap(y), ys);
+        }
+        Sgemm.PackedA[] packed = packedWeights(wc, wd, wBase, g);   // null unless w is constant (inference)
         if (batched(g)) {
             // An image wide enough for the microkernel is a chunk of its own: its GEMM writes y in place, without
             // the staging copy. Forward values do not depend on the chunking (each is one Sgemm element).
@@ -153,7 +160,7 @@ final class CpuConv2d {
      * times per call when they pack them (read, write packed, read packed), and they are memory-bound there.
      */
     private static Sgemm.PackedA[] packedWeights(Tensor wc, float[] wd, int wBase, Im2col g) {
-        if (!Sgemm.PackedA.ENABLED || !wc.storage().isConstant()) return null;
+        if (!constantWeight(wc)) return null;
         return wc.storage().derived(new PackedWeightKey(wBase, g.oc, g.rows, g.groups), () -> {
             Sgemm.PackedA[] packs = new Sgemm.PackedA[g.groups];
             for (int grp = 0; grp < g.groups; grp++) {
@@ -163,8 +170,17 @@ final class CpuConv2d {
         });
     }
 
+    /**
+     * Whether forms derived from w (packed, transformed) are kept with it: a constant weight (an inference session's
+     * initializer), unless {@code -Dember.prepack=false} asks for no copies.
+     */
+    private static boolean constantWeight(Tensor wc) { return Sgemm.PackedA.ENABLED && wc.storage().isConstant(); }
+
     /** What a packed conv weight depends on besides the storage's values. */
     private record PackedWeightKey(int offset, int oc, int rows, int groups) {}
+
+    /** What a Winograd-transformed conv weight depends on besides the storage's values. */
+    private record WinogradWeightKey(int offset, int oc, int c) {}
 
     /** dst[d, d + n) = src[s, s + n) + bias, then max(., 0) when {@code relu}; src may be dst. */
     static void biasRelu(float[] src, int s, float[] dst, int d, int n, float bias, boolean relu) {

@@ -1,0 +1,287 @@
+package dev.ember.kernels.cpu;
+
+import dev.ember.engine.Conv2dParams;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * A 3x3, stride-1 convolution as Winograd F(2x2, 3x3) (Lavin and Gray, 2015): each 2x2 output tile is made from the
+ * 4x4 input tile around it with 16 multiplies per (output channel, input channel) instead of 36.
+ *
+ * <pre>
+ *   tiles t = (n, ty, tx), ty < ceil(OH/2), tx < ceil(OW/2); d[c, t] (4x4) = x[n, c, 2ty - padH + r, 2tx - padW + q]
+ *   U[xi] (K, C) = (G w[k, c] G^T)[xi]        16 planes xi = (i, j), made once per constant weight and kept packed
+ *   V[xi] (C, T) = (B^T d[c, t] B)[xi]        a chunk's T tiles side by side
+ *   M[xi] (K, T) = U[xi] · V[xi]              16 Sgemm products of depth C
+ *   y[n, k, 2ty + a, 2tx + b] = (A^T M[., k, t] A)[a, b] (+ bias, then ReLU)
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],  A^T = [1 1 1 0; 0 1 -1 -1]
+ * </pre>
+ * Only the inference path takes it (a constant weight, see {@link CpuConv2d}): the values differ from im2col + GEMM
+ * by rounding (about 1e-6 relative here), and training keeps the bits it has always had. Each output depends only on
+ * its tile's GEMM elements, whose arithmetic does not depend on the chunk's width, so results are the same for any
+ * chunking, batch split or thread count.
+ *
+ * <p>The batch's tile rows (n, ty) are cut into chunks whose V and M fit {@link #CHUNK_FLOATS}; chunks run in
+ * parallel when there are enough, else one by one with each phase (input transform over channels, the 16 products,
+ * output transform over output channels) parallel inside.
+ */
+final class Winograd3x3 {
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final int L = SPECIES.length();
+    /** {@code -Dember.winograd=false} keeps every convolution on im2col + GEMM. */
+    static final boolean ENABLED = !"false".equals(System.getProperty("ember.winograd"));
+    /** V and M of one chunk together, in floats (2 MB): what one core's share of L2/L3 keeps between the phases. */
+    private static final int CHUNK_FLOATS = 1 << 19;
+    /**
+     * Fewest input and output channels. The transforms cost in proportion to C + K per tile, the multiplies saved to
+     * C * K: small_cnn's 32 -> 64 layer at batch 32 took 1.21-1.33 ms this way against 0.92-1.01 ms as im2col + GEMM
+     * (its 6-tile rows also fill 6 of 16 lanes), while resnet18's 64 -> 64 at 56x56 took 0.94-1.19 against 1.34-1.62.
+     */
+    static final int MIN_CHANNELS = 64;
+    /**
+     * Fewest tiles per product. The 16 transformed planes are 16/9 the weight's size and are read once per product,
+     * so with few tiles the layer is bound by reading them: resnet18 at 1x3x64x64 ran 5.4 ms a call with its 4x4 and
+     * 2x2 layers (4 and 1 tiles) on Winograd, 3.9 ms without; from 16 tiles (its 8x8 layers) it wins.
+     */
+    static final int MIN_TILES = 16;
+
+    private final int n, c, k, h, w, oh, ow, padH, padW, tilesY, tilesX, rowsPerChunk, chunks;
+
+    private Winograd3x3(Im2col g, Conv2dParams p) {
+        n = g.n;
+        c = g.c;
+        k = g.oc;
+        h = g.h;
+        w = g.w;
+        oh = g.oh;
+        ow = g.ow;
+        padH = p.padH();
+        padW = p.padW();
+        tilesY = (oh + 1) / 2;
+        tilesX = (ow + 1) / 2;
+        int perRow = 16 * (c + k) * tilesX;
+        int rows = n * tilesY;
+        int per = Math.max(1, Math.min(rows, CHUNK_FLOATS / perRow));
+        chunks = (rows + per - 1) / per;
+        rowsPerChunk = per;
+    }
+
+    /**
+     * The plan for a convolution of this geometry, or null where Winograd does not apply: it takes 3x3, stride 1,
+     * dilation 1, one group, at least {@link #MIN_CHANNELS} channels in and out, {@link #MIN_TILES} tiles per product,
+     * and products large enough for Sgemm's packed path (the small path needs A unpacked, and only the packed planes
+     * are kept).
+     */
+    static Winograd3x3 plan(Im2col g, Conv2dParams p) {
+        if (!ENABLED || g.kh != 3 || g.kw != 3 || p.strideH() != 1 || p.strideW() != 1 || p.dilationH() != 1
+                || p.dilationW() != 1 || g.groups != 1 || g.oh < 2 || g.ow < 2 || g.c < MIN_CHANNELS || g.oc < MIN_CHANNELS) return null;
+        Winograd3x3 plan = new Winograd3x3(g, p);
+        long fewestTiles = (long) (plan.n * plan.tilesY / plan.chunks) * plan.tilesX;
+        return fewestTiles >= MIN_TILES && (long) plan.k * plan.c * fewestTiles >= Sgemm.SMALL ? plan : null;
+    }
+
+    /** The transformed weight: plane xi (K, C) packed for Sgemm. */
+    record Weight(Sgemm.PackedA[] planes) {}
+
+    /** U = G w G^T for w (K, C, 3, 3) at {@code wOff}, each 4x4 result computed in double and rounded once. */
+    static Weight transform(float[] wd, int wOff, int k, int c) {
+        float[] u = new float[16 * k * c];   // (16, K, C)
+        Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {
+            double[] gw = new double[12];   // G w (4x3)
+            for (int o = lo; o < hi; o++) {
+                for (int ci = 0; ci < c; ci++) {
+                    int at = wOff + (o * c + ci) * 9;
+                    for (int q = 0; q < 3; q++) {
+                        double g0 = wd[at + q], g1 = wd[at + 3 + q], g2 = wd[at + 6 + q];
+                        gw[q] = g0;
+                        gw[3 + q] = (g0 + g1 + g2) / 2;
+                        gw[6 + q] = (g0 - g1 + g2) / 2;
+                        gw[9 + q] = g2;
+                    }
+                    for (int i = 0; i < 4; i++) {   // row i of (G w) G^T: (a, (a + b + e)/2, (a - b + e)/2, e)
+                        double a = gw[3 * i], b = gw[3 * i + 1], e = gw[3 * i + 2];
+                        int to = (i * 4 * k + o) * c + ci, plane = k * c;
+                        u[to] = (float) a;
+                        u[to + plane] = (float) ((a + b + e) / 2);
+                        u[to + 2 * plane] = (float) ((a - b + e) / 2);
+                        u[to + 3 * plane] = (float) e;
+                    }
+                }
+            }
+        });
+        Sgemm.PackedA[] planes = new Sgemm.PackedA[16];
+        for (int xi = 0; xi < 16; xi++) planes[xi] = Sgemm.PackedA.of(k, c, u, xi * k * c, c, 1);
+        return new Weight(planes);
+    }
+
+    /** Per-thread buffers: V and M of the chunk a thread owns, and the split input rows of the channel it transforms. */
+    private static final class Scratch {
+        float[] v = new float[0], m = new float[0], split = new float[0];
+        /** One vector of tiles' 16 intermediate values, between a transform's two passes. */
+        final float[] tmp = new float[16 * L];
+
+        static float[] grow(float[] a, int size) { return a.length < size ? new float[size] : a; }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * y (N, K, OH, OW) = conv(x, w) (+ bias, then ReLU), x (N, C, H, W) contiguous at {@code xOff}; {@code u} from
+     * {@link #transform} of w; bias (K) may be null.
+     */
+    void forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
+        if (chunks >= 2 * Parallel.THREADS) {
+            Parallel.forRange(chunks, 1, (lo, hi) -> {
+                for (int q = lo; q < hi; q++) chunk(q, x, xOff, u, bias, relu, y);
+            });
+        } else {
+            for (int q = 0; q < chunks; q++) chunk(q, x, xOff, u, bias, relu, y);
+        }
+    }
+
+    /** Tile rows [r0, r1) of chunk q: as many per chunk as fit, with sizes that differ by at most one. */
+    private int firstRow(int q) { return (int) ((long) q * n * tilesY / chunks); }
+
+    private void chunk(int q, float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
+        int r0 = firstRow(q), r1 = firstRow(q + 1), tiles = (r1 - r0) * tilesX;
+        Scratch s = SCRATCH.get();
+        float[] v = s.v = Scratch.grow(s.v, 16 * c * tiles);   // (16, C, T)
+        float[] m = s.m = Scratch.grow(s.m, 16 * k * tiles);   // (16, K, T)
+        Parallel.forRange(c, Parallel.grain(c, 1), (lo, hi) -> {
+            for (int ci = lo; ci < hi; ci++) inputTransform(x, xOff, ci, r0, r1, v, tiles);
+        });
+        Parallel.forRange(16, 1, (lo, hi) -> {
+            for (int xi = lo; xi < hi; xi++) {
+                Sgemm.gemm(k, tiles, c, null, 0, c, 1, u.planes()[xi], v, xi * c * tiles, tiles, 1, m, xi * k * tiles, tiles, false);
+            }
+        });
+        Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {
+            for (int o = lo; o < hi; o++) outputTransform(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y);
+        });
+    }
+
+    /** Interleaves two vectors: (a0, b0, a1, b1, ...) from the lower halves, and from the upper halves. */
+    private static final VectorShuffle<Float> ZIP_LOW = VectorShuffle.fromOp(SPECIES, i -> (i % 2 == 0 ? 0 : L) + i / 2);
+    private static final VectorShuffle<Float> ZIP_HIGH = VectorShuffle.fromOp(SPECIES, i -> (i % 2 == 0 ? 0 : L) + L / 2 + i / 2);
+
+    /**
+     * V[., ci, .] for the chunk's tiles. Each input row the tiles read is split once into its even and odd columns
+     * (zeros outside x), so that tile tx's four columns 2tx .. 2tx+3 are even[tx], odd[tx], even[tx+1], odd[tx+1]:
+     * B^T d B then runs on whole vectors of consecutive tiles. A tile row shares two input rows with the one above
+     * it; the four rows are a ring indexed by input row mod 4, and a tile row below another splits only its two new
+     * rows.
+     * <p>Why the vector work sits in small methods that take and return no vector or mask: one method holding all 16
+     * loads and stores was too large for C1 ("out of virtual registers"), so it never reached C2 and ran the Vector
+     * API's scalar fallback, 8x slower; and C2 does not inline a helper already compiled large, so a vector or mask
+     * passed to or returned from one is boxed on every call (3x slower). The 16 values between the two passes go
+     * through {@code tmp}, in L1.
+     */
+    private void inputTransform(float[] x, int xOff, int ci, int r0, int r1, float[] v, int tiles) {
+        int span = tilesX + 1, plane = c * tiles, odd = 4 * span;
+        Scratch s = SCRATCH.get();
+        float[] e = s.split = Scratch.grow(s.split, 8 * span + L);   // ring slot q: even columns at q*span, odd at (4+q)*span
+        float[] tmp = s.tmp;
+        for (int row = r0; row < r1; row++) {
+            int img = row / tilesY, ty = row % tilesY, t0 = (row - r0) * tilesX, base = xOff + (img * c + ci) * h * w;
+            for (int r = row > r0 && ty > 0 ? 2 : 0; r < 4; r++) {
+                int slot = (2 * ty + r) & 3;
+                split(x, base, 2 * ty - padH + r, e, slot * span, odd + slot * span, span);
+            }
+            int e0 = ((2 * ty) & 3) * span, e1 = ((2 * ty + 1) & 3) * span, e2 = ((2 * ty + 2) & 3) * span, e3 = ((2 * ty + 3) & 3) * span;
+            for (int tx = 0; tx < tilesX; tx += L) {
+                int lanes = Math.min(L, tilesX - tx);   // tiles in this vector
+                // the tile's columns 2tx .. 2tx+3, each down its rows 0..3
+                downColumnBt(e, e0 + tx, e1 + tx, e2 + tx, e3 + tx, tmp, 0, lanes);
+                downColumnBt(e, odd + e0 + tx, odd + e1 + tx, odd + e2 + tx, odd + e3 + tx, tmp, 1, lanes);
+                downColumnBt(e, e0 + tx + 1, e1 + tx + 1, e2 + tx + 1, e3 + tx + 1, tmp, 2, lanes);
+                downColumnBt(e, odd + e0 + tx + 1, odd + e1 + tx + 1, odd + e2 + tx + 1, odd + e3 + tx + 1, tmp, 3, lanes);
+                int at = ci * tiles + t0 + tx;
+                for (int i = 0; i < 4; i++) acrossRowB(tmp, i, v, at + 4 * i * plane, plane, lanes);
+            }
+        }
+    }
+
+    /** Column q of B^T d: (d0 - d2, d1 + d2, d2 - d1, d1 - d3) from the rows at s0..s3, into tmp[(i*4 + q) L]. */
+    private static void downColumnBt(float[] e, int s0, int s1, int s2, int s3, float[] tmp, int q, int lanes) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
+        FloatVector d0 = FloatVector.fromArray(SPECIES, e, s0, m), d1 = FloatVector.fromArray(SPECIES, e, s1, m);
+        FloatVector d2 = FloatVector.fromArray(SPECIES, e, s2, m), d3 = FloatVector.fromArray(SPECIES, e, s3, m);
+        d0.sub(d2).intoArray(tmp, q * L);
+        d1.add(d2).intoArray(tmp, (4 + q) * L);
+        d2.sub(d1).intoArray(tmp, (8 + q) * L);
+        d1.sub(d3).intoArray(tmp, (12 + q) * L);
+    }
+
+    /** Row i (a, b, c, d) of B^T d times B: (a - c, b + c, c - b, b - d), into V planes xi = 4i .. 4i+3 from {@code at}. */
+    private static void acrossRowB(float[] tmp, int i, float[] v, int at, int plane, int lanes) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
+        FloatVector a = FloatVector.fromArray(SPECIES, tmp, 4 * i * L), b = FloatVector.fromArray(SPECIES, tmp, (4 * i + 1) * L);
+        FloatVector c = FloatVector.fromArray(SPECIES, tmp, (4 * i + 2) * L), d = FloatVector.fromArray(SPECIES, tmp, (4 * i + 3) * L);
+        a.sub(c).intoArray(v, at, m);
+        b.add(c).intoArray(v, at + plane, m);
+        c.sub(b).intoArray(v, at + 2 * plane, m);
+        b.sub(d).intoArray(v, at + 3 * plane, m);
+    }
+
+    /** even[j] = x[iy, 2j - padW], odd[j] = x[iy, 2j + 1 - padW] for j < span, 0 outside the plane at {@code base}. */
+    private void split(float[] x, int base, int iy, float[] e, int even, int odd, int span) {
+        // inside the row: 0 <= 2j - padW < w for even[j], 0 <= 2j + 1 - padW < w for odd[j]
+        boolean inside = iy >= 0 && iy < h;
+        int evenLo = inside ? Math.min(span, (padW + 1) / 2) : span, evenHi = inside ? Math.min(span, (w + padW + 1) / 2) : span;
+        int oddLo = inside ? Math.min(span, padW / 2) : span, oddHi = inside ? Math.min(span, (w + padW) / 2) : span;
+        int row = base + iy * w - padW;
+        for (int j = 0; j < evenLo; j++) e[even + j] = 0f;
+        for (int j = evenLo; j < evenHi; j++) e[even + j] = x[row + 2 * j];
+        for (int j = Math.max(evenLo, evenHi); j < span; j++) e[even + j] = 0f;
+        for (int j = 0; j < oddLo; j++) e[odd + j] = 0f;
+        for (int j = oddLo; j < oddHi; j++) e[odd + j] = x[row + 2 * j + 1];
+        for (int j = Math.max(oddLo, oddHi); j < span; j++) e[odd + j] = 0f;
+    }
+
+    /**
+     * y[., o, ., .] for the chunk's tiles: A^T M A, then bias and ReLU (the arithmetic of separate passes), each tile
+     * row's two output rows written whole-vector with the tiles' two columns interleaved.
+     */
+    private void outputTransform(float[] m, int tiles, int o, int r0, int r1, float bias, boolean relu, float[] y) {
+        int plane = k * tiles;
+        float[] tmp = SCRATCH.get().tmp;
+        for (int row = r0; row < r1; row++) {
+            int img = row / tilesY, ty = row % tilesY, t0 = (row - r0) * tilesX;
+            for (int tx = 0; tx < tilesX; tx += L) {
+                int lanes = Math.min(L, tilesX - tx);   // tiles in this vector
+                int at = o * tiles + t0 + tx, out = ((img * k + o) * oh + 2 * ty) * ow + 2 * tx;
+                for (int j = 0; j < 4; j++) downColumnAt(m, at + j * plane, 4 * plane, tmp, j, lanes);
+                acrossRowA(tmp, 0, bias, relu, y, out, ow - 2 * tx);
+                if (2 * ty + 1 < oh) acrossRowA(tmp, 1, bias, relu, y, out + ow, ow - 2 * tx);
+            }
+        }
+    }
+
+    /** Column j of A^T M: (m0 + m1 + m2, m1 - m2 - m3) from planes {@code step} apart, into tmp[(a*4 + j) L]. */
+    private static void downColumnAt(float[] mm, int at, int step, float[] tmp, int j, int lanes) {
+        VectorMask<Float> in = SPECIES.indexInRange(0, lanes);
+        FloatVector m0 = FloatVector.fromArray(SPECIES, mm, at, in), m1 = FloatVector.fromArray(SPECIES, mm, at + step, in);
+        FloatVector m2 = FloatVector.fromArray(SPECIES, mm, at + 2 * step, in), m3 = FloatVector.fromArray(SPECIES, mm, at + 3 * step, in);
+        m0.add(m1).add(m2).intoArray(tmp, j * L);
+        m1.sub(m2).sub(m3).intoArray(tmp, (4 + j) * L);
+    }
+
+    /**
+     * Row a (s0, s1, s2, s3) of A^T M times A: output columns 2tx = s0 + s1 + s2 and 2tx+1 = s1 - s2 - s3, + bias, then
+     * ReLU, interleaved and written at y[out, out + min(room, 2L)).
+     */
+    private static void acrossRowA(float[] tmp, int a, float bias, boolean relu, float[] y, int out, int room) {
+        FloatVector s0 = FloatVector.fromArray(SPECIES, tmp, 4 * a * L), s1 = FloatVector.fromArray(SPECIES, tmp, (4 * a + 1) * L);
+        FloatVector s2 = FloatVector.fromArray(SPECIES, tmp, (4 * a + 2) * L), s3 = FloatVector.fromArray(SPECIES, tmp, (4 * a + 3) * L);
+        FloatVector left = s0.add(s1).add(s2), right = s1.sub(s2).sub(s3);
+        FloatVector low = left.rearrange(ZIP_LOW, right).add(bias), high = left.rearrange(ZIP_HIGH, right).add(bias);
+        if (relu) {
+            low = low.max(0f);
+            high = high.max(0f);
+        }
+        low.intoArray(y, out, SPECIES.indexInRange(0, room));
+        if (room > L) high.intoArray(y, out + L, SPECIES.indexInRange(0, room - L));
+    }
+}

@@ -1,0 +1,125 @@
+package dev.ember.kernels.cpu;
+
+import static dev.ember.kernels.cpu.MatmulConvAssert.abs;
+import static dev.ember.kernels.cpu.MatmulConvAssert.assertBitIdentical;
+import static dev.ember.kernels.cpu.MatmulConvAssert.assertNear;
+import static dev.ember.kernels.cpu.MatmulConvAssert.randn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import dev.ember.engine.Conv2dParams;
+import dev.ember.engine.Rng;
+import dev.ember.engine.Tensor;
+import dev.ember.kernels.reference.ReferenceLinalg;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Winograd F(2x2, 3x3) path of CpuConv2d (3x3 stride-1 convolutions with a constant weight) against the direct
+ * reference: odd and even output sizes (half-empty edge tiles), padding 0/1/2 and unequal, tile rows narrower and
+ * wider than a vector, batch 1 and several, one chunk and many chunks run in parallel, bias and ReLU. Tolerance 1e-5 of the sum of |terms| plus 1e-6, as for
+ * im2col + GEMM: the transforms add at most 4 terms before the product and 4 after.
+ */
+class Winograd3x3Test {
+    /** n, c, h, w, oc, padH, padW */
+    private static final int[][] CASES = {
+        {2, 64, 12, 12, 64, 1, 1},     // even outputs, padded
+        {2, 64, 11, 9, 96, 1, 1},      // odd outputs (11 x 9): the last tile row and column are half outside
+        {2, 64, 13, 12, 64, 0, 0},     // unpadded, 11 x 10
+        {2, 64, 8, 8, 64, 2, 2},       // padding 2: the border tiles see zeros only on some rows
+        {2, 80, 10, 12, 64, 0, 1},     // unequal padding
+        {1, 64, 14, 14, 64, 1, 1},     // one image, one chunk
+        {5, 256, 4, 4, 256, 1, 1},     // two tile rows per image, deep
+        {1, 64, 40, 40, 64, 1, 1},     // rows of 20 tiles: a whole vector and a part
+        {1, 64, 17, 17, 64, 1, 1},     // 17-wide output rows: one float past the first vector
+        {8, 64, 24, 24, 64, 1, 1},     // five chunks, run in parallel
+    };
+
+    private static Conv2dParams params(int[] c) { return new Conv2dParams(1, 1, c[5], c[6], 1, 1, 1); }
+
+    private static Tensor constant(Tensor w) {
+        Tensor copy = Tensor.of(w.toFloatArray(), w.dims());
+        copy.storage().markConstant();
+        return copy;
+    }
+
+    private static Im2col geometry(Tensor x, Tensor w, Conv2dParams p) {
+        return new Im2col(x.shape(), w.shape(), p.outputShape(x.shape(), w.shape()), p);
+    }
+
+    @Test void matchesTheDirectReference() {
+        Rng rng = new Rng(51);
+        for (int[] c : CASES) {
+            Conv2dParams p = params(c);
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]), w = randn(rng, c[4], c[1], 3, 3);
+            String what = Arrays.toString(c);
+            assertNotNull(Winograd3x3.plan(geometry(x, w, p), p), what + " should take Winograd");
+            Tensor cw = constant(w);
+            Tensor y = CpuConv2d.forward(x, cw, p);
+            assertNear(ReferenceLinalg.conv2d(x, w, p), ReferenceLinalg.conv2d(abs(x), abs(w), p), y, what + " first run");
+            assertBitIdentical(y, CpuConv2d.forward(x, cw, p), what + " second run (weight transformed ahead)");
+        }
+    }
+
+    /** Every output is made from its own tile's GEMM elements: the same bits whatever the batch around the image. */
+    @Test void anImagesOutputDoesNotDependOnItsBatch() {
+        Rng rng = new Rng(52);
+        for (int[] c : CASES) {
+            if (c[0] == 1) continue;
+            Conv2dParams p = params(c);
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]), w = constant(randn(rng, c[4], c[1], 3, 3));
+            Tensor all = CpuConv2d.forward(x, w, p);
+            int last = c[0] - 1;
+            Tensor one = x.slice(0, last, c[0]);
+            if (Winograd3x3.plan(geometry(one, w, p), p) == null) continue;   // one image alone may be too small for it
+            assertBitIdentical(all.slice(0, last, c[0]), CpuConv2d.forward(one, w, p), Arrays.toString(c) + " last image alone");
+        }
+    }
+
+    /** The epilogue adds the bias and clamps after the output transform, in the arithmetic of separate passes. */
+    @Test void biasAndReluEqualSeparatePasses() {
+        Rng rng = new Rng(53);
+        for (int[] c : CASES) {
+            Conv2dParams p = params(c);
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]), w = constant(randn(rng, c[4], c[1], 3, 3));
+            float[] b = randn(rng, c[4]).toFloatArray();
+            float[] plain = CpuConv2d.forward(x, w, p).toFloatArray();
+            int spatial = plain.length / (c[0] * c[4]);
+            float[] expected = new float[plain.length];
+            for (int i = 0; i < plain.length; i++) expected[i] = Math.max(plain[i] + b[i / spatial % c[4]], 0f);
+            Tensor fused = CpuConv2d.forward(x, w, Tensor.of(b, c[4]), true, p);
+            assertBitIdentical(Tensor.of(expected, fused.dims()), fused, Arrays.toString(c) + " bias+relu");
+        }
+    }
+
+    /** What it leaves to im2col + GEMM: other kernels, strides, dilations, groups, and products too small to pack. */
+    @Test void takesOnly3x3Stride1SingleGroupLayersOfSomeSize() {
+        Tensor x = Tensor.zeros(2, 64, 16, 16);
+        Conv2dParams same = Conv2dParams.of(1, 1);
+        assertNotNull(Winograd3x3.plan(geometry(x, Tensor.zeros(64, 64, 3, 3), same), same));
+        Conv2dParams stride2 = Conv2dParams.of(2, 1), dilated = new Conv2dParams(1, 1, 2, 2, 2, 2, 1), grouped = new Conv2dParams(1, 1, 1, 1, 1, 1, 2);
+        assertNull(Winograd3x3.plan(geometry(x, Tensor.zeros(64, 64, 3, 3), stride2), stride2));
+        assertNull(Winograd3x3.plan(geometry(x, Tensor.zeros(64, 64, 3, 3), dilated), dilated));
+        assertNull(Winograd3x3.plan(geometry(x, Tensor.zeros(64, 32, 3, 3), grouped), grouped));
+        assertNull(Winograd3x3.plan(geometry(x, Tensor.zeros(64, 64, 5, 5), Conv2dParams.of(1, 2)), Conv2dParams.of(1, 2)));
+        // small_cnn's 32 -> 64 layer: the transforms would cost more than the multiplies they save
+        Tensor narrow = Tensor.zeros(32, 32, 13, 13);
+        assertNull(Winograd3x3.plan(geometry(narrow, Tensor.zeros(64, 32, 3, 3), Conv2dParams.of(1, 0)), Conv2dParams.of(1, 0)));
+        Tensor one = Tensor.zeros(1, 64, 2, 2);   // a 2x2 output: one tile, too small a product for the packed path
+        assertNull(Winograd3x3.plan(geometry(one, Tensor.zeros(64, 64, 3, 3), same), same));
+    }
+
+    /** Only a constant weight (inference) takes it: an ordinary one (training) keeps im2col + GEMM, whose rounding differs. */
+    @Test void onlyAConstantWeightTakesIt() {
+        Rng rng = new Rng(54);
+        int[] c = CASES[0];
+        Conv2dParams p = params(c);
+        Tensor x = randn(rng, c[0], c[1], c[2], c[3]), w = randn(rng, c[4], c[1], 3, 3);
+        Tensor viaGemm = CpuConv2d.forward(x, w, p), viaWinograd = CpuConv2d.forward(x, constant(w), p);
+        float[] a = viaGemm.toFloatArray(), b = viaWinograd.toFloatArray();
+        int differ = 0;
+        for (int i = 0; i < a.length; i++) if (a[i] != b[i]) differ++;
+        assertEquals(true, differ > 0, "the constant weight should take Winograd and the ordinary one im2col + GEMM");
+    }
+}
