@@ -23,8 +23,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * conv2d forward, backwardInput and backwardWeight on the default (CPU) backend for resnet18 layers at batch 1
- * (224x224 input) and the small_cnn layers (Fashion-MNIST, 28x28) at the training batch of 64. Prints GFLOP/s
- * (2 * N*OC*OH*OW * C/groups*KH*KW per pass) after each iteration.
+ * (224x224 input) and the small_cnn layers (Fashion-MNIST, 28x28) at the training batch of 64, and the forward an
+ * inference session runs ({@code inferenceForward}: a constant weight, packed once, and Winograd F(2x2, 3x3) for the
+ * 3x3 stride-1 layers it takes). Prints GFLOP/s (2 * N*OC*OH*OW * C/groups*KH*KW per pass, the direct convolution's
+ * count also for Winograd) after each iteration.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -38,7 +40,9 @@ public class Conv2dBenchmark {
         "resnet18.conv1:1,3,224,224,64,7,2,3",
         "resnet18.layer1:1,64,56,56,64,3,1,1",
         "resnet18.layer2.down:1,64,56,56,128,3,2,1",
+        "resnet18.layer2:1,128,28,28,128,3,1,1",
         "resnet18.layer3:1,256,14,14,256,3,1,1",
+        "resnet18.layer4:1,512,7,7,512,3,1,1",
         "resnet18.layer4.1x1:1,256,14,14,512,1,2,0",
         "small_cnn.conv1:64,1,28,28,32,3,1,0",
         "small_cnn.conv2:64,32,13,13,64,3,1,0",
@@ -48,6 +52,8 @@ public class Conv2dBenchmark {
     private Backend backend;
     private Tensor x;
     private Tensor w;
+    /** w as an inference session holds it: constant, so that the backend keeps its packed or transformed forms. */
+    private Tensor constantW;
     private Tensor dy;
     private Conv2dParams p;
     private double flops;
@@ -63,6 +69,8 @@ public class Conv2dBenchmark {
         x = Tensor.randn(rng, 1f, d[0], d[1], d[2], d[3]);
         w = Tensor.randn(rng, 0.1f, d[4], d[1], d[5], d[5]);
         p = Conv2dParams.of(d[6], d[7]);
+        constantW = Tensor.of(w.toFloatArray(), w.dims());
+        constantW.storage().markConstant();
         Shape ys = p.outputShape(x.shape(), w.shape());
         dy = Tensor.randn(rng, 1f, ys.dims());
         backend = x.backend();
@@ -85,6 +93,12 @@ public class Conv2dBenchmark {
     public Tensor forward() {
         calls++;
         return backend.conv2d(x, w, p);
+    }
+
+    @Benchmark
+    public Tensor inferenceForward() {
+        calls++;
+        return backend.conv2d(x, constantW, p);
     }
 
     @Benchmark
