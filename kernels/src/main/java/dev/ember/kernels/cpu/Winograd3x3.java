@@ -121,8 +121,8 @@ final class Winograd3x3 {
     /** Per-thread buffers: V and M of the chunk a thread owns, and the split input rows of the channel it transforms. */
     private static final class Scratch {
         float[] v = new float[0], m = new float[0], split = new float[0];
-        /** One vector of tiles' 16 intermediate values, between a transform's two passes. */
-        final float[] tmp = new float[16 * L];
+        /** A channel's 16 (input) or 8 (output) intermediate planes of T values, between a transform's two passes. */
+        float[] half = new float[0];
 
         static float[] grow(float[] a, int size) { return a.length < size ? new float[size] : a; }
     }
@@ -169,62 +169,74 @@ final class Winograd3x3 {
     private static final VectorShuffle<Float> ZIP_HIGH = VectorShuffle.fromOp(SPECIES, i -> (i % 2 == 0 ? 0 : L) + L / 2 + i / 2);
 
     /**
-     * V[., ci, .] for the chunk's tiles. Each input row the tiles read is split once into its even and odd columns
-     * (zeros outside x), so that tile tx's four columns 2tx .. 2tx+3 are even[tx], odd[tx], even[tx+1], odd[tx+1]:
-     * B^T d B then runs on whole vectors of consecutive tiles. A tile row shares two input rows with the one above
-     * it; the four rows are a ring indexed by input row mod 4, and a tile row below another splits only its two new
-     * rows.
-     * <p>Why the vector work sits in small methods that take and return no vector or mask: one method holding all 16
-     * loads and stores was too large for C1 ("out of virtual registers"), so it never reached C2 and ran the Vector
-     * API's scalar fallback, 8x slower; and C2 does not inline a helper already compiled large, so a vector or mask
-     * passed to or returned from one is boxed on every call (3x slower). The 16 values between the two passes go
-     * through {@code tmp}, in L1.
+     * V[., ci, .] for the chunk's tiles, in two passes over all of them: B^T down each tile's four columns into
+     * {@code half} (16, T), then B across each row of that into V. Each input row a tile row reads is split into its
+     * even and odd columns (zeros outside x), so that tile tx's columns 2tx .. 2tx+3 are even[tx], odd[tx],
+     * even[tx+1], odd[tx+1] and the first pass runs on whole vectors of a tile row's tiles; the second runs on whole
+     * vectors of T. A tile row shares two input rows with the one above it, copied rather than split again.
+     * <p>Why the vector work sits in small methods, each a loop over the chunk that takes and returns no vector or
+     * mask: one method holding all 16 loads and stores of a tile vector was too large for C1 ("out of virtual
+     * registers"), so it never reached C2 and ran the Vector API's scalar fallback, 8x slower; C2 does not inline a
+     * helper already compiled large, so a vector or mask passed to one was boxed on every call (3x slower); and one
+     * call per tile row and column cost more than the arithmetic on rows of 2-7 tiles.
      */
     private void inputTransform(float[] x, int xOff, int ci, int r0, int r1, float[] v, int tiles) {
-        int span = tilesX + 1, plane = c * tiles, odd = 4 * span;
+        int span = tilesX + 1, rowSize = 8 * span;   // per tile row: input rows 0..3, each even then odd columns
         Scratch s = SCRATCH.get();
-        float[] e = s.split = Scratch.grow(s.split, 8 * span + L);   // ring slot q: even columns at q*span, odd at (4+q)*span
-        float[] tmp = s.tmp;
+        float[] e = s.split = Scratch.grow(s.split, (r1 - r0) * rowSize + L);
+        float[] half = s.half = Scratch.grow(s.half, 16 * tiles + L);
         for (int row = r0; row < r1; row++) {
-            int img = row / tilesY, ty = row % tilesY, t0 = (row - r0) * tilesX, base = xOff + (img * c + ci) * h * w;
-            for (int r = row > r0 && ty > 0 ? 2 : 0; r < 4; r++) {
-                int slot = (2 * ty + r) & 3;
-                split(x, base, 2 * ty - padH + r, e, slot * span, odd + slot * span, span);
+            int img = row / tilesY, ty = row % tilesY, at = (row - r0) * rowSize, base = xOff + (img * c + ci) * h * w;
+            int first = 0;
+            if (row > r0 && ty > 0) {   // rows 0 and 1 are the previous tile row's rows 2 and 3
+                System.arraycopy(e, at - rowSize + 4 * span, e, at, 4 * span);
+                first = 2;
             }
-            int e0 = ((2 * ty) & 3) * span, e1 = ((2 * ty + 1) & 3) * span, e2 = ((2 * ty + 2) & 3) * span, e3 = ((2 * ty + 3) & 3) * span;
+            for (int r = first; r < 4; r++) split(x, base, 2 * ty - padH + r, e, at + 2 * r * span, at + (2 * r + 1) * span, span);
+        }
+        // column q of each tile: even[tx] (q = 0), odd[tx], even[tx + 1], odd[tx + 1] of its four rows
+        for (int q = 0; q < 4; q++) downColumnsBt(e, (q % 2) * span + q / 2, span, rowSize, r1 - r0, half, q, tiles);
+        int plane = c * tiles;
+        for (int i = 0; i < 4; i++) acrossRowB(half, i * 4 * tiles, tiles, v, (i * 4 * c + ci) * tiles, plane);
+    }
+
+    /**
+     * Column q of B^T d for every tile: (d0 - d2, d1 + d2, d2 - d1, d1 - d3) from its rows 0..3, into planes
+     * 4i + q of {@code half}. Row r of tile row k's column values start at e[from + k*rowSize + 2r*span].
+     */
+    private void downColumnsBt(float[] e, int from, int span, int rowSize, int rows, float[] half, int q, int tiles) {
+        for (int k = 0; k < rows; k++) {
+            int src = from + k * rowSize, dst = q * tiles + k * tilesX;
             for (int tx = 0; tx < tilesX; tx += L) {
-                int lanes = Math.min(L, tilesX - tx);   // tiles in this vector
-                // the tile's columns 2tx .. 2tx+3, each down its rows 0..3
-                downColumnBt(e, e0 + tx, e1 + tx, e2 + tx, e3 + tx, tmp, 0, lanes);
-                downColumnBt(e, odd + e0 + tx, odd + e1 + tx, odd + e2 + tx, odd + e3 + tx, tmp, 1, lanes);
-                downColumnBt(e, e0 + tx + 1, e1 + tx + 1, e2 + tx + 1, e3 + tx + 1, tmp, 2, lanes);
-                downColumnBt(e, odd + e0 + tx + 1, odd + e1 + tx + 1, odd + e2 + tx + 1, odd + e3 + tx + 1, tmp, 3, lanes);
-                int at = ci * tiles + t0 + tx;
-                for (int i = 0; i < 4; i++) acrossRowB(tmp, i, v, at + 4 * i * plane, plane, lanes);
+                VectorMask<Float> m = SPECIES.indexInRange(tx, tilesX);
+                FloatVector d0 = FloatVector.fromArray(SPECIES, e, src + tx, m), d1 = FloatVector.fromArray(SPECIES, e, src + 2 * span + tx, m);
+                FloatVector d2 = FloatVector.fromArray(SPECIES, e, src + 4 * span + tx, m), d3 = FloatVector.fromArray(SPECIES, e, src + 6 * span + tx, m);
+                d0.sub(d2).intoArray(half, dst + tx, m);
+                d1.add(d2).intoArray(half, dst + 4 * tiles + tx, m);
+                d2.sub(d1).intoArray(half, dst + 8 * tiles + tx, m);
+                d1.sub(d3).intoArray(half, dst + 12 * tiles + tx, m);
             }
         }
     }
 
-    /** Column q of B^T d: (d0 - d2, d1 + d2, d2 - d1, d1 - d3) from the rows at s0..s3, into tmp[(i*4 + q) L]. */
-    private static void downColumnBt(float[] e, int s0, int s1, int s2, int s3, float[] tmp, int q, int lanes) {
-        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
-        FloatVector d0 = FloatVector.fromArray(SPECIES, e, s0, m), d1 = FloatVector.fromArray(SPECIES, e, s1, m);
-        FloatVector d2 = FloatVector.fromArray(SPECIES, e, s2, m), d3 = FloatVector.fromArray(SPECIES, e, s3, m);
-        d0.sub(d2).intoArray(tmp, q * L);
-        d1.add(d2).intoArray(tmp, (4 + q) * L);
-        d2.sub(d1).intoArray(tmp, (8 + q) * L);
-        d1.sub(d3).intoArray(tmp, (12 + q) * L);
-    }
-
-    /** Row i (a, b, c, d) of B^T d times B: (a - c, b + c, c - b, b - d), into V planes xi = 4i .. 4i+3 from {@code at}. */
-    private static void acrossRowB(float[] tmp, int i, float[] v, int at, int plane, int lanes) {
-        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
-        FloatVector a = FloatVector.fromArray(SPECIES, tmp, 4 * i * L), b = FloatVector.fromArray(SPECIES, tmp, (4 * i + 1) * L);
-        FloatVector c = FloatVector.fromArray(SPECIES, tmp, (4 * i + 2) * L), d = FloatVector.fromArray(SPECIES, tmp, (4 * i + 3) * L);
-        a.sub(c).intoArray(v, at, m);
-        b.add(c).intoArray(v, at + plane, m);
-        c.sub(b).intoArray(v, at + 2 * plane, m);
-        b.sub(d).intoArray(v, at + 3 * plane, m);
+    /** Row i (a, b, c, d) of B^T d times B, (a - c, b + c, c - b, b - d), over all n tiles: planes n apart from s into planes {@code plane} apart from d. */
+    private static void acrossRowB(float[] half, int s, int n, float[] v, int d, int plane) {
+        int t = 0;
+        for (int bound = SPECIES.loopBound(n); t < bound; t += L) {
+            FloatVector a = FloatVector.fromArray(SPECIES, half, s + t), b = FloatVector.fromArray(SPECIES, half, s + n + t);
+            FloatVector c = FloatVector.fromArray(SPECIES, half, s + 2 * n + t), dd = FloatVector.fromArray(SPECIES, half, s + 3 * n + t);
+            a.sub(c).intoArray(v, d + t);
+            b.add(c).intoArray(v, d + plane + t);
+            c.sub(b).intoArray(v, d + 2 * plane + t);
+            b.sub(dd).intoArray(v, d + 3 * plane + t);
+        }
+        for (; t < n; t++) {
+            float a = half[s + t], b = half[s + n + t], c = half[s + 2 * n + t], dd = half[s + 3 * n + t];
+            v[d + t] = a - c;
+            v[d + plane + t] = b + c;
+            v[d + 2 * plane + t] = c - b;
+            v[d + 3 * plane + t] = b - dd;
+        }
     }
 
     /** even[j] = x[iy, 2j - padW], odd[j] = x[iy, 2j + 1 - padW] for j < span, 0 outside the plane at {@code base}. */
@@ -243,47 +255,58 @@ final class Winograd3x3 {
     }
 
     /**
-     * y[., o, ., .] for the chunk's tiles: A^T M A, then bias and ReLU (the arithmetic of separate passes), each tile
-     * row's two output rows written whole-vector with the tiles' two columns interleaved.
+     * y[., o, ., .] for the chunk's tiles, in two passes: A^T down each column over all tiles into {@code half}
+     * (8, T), then A across each of the two rows, bias and ReLU (the arithmetic of separate passes), and each tile
+     * row's output rows written whole-vector with the tiles' two columns interleaved.
      */
     private void outputTransform(float[] m, int tiles, int o, int r0, int r1, float bias, boolean relu, float[] y) {
+        Scratch s = SCRATCH.get();
+        float[] half = s.half = Scratch.grow(s.half, 16 * tiles + L);
         int plane = k * tiles;
-        float[] tmp = SCRATCH.get().tmp;
-        for (int row = r0; row < r1; row++) {
-            int img = row / tilesY, ty = row % tilesY, t0 = (row - r0) * tilesX;
-            for (int tx = 0; tx < tilesX; tx += L) {
-                int lanes = Math.min(L, tilesX - tx);   // tiles in this vector
-                int at = o * tiles + t0 + tx, out = ((img * k + o) * oh + 2 * ty) * ow + 2 * tx;
-                for (int j = 0; j < 4; j++) downColumnAt(m, at + j * plane, 4 * plane, tmp, j, lanes);
-                acrossRowA(tmp, 0, bias, relu, y, out, ow - 2 * tx);
-                if (2 * ty + 1 < oh) acrossRowA(tmp, 1, bias, relu, y, out + ow, ow - 2 * tx);
-            }
-        }
+        for (int j = 0; j < 4; j++) downColumnAt(m, (j * k + o) * tiles, 4 * plane, tiles, half, j * tiles, (4 + j) * tiles);
+        for (int a = 0; a < 2; a++) acrossRowsA(half, 4 * a * tiles, tiles, a, o, r0, r1, bias, relu, y);
     }
 
-    /** Column j of A^T M: (m0 + m1 + m2, m1 - m2 - m3) from planes {@code step} apart, into tmp[(a*4 + j) L]. */
-    private static void downColumnAt(float[] mm, int at, int step, float[] tmp, int j, int lanes) {
-        VectorMask<Float> in = SPECIES.indexInRange(0, lanes);
-        FloatVector m0 = FloatVector.fromArray(SPECIES, mm, at, in), m1 = FloatVector.fromArray(SPECIES, mm, at + step, in);
-        FloatVector m2 = FloatVector.fromArray(SPECIES, mm, at + 2 * step, in), m3 = FloatVector.fromArray(SPECIES, mm, at + 3 * step, in);
-        m0.add(m1).add(m2).intoArray(tmp, j * L);
-        m1.sub(m2).sub(m3).intoArray(tmp, (4 + j) * L);
+    /** Column j of A^T M over all n tiles: (m0 + m1 + m2, m1 - m2 - m3), planes {@code step} apart from s, into e0 and e1. */
+    private static void downColumnAt(float[] m, int s, int step, int n, float[] half, int e0, int e1) {
+        int t = 0;
+        for (int bound = SPECIES.loopBound(n); t < bound; t += L) {
+            FloatVector m0 = FloatVector.fromArray(SPECIES, m, s + t), m1 = FloatVector.fromArray(SPECIES, m, s + step + t);
+            FloatVector m2 = FloatVector.fromArray(SPECIES, m, s + 2 * step + t), m3 = FloatVector.fromArray(SPECIES, m, s + 3 * step + t);
+            m0.add(m1).add(m2).intoArray(half, e0 + t);
+            m1.sub(m2).sub(m3).intoArray(half, e1 + t);
+        }
+        for (; t < n; t++) {
+            float m0 = m[s + t], m1 = m[s + step + t], m2 = m[s + 2 * step + t], m3 = m[s + 3 * step + t];
+            half[e0 + t] = m0 + m1 + m2;
+            half[e1 + t] = m1 - m2 - m3;
+        }
     }
 
     /**
-     * Row a (s0, s1, s2, s3) of A^T M times A: output columns 2tx = s0 + s1 + s2 and 2tx+1 = s1 - s2 - s3, + bias, then
-     * ReLU, interleaved and written at y[out, out + min(room, 2L)).
+     * Output row a of every tile: with (s0, s1, s2, s3) its row of A^T M (planes n apart from {@code from}), columns
+     * 2tx = s0 + s1 + s2 and 2tx+1 = s1 - s2 - s3, + bias, then ReLU, interleaved and written to output row
+     * 2ty + a where that row exists.
      */
-    private static void acrossRowA(float[] tmp, int a, float bias, boolean relu, float[] y, int out, int room) {
-        FloatVector s0 = FloatVector.fromArray(SPECIES, tmp, 4 * a * L), s1 = FloatVector.fromArray(SPECIES, tmp, (4 * a + 1) * L);
-        FloatVector s2 = FloatVector.fromArray(SPECIES, tmp, (4 * a + 2) * L), s3 = FloatVector.fromArray(SPECIES, tmp, (4 * a + 3) * L);
-        FloatVector left = s0.add(s1).add(s2), right = s1.sub(s2).sub(s3);
-        FloatVector low = left.rearrange(ZIP_LOW, right).add(bias), high = left.rearrange(ZIP_HIGH, right).add(bias);
-        if (relu) {
-            low = low.max(0f);
-            high = high.max(0f);
+    private void acrossRowsA(float[] half, int from, int n, int a, int o, int r0, int r1, float bias, boolean relu, float[] y) {
+        for (int row = r0; row < r1; row++) {
+            int img = row / tilesY, ty = row % tilesY;
+            if (2 * ty + a >= oh) continue;
+            int src = from + (row - r0) * tilesX, out = ((img * k + o) * oh + 2 * ty + a) * ow;
+            for (int tx = 0; tx < tilesX; tx += L) {
+                VectorMask<Float> in = SPECIES.indexInRange(tx, tilesX);
+                FloatVector s0 = FloatVector.fromArray(SPECIES, half, src + tx, in), s1 = FloatVector.fromArray(SPECIES, half, src + n + tx, in);
+                FloatVector s2 = FloatVector.fromArray(SPECIES, half, src + 2 * n + tx, in), s3 = FloatVector.fromArray(SPECIES, half, src + 3 * n + tx, in);
+                FloatVector left = s0.add(s1).add(s2), right = s1.sub(s2).sub(s3);
+                FloatVector low = left.rearrange(ZIP_LOW, right).add(bias), high = left.rearrange(ZIP_HIGH, right).add(bias);
+                if (relu) {
+                    low = low.max(0f);
+                    high = high.max(0f);
+                }
+                int room = ow - 2 * tx;
+                low.intoArray(y, out + 2 * tx, SPECIES.indexInRange(0, room));
+                if (room > L) high.intoArray(y, out + 2 * tx + L, SPECIES.indexInRange(0, room - L));
+            }
         }
-        low.intoArray(y, out, SPECIES.indexInRange(0, room));
-        if (room > L) high.intoArray(y, out + L, SPECIES.indexInRange(0, room - L));
     }
 }
