@@ -184,7 +184,8 @@ final class Winograd3x3 {
         int span = tilesX + 1, rowSize = 8 * span;   // per tile row: input rows 0..3, each even then odd columns
         Scratch s = SCRATCH.get();
         float[] e = s.split = Scratch.grow(s.split, (r1 - r0) * rowSize + L);
-        float[] half = s.half = Scratch.grow(s.half, 16 * tiles + L);
+        int pitch = tiles + L;   // half's planes, with room for a tile row's whole-vector spill past the last tiles
+        float[] half = s.half = Scratch.grow(s.half, 16 * pitch);
         for (int row = r0; row < r1; row++) {
             int img = row / tilesY, ty = row % tilesY, at = (row - r0) * rowSize, base = xOff + (img * c + ci) * h * w;
             int first = 0;
@@ -195,43 +196,45 @@ final class Winograd3x3 {
             for (int r = first; r < 4; r++) split(x, base, 2 * ty - padH + r, e, at + 2 * r * span, at + (2 * r + 1) * span, span);
         }
         // column q of each tile: even[tx] (q = 0), odd[tx], even[tx + 1], odd[tx + 1] of its four rows
-        for (int q = 0; q < 4; q++) downColumnsBt(e, (q % 2) * span + q / 2, span, rowSize, r1 - r0, half, q, tiles);
+        for (int q = 0; q < 4; q++) downColumnsBt(e, (q % 2) * span + q / 2, span, rowSize, r1 - r0, half, q, pitch);
         int plane = c * tiles;
-        for (int i = 0; i < 4; i++) acrossRowB(half, i * 4 * tiles, tiles, v, (i * 4 * c + ci) * tiles, plane);
+        for (int i = 0; i < 4; i++) acrossRowB(half, i * 4 * pitch, pitch, tiles, v, (i * 4 * c + ci) * tiles, plane);
     }
 
     /**
      * Column q of B^T d for every tile: (d0 - d2, d1 + d2, d2 - d1, d1 - d3) from its rows 0..3, into planes
-     * 4i + q of {@code half}. Row r of tile row k's column values start at e[from + k*rowSize + 2r*span].
+     * 4i + q of {@code half} ({@code pitch} apart). Row r of tile row k's column values start at
+     * e[from + k*rowSize + 2r*span]. Whole vectors, unmasked: a vector's lanes past a tile row's last tile read the
+     * next row's values (or e's slack) and land in the next tile row's place, written after it, or in the plane's
+     * slack (masked stores here ran 20 ns per vector).
      */
-    private void downColumnsBt(float[] e, int from, int span, int rowSize, int rows, float[] half, int q, int tiles) {
+    private void downColumnsBt(float[] e, int from, int span, int rowSize, int rows, float[] half, int q, int pitch) {
         for (int k = 0; k < rows; k++) {
-            int src = from + k * rowSize, dst = q * tiles + k * tilesX;
+            int src = from + k * rowSize, dst = q * pitch + k * tilesX;
             for (int tx = 0; tx < tilesX; tx += L) {
-                VectorMask<Float> m = SPECIES.indexInRange(tx, tilesX);
-                FloatVector d0 = FloatVector.fromArray(SPECIES, e, src + tx, m), d1 = FloatVector.fromArray(SPECIES, e, src + 2 * span + tx, m);
-                FloatVector d2 = FloatVector.fromArray(SPECIES, e, src + 4 * span + tx, m), d3 = FloatVector.fromArray(SPECIES, e, src + 6 * span + tx, m);
-                d0.sub(d2).intoArray(half, dst + tx, m);
-                d1.add(d2).intoArray(half, dst + 4 * tiles + tx, m);
-                d2.sub(d1).intoArray(half, dst + 8 * tiles + tx, m);
-                d1.sub(d3).intoArray(half, dst + 12 * tiles + tx, m);
+                FloatVector d0 = FloatVector.fromArray(SPECIES, e, src + tx), d1 = FloatVector.fromArray(SPECIES, e, src + 2 * span + tx);
+                FloatVector d2 = FloatVector.fromArray(SPECIES, e, src + 4 * span + tx), d3 = FloatVector.fromArray(SPECIES, e, src + 6 * span + tx);
+                d0.sub(d2).intoArray(half, dst + tx);
+                d1.add(d2).intoArray(half, dst + 4 * pitch + tx);
+                d2.sub(d1).intoArray(half, dst + 8 * pitch + tx);
+                d1.sub(d3).intoArray(half, dst + 12 * pitch + tx);
             }
         }
     }
 
-    /** Row i (a, b, c, d) of B^T d times B, (a - c, b + c, c - b, b - d), over all n tiles: planes n apart from s into planes {@code plane} apart from d. */
-    private static void acrossRowB(float[] half, int s, int n, float[] v, int d, int plane) {
+    /** Row i (a, b, c, d) of B^T d times B, (a - c, b + c, c - b, b - d), over all n tiles: planes p apart from s into planes {@code plane} apart from d. */
+    private static void acrossRowB(float[] half, int s, int p, int n, float[] v, int d, int plane) {
         int t = 0;
         for (int bound = SPECIES.loopBound(n); t < bound; t += L) {
-            FloatVector a = FloatVector.fromArray(SPECIES, half, s + t), b = FloatVector.fromArray(SPECIES, half, s + n + t);
-            FloatVector c = FloatVector.fromArray(SPECIES, half, s + 2 * n + t), dd = FloatVector.fromArray(SPECIES, half, s + 3 * n + t);
+            FloatVector a = FloatVector.fromArray(SPECIES, half, s + t), b = FloatVector.fromArray(SPECIES, half, s + p + t);
+            FloatVector c = FloatVector.fromArray(SPECIES, half, s + 2 * p + t), dd = FloatVector.fromArray(SPECIES, half, s + 3 * p + t);
             a.sub(c).intoArray(v, d + t);
             b.add(c).intoArray(v, d + plane + t);
             c.sub(b).intoArray(v, d + 2 * plane + t);
             b.sub(dd).intoArray(v, d + 3 * plane + t);
         }
         for (; t < n; t++) {
-            float a = half[s + t], b = half[s + n + t], c = half[s + 2 * n + t], dd = half[s + 3 * n + t];
+            float a = half[s + t], b = half[s + p + t], c = half[s + 2 * p + t], dd = half[s + 3 * p + t];
             v[d + t] = a - c;
             v[d + plane + t] = b + c;
             v[d + 2 * plane + t] = c - b;
@@ -293,10 +296,9 @@ final class Winograd3x3 {
             int img = row / tilesY, ty = row % tilesY;
             if (2 * ty + a >= oh) continue;
             int src = from + (row - r0) * tilesX, out = ((img * k + o) * oh + 2 * ty + a) * ow;
-            for (int tx = 0; tx < tilesX; tx += L) {
-                VectorMask<Float> in = SPECIES.indexInRange(tx, tilesX);
-                FloatVector s0 = FloatVector.fromArray(SPECIES, half, src + tx, in), s1 = FloatVector.fromArray(SPECIES, half, src + n + tx, in);
-                FloatVector s2 = FloatVector.fromArray(SPECIES, half, src + 2 * n + tx, in), s3 = FloatVector.fromArray(SPECIES, half, src + 3 * n + tx, in);
+            for (int tx = 0; tx < tilesX; tx += L) {   // lanes past the row's tiles read on (half has 8 spare planes) and are not stored
+                FloatVector s0 = FloatVector.fromArray(SPECIES, half, src + tx), s1 = FloatVector.fromArray(SPECIES, half, src + n + tx);
+                FloatVector s2 = FloatVector.fromArray(SPECIES, half, src + 2 * n + tx), s3 = FloatVector.fromArray(SPECIES, half, src + 3 * n + tx);
                 FloatVector left = s0.add(s1).add(s2), right = s1.sub(s2).sub(s3);
                 FloatVector low = left.rearrange(ZIP_LOW, right).add(bias), high = left.rearrange(ZIP_HIGH, right).add(bias);
                 if (relu) {
