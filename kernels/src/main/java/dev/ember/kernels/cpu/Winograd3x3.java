@@ -2,7 +2,6 @@ package dev.ember.kernels.cpu;
 
 import dev.ember.engine.Conv2dParams;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -36,10 +35,12 @@ final class Winograd3x3 {
     private static final int CHUNK_FLOATS = 1 << 19;
     /**
      * Fewest input and output channels. The transforms cost in proportion to C + K per tile, the multiplies saved to
-     * C * K: small_cnn's 32 -> 64 layer at batch 32 took 1.21-1.33 ms this way against 0.92-1.01 ms as im2col + GEMM
-     * (its 6-tile rows also fill 6 of 16 lanes), while resnet18's 64 -> 64 at 56x56 took 0.94-1.19 against 1.34-1.62.
+     * C * K. small_cnn's 32 -> 64 layer (6-tile rows) is where it starts to pay: at batch 32, 0.93-0.95 ms this way
+     * against 0.95-1.02 ms as im2col + GEMM, and 0.049-0.050 against 0.052 at batch 1 (with transforms taking one
+     * call per channel and whole vectors; the first version, a call per tile row with masked loads, took 1.2-1.3 ms).
+     * resnet18's 64 -> 64 at 56x56: 0.90-1.08 ms against 1.34-1.62.
      */
-    static final int MIN_CHANNELS = 64;
+    static final int MIN_CHANNELS = 32;
     /**
      * Fewest tiles per product. The 16 transformed planes are 16/9 the weight's size and are read once per product,
      * so with few tiles the layer is bound by reading them: resnet18 at 1x3x64x64 ran 5.4 ms a call with its 4x4 and

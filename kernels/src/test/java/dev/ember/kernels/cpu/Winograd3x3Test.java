@@ -27,6 +27,7 @@ class Winograd3x3Test {
         {2, 64, 12, 12, 64, 1, 1},     // even outputs, padded
         {2, 64, 11, 9, 96, 1, 1},      // odd outputs (11 x 9): the last tile row and column are half outside
         {2, 64, 13, 12, 64, 0, 0},     // unpadded, 11 x 10
+        {32, 32, 13, 13, 64, 0, 0},    // small_cnn's conv2 at batch 32: rows of 6 tiles
         {2, 64, 8, 8, 64, 2, 2},       // padding 2: the border tiles see zeros only on some rows
         {2, 80, 10, 12, 64, 0, 1},     // unequal padding
         {1, 64, 14, 14, 64, 1, 1},     // one image, one chunk
@@ -103,9 +104,10 @@ class Winograd3x3Test {
         assertNull(Winograd3x3.plan(geometry(x, Tensor.zeros(64, 64, 3, 3), dilated), dilated));
         assertNull(Winograd3x3.plan(geometry(x, Tensor.zeros(64, 32, 3, 3), grouped), grouped));
         assertNull(Winograd3x3.plan(geometry(x, Tensor.zeros(64, 64, 5, 5), Conv2dParams.of(1, 2)), Conv2dParams.of(1, 2)));
-        // small_cnn's 32 -> 64 layer: the transforms would cost more than the multiplies they save
-        Tensor narrow = Tensor.zeros(32, 32, 13, 13);
-        assertNull(Winograd3x3.plan(geometry(narrow, Tensor.zeros(64, 32, 3, 3), Conv2dParams.of(1, 0)), Conv2dParams.of(1, 0)));
+        // small_cnn's 32 -> 64 layer takes it; 16 input channels do not: the transforms would cost more than they save
+        Tensor small = Tensor.zeros(32, 32, 13, 13), narrow = Tensor.zeros(32, 16, 13, 13);
+        assertNotNull(Winograd3x3.plan(geometry(small, Tensor.zeros(64, 32, 3, 3), Conv2dParams.of(1, 0)), Conv2dParams.of(1, 0)));
+        assertNull(Winograd3x3.plan(geometry(narrow, Tensor.zeros(64, 16, 3, 3), Conv2dParams.of(1, 0)), Conv2dParams.of(1, 0)));
         Tensor one = Tensor.zeros(1, 64, 2, 2);   // a 2x2 output: one tile, too small a product for the packed path
         assertNull(Winograd3x3.plan(geometry(one, Tensor.zeros(64, 64, 3, 3), same), same));
     }
