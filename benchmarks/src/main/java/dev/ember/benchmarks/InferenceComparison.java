@@ -174,18 +174,9 @@ public final class InferenceComparison {
 
     /** {@code --forks N} (N >= 1), default 1: everything measured in this JVM. */
     static int forksOption(List<String> argv) {
-        int forks = 1;
-        for (int i = 0; i < argv.size(); i++) {
-            if (!argv.get(i).equals("--forks")) throw new IllegalArgumentException("unknown argument '" + argv.get(i) + "': --md FILE, --forks N");
-            if (i + 1 >= argv.size()) throw new IllegalArgumentException("--forks needs a number");
-            try {
-                forks = Integer.parseInt(argv.get(++i));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--forks needs a number, got '" + argv.get(i) + "'");
-            }
-            if (forks < 1) throw new IllegalArgumentException("--forks must be at least 1, got " + forks);
-        }
-        return forks;
+        List<String> rest = Markdown.without(argv, "--forks");
+        if (!rest.isEmpty()) throw new IllegalArgumentException("unknown argument '" + rest.get(0) + "': --md FILE, --forks N");
+        return Markdown.countOption(argv, "--forks");
     }
 
     /** One fork: this class with {@code --fork} in a fresh JVM with this one's flags; its rows added per case. */

@@ -56,16 +56,19 @@ final class Markdown {
     static List<String> withoutMdOption(List<String> args) { return without(args, "--md"); }
 
     /** {@code --rounds N} (N >= 1), default 1: how many times a comparison repeats both sides, one after the other. */
-    static int roundsOption(List<String> args) {
-        int i = args.indexOf("--rounds");
+    static int roundsOption(List<String> args) { return countOption(args, "--rounds"); }
+
+    /** {@code option N} in args (N >= 1), default 1. */
+    static int countOption(List<String> args, String option) {
+        int i = args.indexOf(option);
         if (i < 0) return 1;
-        if (i + 1 >= args.size()) throw new IllegalArgumentException("--rounds needs a number");
+        if (i + 1 >= args.size()) throw new IllegalArgumentException(option + " needs a number");
         try {
-            int rounds = Integer.parseInt(args.get(i + 1));
-            if (rounds < 1) throw new IllegalArgumentException("--rounds must be at least 1, got " + rounds);
-            return rounds;
+            int count = Integer.parseInt(args.get(i + 1));
+            if (count < 1) throw new IllegalArgumentException(option + " must be at least 1, got " + count);
+            return count;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--rounds needs a number, got '" + args.get(i + 1) + "'");
+            throw new IllegalArgumentException(option + " needs a number, got '" + args.get(i + 1) + "'");
         }
     }
 
@@ -73,7 +76,7 @@ final class Markdown {
     static List<String> withoutRoundsOption(List<String> args) { return without(args, "--rounds"); }
 
     /** {@code args} without {@code option} and the value after it. */
-    private static List<String> without(List<String> args, String option) {
+    static List<String> without(List<String> args, String option) {
         int i = args.indexOf(option);
         if (i < 0) return args;
         List<String> rest = new ArrayList<>(args);
