@@ -45,8 +45,8 @@ final class CpuPool2d {
             return new Backend.MaxPoolResult(Tensor.of(CpuStorage.wrap(y), outShape), Tensor.of(CpuStorage.wrap(idx), outShape));
         }
         // Windows [jLo, jHi) of each output row lie inside the input's columns (rows are clipped, as the reference
-        // does): 16 outputs at a time (gathers at stride sw). The columns at the edges (in the padding) take the
-        // scalar loop. Both visit the taps in the same order with the same rule, so the same result.
+        // does): 16 outputs at a time (gathers at stride sw). The columns at the edges (in the padding) take
+        // maxWindow. Both visit the taps in the same order with the same rule, so the same result.
         int jLo = Math.min(ow, (pw + sw - 1) / sw), jHi = Math.max(jLo, Math.min(ow, w - kw + pw < 0 ? 0 : (w - kw + pw) / sw + 1));
         int inside = jHi - jLo;
         int[] gather = new int[SPECIES.length()], tail = new int[SPECIES.length()];   // tail: lanes past the row read column 0
@@ -59,35 +59,38 @@ final class CpuPool2d {
                 int in = xo + plane * h * w;
                 for (int i = 0; i < oh; i++) {
                     int h0 = Math.max(i * sh - ph, 0), h1 = Math.min(i * sh - ph + kh, h);
-                    if (inside > 0) maxRow(xs, in, w, h0, h1, kw, sw, jLo * sw - pw, inside, gather, tail, y, idx, (plane * oh + i) * ow + jLo);
-                    for (int j = 0; j < ow; j++) {
-                        if (j == jLo && inside > 0) {   // the vector loop did [jLo, jHi)
-                            j = jHi - 1;
-                            continue;
-                        }
-                        int w0 = Math.max(j * sw - pw, 0), w1 = Math.min(j * sw - pw + kw, w);
-                        int best = h0 * w + w0;
-                        float bestValue = Float.NEGATIVE_INFINITY;
-                        for (int r = h0; r < h1; r++) {
-                            int row = r * w;
-                            for (int s = w0; s < w1; s++) {
-                                float v = xs[in + row + s];
-                                // strictly greater keeps the first maximum; a NaN wins over any number, the first NaN
-                                // stays. Non-short-circuit operators and selects, not branches: which tap wins is data,
-                                // so a branch here mispredicts about half the time.
-                                boolean take = v > bestValue | (v != v & bestValue == bestValue);
-                                best = take ? row + s : best;
-                                bestValue = take ? v : bestValue;
-                            }
-                        }
-                        int o = (plane * oh + i) * ow + j;
-                        y[o] = bestValue;
-                        idx[o] = best;
-                    }
+                    int out = (plane * oh + i) * ow;
+                    if (inside > 0) maxRow(xs, in, w, h0, h1, kw, sw, jLo * sw - pw, inside, gather, tail, y, idx, out + jLo);
+                    for (int j = 0; j < jLo; j++) maxWindow(xs, in, w, h0, h1, j * sw - pw, kw, y, idx, out + j);
+                    for (int j = jHi; j < ow; j++) maxWindow(xs, in, w, h0, h1, j * sw - pw, kw, y, idx, out + j);
                 }
             }
         });
         return new Backend.MaxPoolResult(Tensor.of(CpuStorage.wrap(y), outShape), Tensor.of(CpuStorage.wrap(idx), outShape));
+    }
+
+    /**
+     * One output whose window starts at column {@code col0} (it may start or end in the padding): rows h0..h1-1,
+     * columns col0 .. col0+kw-1 clipped to the input; y and the winner's h*W + w index at {@code out}.
+     */
+    private static void maxWindow(float[] xs, int in, int w, int h0, int h1, int col0, int kw, float[] y, int[] idx, int out) {
+        int w0 = Math.max(col0, 0), w1 = Math.min(col0 + kw, w);
+        int best = h0 * w + w0;
+        float bestValue = Float.NEGATIVE_INFINITY;
+        for (int r = h0; r < h1; r++) {
+            int row = r * w;
+            for (int s = w0; s < w1; s++) {
+                float v = xs[in + row + s];
+                // strictly greater keeps the first maximum; a NaN wins over any number, the first NaN stays.
+                // Non-short-circuit operators and selects, not branches: which tap wins is data, so a branch here
+                // mispredicts about half the time.
+                boolean take = v > bestValue | (v != v & bestValue == bestValue);
+                best = take ? row + s : best;
+                bestValue = take ? v : bestValue;
+            }
+        }
+        y[out] = bestValue;
+        idx[out] = best;
     }
 
     /**
