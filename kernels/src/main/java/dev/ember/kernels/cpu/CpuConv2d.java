@@ -217,11 +217,7 @@ final class CpuConv2d {
                     int group = grp;
                     // per image in parallel (inline when the jobs already are): one job alone ran these serially
                     Parallel.forRange(images, 1, (i0, i1) -> {
-                        for (int i = i0; i < i1; i++) {
-                            for (int o = 0; o < g.ocPerGroup; o++) {
-                                System.arraycopy(dyd, dyBase + outputOffset(g, n0 + i, group) + o * g.spatial, dyChunk, o * cols + i * g.spatial, g.spatial);
-                            }
-                        }
+                        for (int i = i0; i < i1; i++) stage(g, dyd, dyBase, n0 + i, group, dyChunk, i, cols);
                     });
                     Sgemm.gemm(g.rows, cols, g.ocPerGroup, wd, wBase + grp * g.ocPerGroup * g.rows, 1, g.rows,
                             dyChunk, 0, cols, 1, dcol, 0, cols, false);
@@ -275,9 +271,7 @@ final class CpuConv2d {
                     Parallel.forRange(images, 1, (i0, i1) -> {   // inline when the jobs already run in parallel
                         for (int i = i0; i < i1; i++) {
                             g.im2col(xd, xBase + inputOffset(g, n0 + i, group), col, i * g.spatial, cols);
-                            for (int o = 0; o < g.ocPerGroup; o++) {
-                                System.arraycopy(dyd, dyBase + outputOffset(g, n0 + i, group) + o * g.spatial, dyChunk, o * cols + i * g.spatial, g.spatial);
-                            }
+                            stage(g, dyd, dyBase, n0 + i, group, dyChunk, i, cols);
                         }
                     });
                     // col^T (images*S, Cg*KH*KW): row stride 1, column stride images*S
@@ -349,6 +343,13 @@ final class CpuConv2d {
     private static void forJobs(int jobs, Parallel.Range body) {
         if (jobs >= 2 * Parallel.THREADS) Parallel.forRange(jobs, 1, body);
         else body.run(0, jobs);
+    }
+
+    /** dy[n, group] (OCg, S) into image i's columns of a chunk's staging buffer (OCg, images*S), row stride cols. */
+    private static void stage(Im2col g, float[] dyd, int dyBase, int n, int grp, float[] chunk, int i, int cols) {
+        for (int o = 0; o < g.ocPerGroup; o++) {
+            System.arraycopy(dyd, dyBase + outputOffset(g, n, grp) + o * g.spatial, chunk, o * cols + i * g.spatial, g.spatial);
+        }
     }
 
     /** Offset of x[n, group] (Cg, H, W) in a contiguous x. */
