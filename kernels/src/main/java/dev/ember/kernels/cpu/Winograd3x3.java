@@ -20,7 +20,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Only the inference path takes it (a constant weight, see {@link CpuConv2d}): the values differ from im2col + GEMM
  * by rounding (about 1e-6 relative here), and training keeps the bits it has always had. Each output depends only on
  * its tile's GEMM elements, whose arithmetic does not depend on the chunk's width, so results are the same for any
- * chunking, batch split or thread count.
+ * chunking, batch split or thread count. A NaN reaches the same outputs as in the direct convolution (each input
+ * enters only the sums of outputs whose windows hold it), but an infinite input or weight can come out NaN where
+ * the direct one gives +-inf, since the transforms add and subtract it.
  *
  * <p>The batch's tile rows (n, ty) are cut into chunks whose V and M fit {@link #CHUNK_FLOATS}; chunks run in
  * parallel when there are enough, else one by one with each phase (input transform over channels, the 16 products,
