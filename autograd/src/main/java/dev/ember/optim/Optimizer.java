@@ -6,6 +6,7 @@ import dev.ember.engine.EmberException;
 import dev.ember.engine.Shape;
 import dev.ember.engine.ShapeException;
 import dev.ember.engine.Tensor;
+import dev.ember.engine.TensorScope;
 import dev.ember.nn.StateDictException;
 
 import java.util.ArrayList;
@@ -187,7 +188,7 @@ public abstract class Optimizer {
             for (String b : bufferNames()) {
                 Tensor src = dict.get(STATE + i + "." + b);
                 if (src == null) continue;
-                Tensor dst = p.data().backend().zeros(DType.FLOAT32, p.shape());
+                Tensor dst = zerosLike(p);
                 dst.copyFrom(src.to(dst.device()));
                 s.buffers.put(b, dst);
             }
@@ -209,8 +210,11 @@ public abstract class Optimizer {
         }
     }
 
-    /** A new float32 buffer of zeros shaped and placed like {@code param}. */
-    static Tensor zerosLike(Variable param) { return param.data().backend().zeros(DType.FLOAT32, param.shape()); }
+    /**
+     * A new float32 buffer of zeros shaped and placed like {@code param}, for state that lives as long as the
+     * optimizer: detached from any {@link TensorScope} the step that made it runs in.
+     */
+    static Tensor zerosLike(Variable param) { return TensorScope.detach(param.data().backend().zeros(DType.FLOAT32, param.shape())); }
 
     static void require(boolean ok, String what) {
         if (!ok) throw new EmberException(what);

@@ -4,6 +4,7 @@ import dev.ember.autograd.Loss;
 import dev.ember.autograd.Variable;
 import dev.ember.engine.Rng;
 import dev.ember.engine.Tensor;
+import dev.ember.engine.TensorScope;
 import dev.ember.loaders.onnx.OnnxModel;
 import dev.ember.loaders.onnx.train.OnnxModule;
 import dev.ember.nn.Module;
@@ -12,6 +13,8 @@ import dev.ember.optim.Optimizer;
 import dev.ember.optim.Sgd;
 import dev.ember.tools.FashionMnistModels;
 import java.io.IOException;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -198,11 +201,13 @@ public final class TrainStepComparison {
     }
 
     private static void step(Module model, Optimizer opt, Tensor x, Tensor y) {
-        opt.zeroGrad();
-        Variable loss = Loss.crossEntropy(model.forward(Variable.of(x)), y);
-        loss.backward();
-        opt.step();
-        loss.item();
+        try (TensorScope scope = TensorScope.open()) {
+            opt.zeroGrad();
+            Variable loss = Loss.crossEntropy(model.forward(Variable.of(x)), y);
+            loss.backward();
+            opt.step();
+            loss.item();
+        }
     }
 
     /** VmHWM of this process (Linux), or NaN. */
@@ -240,7 +245,8 @@ public final class TrainStepComparison {
                 + "about a second of JIT work; then the median of 100 steps (resnet18: 20). First step: the very first, "
                 + "with everything cold (ember: interpreted and JIT-compiling). MLP batch 128, CNN batch 64, resnet18 3×64×64, "
                 + "10 classes, train mode. Peak RSS: VmHWM of a process that ran only that "
-                + "model (ember: a fresh JVM, default heap sizing). ember's resnet18 is `resnet18.onnx` (BatchNorm folded "
+                + "model (ember: a fresh JVM with the launchers' flags, " + collector() + " collector, default heap sizing; each step "
+                + "in a `TensorScope`, as `finetune` runs it). ember's resnet18 is `resnet18.onnx` (BatchNorm folded "
                 + "into the convs by torch's export) with a new 10-class head, every parameter trained; PyTorch runs the "
                 + "same folded network and, for reference, torchvision's resnet18 with BatchNorm (baselines.md's row).\n\n"
                 + (rounds > 1 ? "Every figure is the median over " + rounds + " rounds, each a fresh ember JVM then a fresh "
@@ -248,6 +254,15 @@ public final class TrainStepComparison {
                         + "seconds); ratio = ember / PyTorch of those medians, with the lowest and highest round's ratio.\n\n" : "")
                 + Markdown.table(header(rounds), cells)
                 + (notes.isEmpty() ? "" : "\n" + String.join("\n", notes) + "\n");
+    }
+
+    /** The JVM's garbage collector, by its own name for it (Serial's young collector is "Copy"). */
+    static String collector() {
+        List<String> names = new ArrayList<>();
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) names.add(gc.getName());
+        if (names.contains("Copy")) return "Serial";
+        if (names.stream().anyMatch(n -> n.startsWith("G1"))) return "G1";
+        return String.join("/", names);
     }
 
     private static List<String> header(int rounds) {

@@ -5,19 +5,21 @@ package dev.ember.engine;
  * {@code long[]} for int64, {@code byte[]} for uint8 (read as unsigned) and for bool (0 or 1).
  */
 public final class CpuStorage extends Storage {
-    private final Object array;
+    private Object array;        // null once released by the TensorScope it was made in
     private final int size;
+    private boolean detached;    // kept past every TensorScope (TensorScope.detach)
 
     private CpuStorage(DType dtype, Object array, int size) {
         super(dtype);
         this.array = array;
         this.size = size;
+        TensorScope.track(this);
     }
 
     public static CpuStorage allocate(DType dtype, int size) {
         if (size < 0 || size > Shape.MAX_NUMEL) throw new ShapeException("cannot allocate " + size + " elements");
         return switch (dtype) {
-            case FLOAT32 -> new CpuStorage(dtype, new float[size], size);
+            case FLOAT32 -> new CpuStorage(dtype, BufferPool.zeroed(size), size);
             case INT32 -> new CpuStorage(dtype, new int[size], size);
             case INT64 -> new CpuStorage(dtype, new long[size], size);
             case UINT8, BOOL -> new CpuStorage(dtype, new byte[size], size);
@@ -44,34 +46,59 @@ public final class CpuStorage extends Storage {
     public long[] longs() { return (long[]) checked(DType.INT64); }
     /** The bytes of a uint8 or bool storage. */
     public byte[] bytes() {
-        if (dtype() == DType.BOOL) return (byte[]) array;
+        if (dtype() == DType.BOOL) return (byte[]) array();
         return (byte[]) checked(DType.UINT8);
     }
 
+    /** Whether the {@link TensorScope} this storage was made in has closed, so its elements can no longer be used. */
+    public boolean isReleased() { return array == null; }
+
     private Object checked(DType want) {
         if (dtype() != want) throw new DTypeException("storage holds " + dtype() + ", not " + want);
+        return array();
+    }
+
+    private Object array() {
+        Object a = array;
+        if (a == null) throw new ReleasedTensorException(size, dtype());
+        return a;
+    }
+
+    /** Ends this storage's use (its scope closed) and hands back its array, or null if it was detached or released. */
+    Object release() {
+        if (detached) return null;
+        Object a = array;
+        array = null;
+        return a;
+    }
+
+    /** Keeps this storage past every scope; its array (null if already released). */
+    Object detach() {
+        detached = true;
         return array;
     }
 
     /** Element {@code i} widened to double, whatever the dtype (uint8 read as unsigned). */
     public double getDouble(int i) {
+        Object a = array();
         return switch (dtype()) {
-            case FLOAT32 -> ((float[]) array)[i];
-            case INT32 -> ((int[]) array)[i];
-            case INT64 -> ((long[]) array)[i];
-            case UINT8 -> ((byte[]) array)[i] & 0xFF;
-            case BOOL -> ((byte[]) array)[i];
+            case FLOAT32 -> ((float[]) a)[i];
+            case INT32 -> ((int[]) a)[i];
+            case INT64 -> ((long[]) a)[i];
+            case UINT8 -> ((byte[]) a)[i] & 0xFF;
+            case BOOL -> ((byte[]) a)[i];
         };
     }
 
     /** Stores {@code v} at {@code i}, converting to the dtype (integers truncate toward zero, uint8 wraps, bool is v != 0). */
     public void setDouble(int i, double v) {
+        Object a = array();
         switch (dtype()) {
-            case FLOAT32 -> ((float[]) array)[i] = (float) v;
-            case INT32 -> ((int[]) array)[i] = (int) v;
-            case INT64 -> ((long[]) array)[i] = (long) v;
-            case UINT8 -> ((byte[]) array)[i] = (byte) (long) v;
-            case BOOL -> ((byte[]) array)[i] = (byte) (v != 0 ? 1 : 0);
+            case FLOAT32 -> ((float[]) a)[i] = (float) v;
+            case INT32 -> ((int[]) a)[i] = (int) v;
+            case INT64 -> ((long[]) a)[i] = (long) v;
+            case UINT8 -> ((byte[]) a)[i] = (byte) (long) v;
+            case BOOL -> ((byte[]) a)[i] = (byte) (v != 0 ? 1 : 0);
         }
     }
 }

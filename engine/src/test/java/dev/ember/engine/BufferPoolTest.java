@@ -46,7 +46,7 @@ class BufferPoolTest {
         assertEquals(0, pool.pooledFloats());
     }
 
-    @Test void poolKeepsArraysAcrossLeasesOnlyForLengthsTheLastOneUsed() {
+    @Test void poolKeepsALengthWhileOneOfTheLastRunsTookIt() {
         BufferPool pool = new BufferPool();
         float[] a, b;
         try (BufferPool.Lease lease = pool.open()) {
@@ -56,12 +56,18 @@ class BufferPoolTest {
             lease.giveBack(b);
         }
         assertEquals(3L * N, pool.pooledFloats());
-        try (BufferPool.Lease lease = pool.open()) {
-            float[] again = BufferPool.uninitialized(N);
-            assertSame(a, again, "the next run reuses the last one's arrays");
-            lease.giveBack(again);
+        for (int run = 1; run <= BufferPool.KEEP_RUNS; run++) {   // runs that take only N, as full batches after a short one
+            try (BufferPool.Lease lease = pool.open()) {
+                float[] again = BufferPool.uninitialized(N);
+                assertSame(a, again, "the next run reuses the last one's arrays");
+                lease.giveBack(again);
+            }
+            if (run < BufferPool.KEEP_RUNS) assertEquals(3L * N, pool.pooledFloats(), "2N was taken " + run + " runs ago: kept");
         }
-        assertEquals(N, pool.pooledFloats(), "a length the last run did not take is forgotten");
+        assertEquals(N, pool.pooledFloats(), "a length no run took in the last " + BufferPool.KEEP_RUNS + " is let go");
+        try (BufferPool.Lease lease = pool.open()) {
+            assertNotSame(b, BufferPool.uninitialized(2 * N));
+        }
     }
 
     @Test void leasesNestAndRestoreTheOuterOne() {

@@ -5,6 +5,7 @@ import dev.ember.autograd.NoGrad;
 import dev.ember.autograd.Variable;
 import dev.ember.engine.EmberException;
 import dev.ember.engine.Tensor;
+import dev.ember.engine.TensorScope;
 import dev.ember.loaders.data.DataLoader;
 import dev.ember.loaders.data.LabeledData;
 import dev.ember.nn.Module;
@@ -30,14 +31,17 @@ public final class ClassifierTraining {
         int step = 0;
         for (DataLoader.Batch b : loader) {
             if (schedule != null) schedule.apply(optimizer, firstStep + step);
-            optimizer.zeroGrad();
-            Variable loss = Loss.crossEntropy(model.forward(Variable.of(b.inputs())), b.labels());
-            float value = loss.item();
-            if (!Float.isFinite(value)) {
-                throw new EmberException("loss became " + value + " at step " + step + " of the epoch; lower the learning rate");
+            float value;
+            try (TensorScope scope = TensorScope.open()) {   // the step's tensors die with it; the next reuses their arrays
+                optimizer.zeroGrad();
+                Variable loss = Loss.crossEntropy(model.forward(Variable.of(b.inputs())), b.labels());
+                value = loss.item();
+                if (!Float.isFinite(value)) {
+                    throw new EmberException("loss became " + value + " at step " + step + " of the epoch; lower the learning rate");
+                }
+                loss.backward();
+                optimizer.step();
             }
-            loss.backward();
-            optimizer.step();
             losses.add(value);
             if (afterStep != null) afterStep.accept(b.size());
             step++;
@@ -52,10 +56,12 @@ public final class ClassifierTraining {
         long correct = 0;
         try (NoGrad g = NoGrad.enter()) {
             for (DataLoader.Batch b : new DataLoader(data, batchSize, false, null)) {
-                Tensor logits = model.forward(Variable.of(b.inputs())).data();
-                long[] pred = logits.argMax(1).toLongArray();
-                long[] y = b.labels().toLongArray();
-                for (int i = 0; i < y.length; i++) if (pred[i] == y[i]) correct++;
+                try (TensorScope scope = TensorScope.open()) {
+                    Tensor logits = model.forward(Variable.of(b.inputs())).data();
+                    long[] pred = logits.argMax(1).toLongArray();
+                    long[] y = b.labels().toLongArray();
+                    for (int i = 0; i < y.length; i++) if (pred[i] == y[i]) correct++;
+                }
             }
         } finally {
             model.train(wasTraining);

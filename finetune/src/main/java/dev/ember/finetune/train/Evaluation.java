@@ -5,6 +5,7 @@ import dev.ember.autograd.NoGrad;
 import dev.ember.autograd.Variable;
 import dev.ember.engine.ShapeException;
 import dev.ember.engine.Tensor;
+import dev.ember.engine.TensorScope;
 import dev.ember.loaders.data.DataLoader;
 import dev.ember.loaders.data.LabeledData;
 import dev.ember.nn.Module;
@@ -32,12 +33,14 @@ public final class Evaluation {
         model.eval();
         try (NoGrad g = NoGrad.enter()) {
             for (DataLoader.Batch b : new DataLoader(data, batchSize, false, null)) {
-                Variable logits = model.forward(Variable.of(toModel.apply(b.inputs())));   // logits (B, C)
-                checkLogits(logits.data(), c);
-                lossSum += Loss.crossEntropy(logits, b.labels()).item() * b.size();
-                long[] predicted = logits.data().argMax(1).toLongArray();
-                long[] y = b.labels().toLongArray();
-                for (int i = 0; i < y.length; i++) confusion[(int) y[i]][(int) predicted[i]]++;
+                try (TensorScope scope = TensorScope.open()) {   // one batch's tensors; the next reuses their arrays
+                    Variable logits = model.forward(Variable.of(toModel.apply(b.inputs())));   // logits (B, C)
+                    checkLogits(logits.data(), c);
+                    lossSum += Loss.crossEntropy(logits, b.labels()).item() * b.size();
+                    long[] predicted = logits.data().argMax(1).toLongArray();
+                    long[] y = b.labels().toLongArray();
+                    for (int i = 0; i < y.length; i++) confusion[(int) y[i]][(int) predicted[i]]++;
+                }
             }
         } finally {
             model.train(wasTraining);

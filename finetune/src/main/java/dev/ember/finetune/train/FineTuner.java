@@ -5,6 +5,7 @@ import dev.ember.autograd.Variable;
 import dev.ember.engine.EmberException;
 import dev.ember.engine.Rng;
 import dev.ember.engine.Tensor;
+import dev.ember.engine.TensorScope;
 import dev.ember.finetune.data.Augmentation;
 import dev.ember.finetune.data.ClassWeights;
 import dev.ember.finetune.data.SampleSet;
@@ -213,24 +214,27 @@ public final class FineTuner {
             int step = 0;
             for (int lo = 0; lo < order.length; lo += config.batchSize(), step++) {
                 int[] idx = Arrays.copyOfRange(order, lo, Math.min(order.length, lo + config.batchSize()));
-                LabeledData batch = train.data().select(idx);
-                Tensor x = augmentation.isIdentity() ? batch.inputs() : augmentation.apply(batch.inputs(), augmentRng);
-                optimizer.zeroGrad();
-                Variable logits = model.forward(Variable.of(x));   // logits (B, C)
-                Evaluation.checkLogits(logits.data(), train.data().classes());
-                Variable loss = loss(logits, batch.labels(), balance, classWeights);
-                float value = loss.item();
-                if (!Float.isFinite(value)) throw diverged("the training loss", value, e, step, model, atEpochStart);
-                loss.backward();
-                if (config.maxGradNorm() > 0) {
-                    float norm = GradClip.clipGlobalNorm(groups.parameters(), config.maxGradNorm());
-                    if (!Float.isFinite(norm)) throw diverged("the gradient norm", norm, e, step, model, atEpochStart);
+                float value;
+                try (TensorScope scope = TensorScope.open()) {   // the step's tensors die with it; the next reuses their arrays
+                    LabeledData batch = train.data().select(idx);
+                    Tensor x = augmentation.isIdentity() ? batch.inputs() : augmentation.apply(batch.inputs(), augmentRng);
+                    optimizer.zeroGrad();
+                    Variable logits = model.forward(Variable.of(x));   // logits (B, C)
+                    Evaluation.checkLogits(logits.data(), train.data().classes());
+                    Variable loss = loss(logits, batch.labels(), balance, classWeights);
+                    value = loss.item();
+                    if (!Float.isFinite(value)) throw diverged("the training loss", value, e, step, model, atEpochStart);
+                    loss.backward();
+                    if (config.maxGradNorm() > 0) {
+                        float norm = GradClip.clipGlobalNorm(groups.parameters(), config.maxGradNorm());
+                        if (!Float.isFinite(norm)) throw diverged("the gradient norm", norm, e, step, model, atEpochStart);
+                    }
+                    optimizer.step();
+                    long[] predicted = logits.data().argMax(1).toLongArray();
+                    long[] y = batch.labels().toLongArray();
+                    for (int i = 0; i < y.length; i++) if (predicted[i] == y[i]) correct++;
                 }
-                optimizer.step();
                 lossSum += (double) value * idx.length;
-                long[] predicted = logits.data().argMax(1).toLongArray();
-                long[] y = batch.labels().toLongArray();
-                for (int i = 0; i < y.length; i++) if (predicted[i] == y[i]) correct++;
                 samplesDone += idx.length;
                 progress.update(samplesDone, totalSamples, value);
             }

@@ -5,6 +5,7 @@ import dev.ember.autograd.NoGrad;
 import dev.ember.autograd.Variable;
 import dev.ember.engine.Rng;
 import dev.ember.engine.Tensor;
+import dev.ember.engine.TensorScope;
 import dev.ember.loaders.data.DataLoader;
 import dev.ember.loaders.data.LabeledData;
 import dev.ember.nn.Module;
@@ -47,7 +48,9 @@ public final class Robustness {
                     float sigma = sigmas.get(s).floatValue();
                     float[] noisy = new float[x.length];
                     for (int i = 0; i < x.length; i++) noisy[i] = clamp(x[i] + sigma * unit[i], range);
-                    correct[s] += hits(model, toModel.apply(Tensor.of(noisy, b.inputs().dims())), b.labels());
+                    try (TensorScope scope = TensorScope.open()) {
+                        correct[s] += hits(model, toModel.apply(Tensor.of(noisy, b.inputs().dims())), b.labels());
+                    }
                 }
             }
         } finally {
@@ -71,14 +74,17 @@ public final class Robustness {
         try {
             for (DataLoader.Batch b : new DataLoader(data, batchSize, false, null)) {
                 float[] x = b.inputs().toFloatArray();   // x (B, ...)
-                Variable input = Variable.param(toModel.apply(b.inputs()));
-                Loss.crossEntropy(model.forward(input), b.labels()).backward();
-                float[] grad = input.grad().toFloatArray();   // grad (B, ...): dL/d(model input)
+                float[] grad;                            // grad (B, ...): dL/d(model input)
+                try (TensorScope scope = TensorScope.open()) {
+                    Variable input = Variable.param(toModel.apply(b.inputs()));
+                    Loss.crossEntropy(model.forward(input), b.labels()).backward();
+                    grad = input.grad().toFloatArray();
+                }
                 for (int e = 0; e < epsilons.size(); e++) {
                     float eps = epsilons.get(e).floatValue();
                     float[] adv = new float[x.length];
                     for (int i = 0; i < x.length; i++) adv[i] = clamp(x[i] + eps * Math.signum(grad[i]), range);
-                    try (NoGrad g = NoGrad.enter()) {
+                    try (NoGrad g = NoGrad.enter(); TensorScope scope = TensorScope.open()) {
                         correct[e] += hits(model, toModel.apply(Tensor.of(adv, b.inputs().dims())), b.labels());
                     }
                 }

@@ -25,6 +25,9 @@ final class CpuBinary {
     /** Copies of a standing operand made at a time. */
     private static final int BLOCK = 1024;
 
+    /** Per-thread room for a standing operand's copies, so that a call allocates nothing but its output. */
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[BLOCK]);
+
     private CpuBinary() {}
 
     static Tensor apply(BinaryOp op, Tensor a, Tensor b, Shape outShape) {
@@ -37,7 +40,7 @@ final class CpuBinary {
                 new int[] {0, ea.offset(), eb.offset()});
         int sa = walk.innerStride(1), sb = walk.innerStride(2);
         Parallel.forRange(y.length, GRAIN, (lo, hi) -> {
-            float[] scratch = new float[Math.min(BLOCK, walk.runLength())];
+            float[] scratch = SCRATCH.get();
             walk.forEachRun(lo, hi, (off, n) -> run(op, as, off[1], sa, bs, off[2], sb, y, off[0], n, scratch));
         });
         return Tensor.of(CpuStorage.wrap(y), outShape);

@@ -203,7 +203,7 @@ final class CpuConv2d {
         Tensor dyc = dy.contiguous(), wc = w.contiguous();
         float[] dyd = CpuMatmul.floats(dyc), wd = CpuMatmul.floats(wc);
         int dyBase = dyc.offset(), wBase = wc.offset();
-        float[] dx = new float[inputShape.numel()]; // (N, C, H, W)
+        float[] dx = BufferPool.zeroed(inputShape.numel()); // (N, C, H, W)
         // w[group]^T (Cg*KH*KW, OCg): row stride 1, column stride Cg*KH*KW
         if (batched(g)) {
             int per = imagesPerChunk(g), chunks = (g.n + per - 1) / per, jobs = chunks * g.groups;
@@ -255,11 +255,11 @@ final class CpuConv2d {
         Tensor dyc = dy.contiguous(), xc = x.contiguous();
         float[] dyd = CpuMatmul.floats(dyc), xd = CpuMatmul.floats(xc);
         int dyBase = dyc.offset(), xBase = xc.offset();
-        float[] dw = new float[weightShape.numel()]; // (OC, Cg, KH, KW)
+        float[] dw = BufferPool.zeroed(weightShape.numel()); // (OC, Cg, KH, KW)
         int block = g.ocPerGroup * g.rows;
         if (batched(g)) {
             int per = imagesPerChunk(g), chunks = (g.n + per - 1) / per, jobs = chunks * g.groups;
-            float[] partial = new float[chunks * dw.length]; // (chunks, OC, Cg, KH, KW)
+            float[] partial = BufferPool.uninitialized(chunks * dw.length); // (chunks, OC, Cg, KH, KW), every element written by Sgemm
             forJobs(jobs, (lo, hi) -> {
                 Scratch s = SCRATCH.get();
                 for (int job = lo; job < hi; job++) {
@@ -287,6 +287,7 @@ final class CpuConv2d {
                     dw[e] = sum;
                 }
             });
+            BufferPool.recycle(partial);
             return Tensor.of(CpuStorage.wrap(dw), weightShape);
         }
         // One group at a time; inside it the images add up in order 0..N-1.

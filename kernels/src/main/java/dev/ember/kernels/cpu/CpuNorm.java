@@ -1,5 +1,6 @@
 package dev.ember.kernels.cpu;
 
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.Backend;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.Shape;
@@ -51,7 +52,7 @@ final class CpuNorm {
         float[] xs = CpuCopy.floats(xc);   // x (N, C, S) from xo
         int xo = xc.offset();
         float[] g = values(gamma), b = values(beta);   // (C) or null
-        float[] y = new float[x.numel()];              // y (N, C, S)
+        float[] y = BufferPool.zeroed(x.numel());              // y (N, C, S)
         float[] mean = new float[c], variance = new float[c], invStd = new float[c];
         Parallel.forRange(c, Math.max(1, GRAIN / Math.max(1, count)), (lo, hi) -> {
             double[] sums = new double[2];
@@ -87,7 +88,7 @@ final class CpuNorm {
         float[] xs = CpuCopy.floats(xc), dys = CpuCopy.floats(dyc);   // x, dy (N, C, S) from xo, dyo
         int xo = xc.offset(), dyo = dyc.offset();
         float[] g = values(gamma), m = values(mean), inv = values(invStd);   // (C)
-        float[] dx = new float[x.numel()];   // dx (N, C, S)
+        float[] dx = BufferPool.zeroed(x.numel());   // dx (N, C, S)
         float[] dgamma = new float[c], dbeta = new float[c];
         Parallel.forRange(c, Math.max(1, GRAIN / Math.max(1, count)), (lo, hi) -> {
             double[] sums = new double[2];   // sum dy, sum dy (x - mean)
@@ -123,7 +124,7 @@ final class CpuNorm {
         float[] xs = CpuCopy.floats(xc);   // x (R, D) from xo
         int xo = xc.offset();
         float[] g = gamma == null ? filled(d, 1f) : values(gamma), b = beta == null ? new float[d] : values(beta);   // (D)
-        float[] y = new float[x.numel()];   // y (R, D)
+        float[] y = BufferPool.zeroed(x.numel());   // y (R, D)
         float[] mean = new float[rows], variance = new float[rows], invStd = new float[rows];
         Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(1, d)), (lo, hi) -> {
             double[] sums = new double[2];
@@ -154,7 +155,7 @@ final class CpuNorm {
         float[] xs = CpuCopy.floats(xc), dys = CpuCopy.floats(dyc);   // x, dy (R, D) from xo, dyo
         int xo = xc.offset(), dyo = dyc.offset();
         float[] g = gamma == null ? filled(d, 1f) : values(gamma), m = values(mean), inv = values(invStd);   // g (D); m, inv (R)
-        float[] dx = new float[x.numel()];   // dx (R, D)
+        float[] dx = BufferPool.zeroed(x.numel());   // dx (R, D)
         // chunk boundaries from the sizes alone: at most MAX_CHUNKS chunks, none under GRAIN elements when rows allow
         int rowsPerChunk = Math.max((rows + MAX_CHUNKS - 1) / MAX_CHUNKS, Math.max(1, GRAIN / Math.max(1, d)));
         int chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;

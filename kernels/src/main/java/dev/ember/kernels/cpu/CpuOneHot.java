@@ -1,5 +1,6 @@
 package dev.ember.kernels.cpu;
 
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.DType;
 import dev.ember.engine.DTypeException;
@@ -18,7 +19,7 @@ final class CpuOneHot {
         Tensor c = CpuCopy.contiguous(labels);
         CpuStorage s = CpuCopy.storage(c);
         int n = labels.numel(), at = c.offset();
-        float[] y = new float[Math.multiplyExact(n, classes)];   // y (..., classes)
+        float[] y = BufferPool.zeroed(Math.multiplyExact(n, classes));   // y (..., classes)
         for (int i = 0; i < n; i++) {
             long label = CpuCopy.getLong(s, at + i);
             if (label < 0 || label >= classes) {

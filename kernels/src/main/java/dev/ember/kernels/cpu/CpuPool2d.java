@@ -29,6 +29,27 @@ final class CpuPool2d {
     /** Input cells per parallel chunk. */
     private static final int GRAIN = 1 << 14;
 
+    /**
+     * Per-thread column-max buffers of {@link #halve} and {@link #halveWithIndices}, grown on demand and reused, so
+     * that a pool allocates nothing but its outputs. Longer than asked is fine: only the first pairs' part is read.
+     */
+    private static final class Scratch {
+        float[] colMax = new float[0];
+        int[] colAt = new int[0];
+
+        float[] colMax(int size) {
+            if (colMax.length < size) colMax = new float[size];
+            return colMax;
+        }
+
+        int[] colAt(int size) {
+            if (colAt.length < size) colAt = new int[size];
+            return colAt;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
     private CpuPool2d() {}
 
     static Backend.MaxPoolResult max(Tensor x, Pool2dParams p) {
@@ -37,8 +58,8 @@ final class CpuPool2d {
         Tensor c = CpuCopy.contiguous(x);
         float[] xs = CpuCopy.floats(c);                // x (N, C, H, W) from offset xo
         int xo = c.offset();
-        float[] y = new float[outShape.numel()];       // y (N, C, OH, OW)
-        int[] idx = new int[outShape.numel()];         // idx (N, C, OH, OW): h*W + w within the plane
+        float[] y = BufferPool.zeroed(outShape.numel());       // y (N, C, OH, OW)
+        int[] idx = BufferPool.zeroedInts(outShape.numel());   // idx (N, C, OH, OW): h*W + w within the plane
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW(), ph = p.padH(), pw = p.padW();
         if (halving(p, h, w, oh, ow)) {
             halveWithIndices(xs, xo, x.dim(0) * x.dim(1), h, w, y, idx);
@@ -199,8 +220,9 @@ final class CpuPool2d {
         int pairs = planes * oh, wide = roundUp(pitch, vector);
         IntVector iota = IntVector.fromArray(INDEX, iota(), 0);
         Parallel.forRange(pairs, Math.max(PAIRS_PER_BLOCK, GRAIN / Math.max(1, 2 * w)), (lo, hi) -> {
-            float[] colMax = new float[PAIRS_PER_BLOCK * pitch + wide + 2 * vector];   // (pairs, 2*OW), then spill
-            int[] colAt = new int[colMax.length];                                      // each one's h*W + w
+            Scratch scratch = SCRATCH.get();
+            float[] colMax = scratch.colMax(PAIRS_PER_BLOCK * pitch + wide + 2 * vector);   // (pairs, 2*OW), then spill
+            int[] colAt = scratch.colAt(colMax.length);                                      // each one's h*W + w
             for (int p0 = lo; p0 < hi; p0 += PAIRS_PER_BLOCK) {
                 int p1 = Math.min(hi, p0 + PAIRS_PER_BLOCK);
                 for (int pair = p0; pair < p1; pair++) {
@@ -265,7 +287,7 @@ final class CpuPool2d {
         int oh = h / 2, ow = w / 2, pitch = 2 * ow, vector = SPECIES.length();
         int pairs = planes * oh, wide = roundUp(pitch, vector);
         Parallel.forRange(pairs, Math.max(PAIRS_PER_BLOCK, GRAIN / Math.max(1, 2 * w)), (lo, hi) -> {
-            float[] colMax = new float[PAIRS_PER_BLOCK * pitch + wide + 2 * vector];   // (pairs, 2*OW), then spill
+            float[] colMax = SCRATCH.get().colMax(PAIRS_PER_BLOCK * pitch + wide + 2 * vector);   // (pairs, 2*OW), then spill
             for (int p0 = lo; p0 < hi; p0 += PAIRS_PER_BLOCK) {
                 int p1 = Math.min(hi, p0 + PAIRS_PER_BLOCK);
                 for (int pair = p0; pair < p1; pair++) {
@@ -326,7 +348,7 @@ final class CpuPool2d {
         float[] gs = CpuCopy.floats(g);                     // dy (N, C, OH, OW) from offset go
         int[] is = CpuCopy.storage(ic).ints();              // idx (N, C, OH, OW) from offset io
         int go = g.offset(), io = ic.offset();
-        float[] dx = new float[inputShape.numel()];         // dx (N, C, H, W)
+        float[] dx = BufferPool.zeroed(inputShape.numel());         // dx (N, C, H, W)
         Parallel.forRange(inputShape.dim(0) * inputShape.dim(1), planeGrain(planeSize + outPlane), (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
                 for (int k = 0; k < outPlane; k++) {
@@ -345,7 +367,7 @@ final class CpuPool2d {
         Tensor c = CpuCopy.contiguous(x);
         float[] xs = CpuCopy.floats(c);
         int xo = c.offset();
-        float[] y = new float[outShape.numel()];
+        float[] y = BufferPool.zeroed(outShape.numel());
         Parallel.forRange(x.dim(0) * x.dim(1), planeGrain(h * w), (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
                 int in = xo + plane * h * w;
@@ -367,7 +389,7 @@ final class CpuPool2d {
         Tensor g = CpuCopy.contiguous(dy);
         float[] gs = CpuCopy.floats(g);
         int go = g.offset();
-        float[] dx = new float[inputShape.numel()];
+        float[] dx = BufferPool.zeroed(inputShape.numel());
         Parallel.forRange(inputShape.dim(0) * inputShape.dim(1), planeGrain(h * w), (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
                 int out = plane * h * w;

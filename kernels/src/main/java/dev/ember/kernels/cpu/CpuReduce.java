@@ -1,5 +1,6 @@
 package dev.ember.kernels.cpu;
 
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.ReduceOp;
 import dev.ember.engine.Shape;
@@ -49,7 +50,7 @@ final class CpuReduce {
             count *= dims[a];
         }
         Shape outShape = keepDims ? Shape.of(kept) : Shape.of(dropped(dims, reduced));
-        float[] y = new float[outShape.numel()];
+        float[] y = BufferPool.zeroed(outShape.numel());
         if (y.length == 0) return Tensor.of(CpuStorage.wrap(y), outShape);
         if (count == 0) {
             if (op != ReduceOp.SUM) throw new ShapeException(op + " over an empty axis of " + x.shape() + " (axes " + Arrays.toString(axes) + ") has no value");

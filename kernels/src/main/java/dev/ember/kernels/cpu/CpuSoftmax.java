@@ -1,5 +1,6 @@
 package dev.ember.kernels.cpu;
 
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.Tensor;
 import jdk.incubator.vector.FloatVector;
@@ -26,7 +27,7 @@ final class CpuSoftmax {
     static Tensor softmax(Tensor x, int axis, boolean log) {
         int[] dims = x.dims();
         int outer = CpuReduce.product(dims, 0, axis), len = dims[axis], inner = CpuReduce.product(dims, axis + 1, dims.length);
-        float[] y = new float[x.numel()];   // y (O, L, I)
+        float[] y = BufferPool.zeroed(x.numel());   // y (O, L, I)
         if (y.length == 0) return Tensor.of(CpuStorage.wrap(y), x.shape());
         Tensor c = CpuCopy.contiguous(x);
         float[] xs = CpuCopy.floats(c);     // x (O, L, I) from offset xo
