@@ -38,5 +38,7 @@ ember_ensure_fashion_mnist() {
   [ -d "$EMBER_FASHION_DIR" ] || { echo "warning: Fashion-MNIST is not installed; run: sudo apt-get install dataset-fashion-mnist" >&2; return 1; }
 }
 
-# JVM flags every launch needs: the Vector API (incubator) and native access for JCuda / java.lang.foreign.
-EMBER_JVM_FLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
+# JVM flags for every launch: the Vector API (incubator), native access for JCuda / java.lang.foreign, and the Serial
+# collector, which with each step's tensors reused (TensorScope) keeps the heap near the live data where G1 grows it
+# for throughput (peak RSS of the CNN's training step 745-988 MiB under G1, 274-280 under Serial; BENCHMARKS.md).
+EMBER_JVM_FLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC)
