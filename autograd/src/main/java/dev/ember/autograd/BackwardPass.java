@@ -1,7 +1,9 @@
 package dev.ember.autograd;
 
 import dev.ember.engine.EmberException;
+import dev.ember.engine.Storage;
 import dev.ember.engine.Tensor;
+import dev.ember.engine.TensorScope;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -19,29 +21,59 @@ final class BackwardPass {
 
     static void run(Variable root, Tensor seed) {
         List<Variable> order = consumersFirst(root);
-        // gradients waiting for their variable's turn; each is removed (and so freed) once passed on
-        Map<Variable, Tensor> pending = new IdentityHashMap<>();
+        // Inside a TensorScope, gradients this pass makes are released as soon as no pending gradient shares their
+        // storage, and their arrays serve the rest of the pass: the step's peak holds the activations and the
+        // gradients in flight, not every gradient. Views share a storage, so storages are counted, not tensors.
+        int mark = TensorScope.mark();
+        Map<Variable, Tensor> pending = new IdentityHashMap<>();   // gradients waiting for their variable's turn
+        Map<Storage, Integer> holders = new IdentityHashMap<>();   // pending gradients per storage
         pending.put(root, seed);
+        hold(holders, seed);
         for (Variable v : order) {
             Tensor g = pending.remove(v);
             if (g == null) continue;
             Node node = v.node();
             if (node == null) {
-                v.accumulateGrad(g);
-                continue;
-            }
-            Tensor[] inputGrads = node.backward().apply(g);
-            Variable[] inputs = node.inputs();
-            for (int i = 0; i < inputs.length; i++) {
-                Variable in = inputs[i];
-                if (in == null || !in.requiresGrad() || inputGrads[i] == null) continue;
-                Tensor gi = inputGrads[i];
-                if (!gi.shape().equals(in.shape())) {
-                    throw new EmberException("backward of " + node.op() + " gave input " + i + " a gradient of shape " + gi.shape()
-                            + ", expected " + in.shape());
+                v.accumulateGrad(g);   // copies or adds: the leaf's gradient never aliases g
+            } else {
+                Tensor[] inputGrads = node.backward().apply(g);
+                Variable[] inputs = node.inputs();
+                for (int i = 0; i < inputs.length; i++) {
+                    Variable in = inputs[i];
+                    if (in == null || !in.requiresGrad() || inputGrads[i] == null) continue;
+                    Tensor gi = inputGrads[i];
+                    if (!gi.shape().equals(in.shape())) {
+                        throw new EmberException("backward of " + node.op() + " gave input " + i + " a gradient of shape " + gi.shape()
+                                + ", expected " + in.shape());
+                    }
+                    hold(holders, gi);
+                    Tensor before = pending.get(in);
+                    if (before == null) {
+                        pending.put(in, gi);
+                    } else {
+                        Tensor sum = before.add(gi);
+                        pending.put(in, sum);
+                        hold(holders, sum);
+                        drop(holders, before, mark);
+                        drop(holders, gi, mark);
+                    }
                 }
-                pending.merge(in, gi, Tensor::add);
             }
+            drop(holders, g, mark);
+        }
+    }
+
+    private static void hold(Map<Storage, Integer> holders, Tensor t) { holders.merge(t.storage(), 1, Integer::sum); }
+
+    /** One pending gradient over {@code t}'s storage fewer; the last one frees it if this pass made it. */
+    private static void drop(Map<Storage, Integer> holders, Tensor t, int mark) {
+        Storage s = t.storage();
+        int n = holders.getOrDefault(s, 0);
+        if (n > 1) {
+            holders.put(s, n - 1);
+        } else if (n == 1) {
+            holders.remove(s);
+            TensorScope.releaseIfMadeSince(t, mark);
         }
     }
 

@@ -75,6 +75,52 @@ class ScopedTrainingTest {
         }
     }
 
+    /** A residual block with views: add's backward hands one gradient to two inputs, reshape hands on a view of it. */
+    private static final class Residual extends Module {
+        final Conv2d a = registerModule("a", new Conv2d(2, 2, 3, 1, 1, new Rng(5)));
+        final Conv2d b = registerModule("b", new Conv2d(2, 2, 3, 1, 1, new Rng(6)));
+        final Linear head = registerModule("head", new Linear(2 * 16 * 16, 5, new Rng(7)));
+
+        @Override public Variable forward(Variable x) {
+            Variable h = a.forward(x).relu();
+            Variable r = b.forward(h).add(h).add(x);   // (6, 2, 16, 16): h is read twice, x too
+            return head.forward(r.reshape(6, 2 * 16 * 16).mul(r.reshape(6, 2 * 16 * 16)));
+        }
+    }
+
+    /** Every parameter of a Residual after three SGD steps, each in a scope or not. */
+    private static List<float[]> residualAfterTraining(boolean scoped) {
+        Module m = new Residual();
+        Optimizer opt = new Sgd(m.parameters(), Sgd.options(0.01f).momentum(0.9f));
+        BufferPool pool = new BufferPool();
+        for (int i = 0; i < 3; i++) {
+            if (!scoped) step(m, opt);
+            else try (TensorScope scope = TensorScope.open(pool)) { step(m, opt); }
+        }
+        List<float[]> params = new ArrayList<>();
+        for (Variable p : m.parameters()) params.add(p.data().toFloatArray());
+        return params;
+    }
+
+    @Test void gradientsFreedDuringBackwardLeaveTheSameBits() {
+        List<float[]> plain = residualAfterTraining(false), scoped = residualAfterTraining(true);
+        for (int i = 0; i < plain.size(); i++) assertArrayEquals(plain.get(i), scoped.get(i), "parameter " + i);
+    }
+
+    @Test void gradientsPassedOnAreFreedDuringTheBackwardPass() {
+        Module m = model();
+        m.train();
+        BufferPool pool = new BufferPool();
+        try (TensorScope scope = TensorScope.open(pool)) {
+            Variable loss = Loss.crossEntropy(m.forward(Variable.of(X)), Y);
+            assertEquals(0, pool.pooledFloats(), "the forward pass frees nothing: its outputs are the caller's until the scope closes");
+            loss.backward();
+            // ReLU's and the pool's input gradients (6, 8, 16, 16) are dead once passed on: their arrays went back
+            assertTrue(pool.pooledFloats() >= 6 * 8 * 16 * 16, "pooled during backward: " + pool.pooledFloats());
+            for (Variable p : m.parameters()) assertEquals(p.shape().numel(), p.grad().toFloatArray().length, "leaf gradients are kept, readable");
+        }
+    }
+
     @Test void theSecondStepTakesTheFirstStepsArraysAndGivesThemBack() {
         Module m = model();
         m.train();

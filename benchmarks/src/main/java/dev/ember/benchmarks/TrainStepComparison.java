@@ -187,6 +187,7 @@ public final class TrainStepComparison {
         for (int i = 0; i < labels.length; i++) labels[i] = rng.nextInt(10);
         Tensor y = Tensor.ofLongs(labels, c.batch());
         model.train();
+        System.gc();   // as FineTuner.run does before its first step: loading's garbage does not stay under the step's arrays
         long warmStart = System.nanoTime();
         step(model, opt, x, y);
         double firstMs = (System.nanoTime() - warmStart) / 1e6;

@@ -8,6 +8,8 @@ public final class CpuStorage extends Storage {
     private Object array;        // null once released by the TensorScope it was made in
     private final int size;
     private boolean detached;    // kept past every TensorScope (TensorScope.detach)
+    TensorScope owner;           // the scope that made it, or null
+    int birth;                   // its place in the owner's list: storages made later have larger ones
 
     private CpuStorage(DType dtype, Object array, int size) {
         super(dtype);

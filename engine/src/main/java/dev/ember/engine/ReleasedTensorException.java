@@ -6,7 +6,8 @@ package dev.ember.engine;
  */
 public class ReleasedTensorException extends EmberException {
     public ReleasedTensorException(int size, DType dtype) {
-        super("a tensor of " + size + " " + dtype + " elements was used after the TensorScope it was made in closed;"
-                + " keep what must outlive a step with TensorScope.detach(tensor), or copy it out (item(), toFloatArray()) inside the scope");
+        super("a tensor of " + size + " " + dtype + " elements was used after it was released: the TensorScope it was made in"
+                + " has closed (or it was a gradient a backward pass had passed on); keep what must outlive a step with"
+                + " TensorScope.detach(tensor), or copy it out (item(), toFloatArray()) inside the scope");
     }
 }

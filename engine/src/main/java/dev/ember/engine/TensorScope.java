@@ -64,7 +64,34 @@ public final class TensorScope implements AutoCloseable {
     /** Called by every new CPU storage: the innermost scope open on this thread, if any, owns it. */
     static void track(CpuStorage s) {
         TensorScope scope = CURRENT.get();
-        if (scope != null) scope.made.add(s);
+        if (scope == null) return;
+        s.owner = scope;
+        s.birth = scope.made.size();
+        scope.made.add(s);
+    }
+
+    /**
+     * Where the innermost scope open on this thread stands now, for {@link #releaseIfMadeSince}: storage made from
+     * here on gets a place at or after it. -1 when no scope is open.
+     */
+    public static int mark() {
+        TensorScope scope = CURRENT.get();
+        return scope == null ? -1 : scope.made.size();
+    }
+
+    /**
+     * Releases {@code t}'s storage now, before its scope closes, if the innermost scope open on this thread made it at
+     * or after {@code mark}, and gives its array to the scope's pool for the rest of the scope. For a value only its
+     * maker could have seen (a gradient a backward pass has passed on): using it afterwards throws
+     * {@link ReleasedTensorException}. Returns whether it was released.
+     */
+    public static boolean releaseIfMadeSince(Tensor t, int mark) {
+        TensorScope scope = CURRENT.get();
+        if (mark < 0 || scope == null || !(t.storage() instanceof CpuStorage c) || c.owner != scope || c.birth < mark) return false;
+        Object array = c.release();
+        if (array == null) return false;
+        scope.lease.giveBack(array);
+        return true;
     }
 
     /**
