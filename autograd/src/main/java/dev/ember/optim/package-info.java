@@ -8,6 +8,8 @@
  * saves and restores model, optimizer and step in one file.
  *
  * <p>Order of use, per batch: {@code optimizer.zeroGrad()}, forward, {@code loss.backward()},
- * {@code GradClip.clipGlobalNorm(...)} (optional), {@code schedule.apply(optimizer, step)}, {@code optimizer.step()}.
+ * {@code GradClip.clipGlobalNorm(...)} (optional), {@code schedule.apply(optimizer, step)}, {@code optimizer.step()};
+ * all of it inside a {@link dev.ember.engine.TensorScope}, so that the step's tensors and gradients are reused by the
+ * next one. An optimizer's state (momentum, Adam's moments) is made on its first step and detached from the scope.
  */
 package dev.ember.optim;
