@@ -12,7 +12,8 @@ import java.util.Set;
 /**
  * Float (and int) arrays kept for reuse by one owner that runs the same work again and again (an inference session, a
  * training loop through {@link TensorScope}), so that its intermediates are allocated on the first run and reused
- * afterwards instead of being allocated, zeroed by the JVM and collected on every call. This is the memory plan of an engine that knows when each value dies.
+ * afterwards instead of being allocated, zeroed by the JVM and collected on every call. This is the memory plan of an
+ * engine that knows when each value dies.
  *
  * <p>The owner opens a {@link Lease} around a run. While it is open, {@link #uninitialized} on that thread draws from
  * the pool (kernels call it for outputs they overwrite whole), and the owner gives back, through the lease, the

@@ -5,7 +5,7 @@ package dev.ember.engine;
  * {@code long[]} for int64, {@code byte[]} for uint8 (read as unsigned) and for bool (0 or 1).
  */
 public final class CpuStorage extends Storage {
-    private Object array;        // null once released by the TensorScope it was made in
+    private Object array;        // null once released (its TensorScope closed, or TensorScope.releaseIfMadeSince)
     private final int size;
     private boolean detached;    // kept past every TensorScope (TensorScope.detach)
     TensorScope owner;           // the scope that made it, or null
@@ -52,7 +52,10 @@ public final class CpuStorage extends Storage {
         return (byte[]) checked(DType.UINT8);
     }
 
-    /** Whether the {@link TensorScope} this storage was made in has closed, so its elements can no longer be used. */
+    /**
+     * Whether this storage was released (the {@link TensorScope} it was made in closed, or a backward pass freed the
+     * gradient it held), so its elements can no longer be used.
+     */
     public boolean isReleased() { return array == null; }
 
     private Object checked(DType want) {
@@ -77,6 +80,7 @@ public final class CpuStorage extends Storage {
     /** Keeps this storage past every scope; its array (null if already released). */
     Object detach() {
         detached = true;
+        owner = null;
         return array;
     }
 
