@@ -68,6 +68,23 @@ public final class OnnxGraph {
     /** Initializers by name, in file order. */
     public Map<String, Tensor> initializers() { return initializers; }
 
+    /**
+     * This graph with the initializers named in {@code replacements} holding those tensors instead (each of the same
+     * dtype and shape as the one it replaces); nodes, inputs and outputs shared.
+     */
+    OnnxGraph withInitializers(Map<String, Tensor> replacements) {
+        Map<String, Tensor> merged = new LinkedHashMap<>(initializers);
+        for (Map.Entry<String, Tensor> e : replacements.entrySet()) {
+            Tensor old = initializers.get(e.getKey()), t = e.getValue();
+            if (old == null) throw new OnnxException("graph '" + name + "' has no initializer '" + e.getKey() + "' to replace");
+            if (old.dtype() != t.dtype() || !old.shape().equals(t.shape())) {
+                throw new OnnxException("initializer '" + e.getKey() + "' is " + old.dtype() + " " + old.shape() + "; its replacement is " + t.dtype() + " " + t.shape());
+            }
+            merged.put(e.getKey(), t);
+        }
+        return new OnnxGraph(name, nodes, order, merged, inputs, outputs, valueInfo, lastUse);
+    }
+
     /** The inputs a caller feeds: graph inputs that are not initializers, in file order. */
     public List<OnnxValueInfo> inputs() { return inputs; }
 

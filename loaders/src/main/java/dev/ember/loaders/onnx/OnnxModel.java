@@ -1,6 +1,7 @@
 package dev.ember.loaders.onnx;
 
 import com.google.protobuf.CodedInputStream;
+import dev.ember.engine.Tensor;
 import dev.ember.loaders.onnx.proto.OnnxProto.ModelProto;
 import dev.ember.loaders.onnx.proto.OnnxProto.OperatorSetIdProto;
 import java.io.IOException;
@@ -109,6 +110,15 @@ public final class OnnxModel {
     public String producer() { return (proto.getProducerName() + " " + proto.getProducerVersion()).trim(); }
 
     public OnnxGraph graph() { return graph; }
+
+    /**
+     * This model with the initializers named in {@code replacements} holding those tensors instead, each of the same
+     * dtype and shape as the one it replaces (an {@link OnnxException} names the first that is not). This model is not
+     * changed. A training module uses it to run its graph over its own parameters rather than beside a second copy.
+     */
+    public OnnxModel withInitializers(Map<String, Tensor> replacements) {
+        return new OnnxModel(file, proto, opsets, graph.withInitializers(replacements));
+    }
 
     /**
      * The parsed protobuf without its initializers (their decoded tensors are in {@link OnnxGraph#initializers()}),

@@ -12,6 +12,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Runs an {@link OnnxModel} on the engine. Order of use: create once per model (every node's op is resolved
@@ -21,7 +22,7 @@ import java.util.Map;
  * <p>Execution follows {@link OnnxGraph#order()}; initializers are constants: the session marks their storage
  * {@linkplain dev.ember.engine.Storage#markConstant constant}, so a backend may keep them in the layout its kernels
  * want (the CPU backend packs convolution weights once, on their first run), and nothing may write to the model's
- * initializer tensors afterwards (training imports copy them). A value is dropped from the working
+ * initializer tensors afterwards (unless the session was told they are variables: a training import's own). A value is dropped from the working
  * set right after its last reader ran, so intermediates can be collected while the rest of the graph runs; under
  * {@link #run} its array goes back to the session's {@link BufferPool} (unless a live value still shares it), where
  * the next step's output can take it, so that from the second run on the intermediates are not allocated again. The
@@ -45,7 +46,14 @@ public final class OnnxSession {
 
     static final boolean REUSE_BUFFERS = !"false".equals(System.getProperty("ember.reuseBuffers"));
 
-    public OnnxSession(OnnxModel model, OpResolver resolver) {
+    public OnnxSession(OnnxModel model, OpResolver resolver) { this(model, resolver, Set.of()); }
+
+    /**
+     * A session whose initializers named in {@code variables} change between runs (a training module's parameters and
+     * statistics, which it binds through {@link #runVariables}): they are not marked constant, so no backend keeps a
+     * form derived from their values. Every other initializer is a constant as usual.
+     */
+    public OnnxSession(OnnxModel model, OpResolver resolver, Set<String> variables) {
         this.model = model;
         this.graph = model.graph();
         this.order = graph.order();
@@ -60,7 +68,7 @@ public final class OnnxSession {
         this.dropAfter = dropSchedule();
         this.constants = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : graph.initializers().entrySet()) {
-            e.getValue().storage().markConstant();   // lets a backend keep weights packed for its kernels
+            if (!variables.contains(e.getKey())) e.getValue().storage().markConstant();   // lets a backend keep weights packed for its kernels
             constants.put(e.getKey(), Variable.of(e.getValue()));
         }
     }

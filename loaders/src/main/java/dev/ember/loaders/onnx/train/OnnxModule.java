@@ -80,8 +80,9 @@ public final class OnnxModule extends Module {
             if (!at.isEmpty() && at.stream().allMatch(r -> isStatistic(g, r))) statistics.put(name, registerImportedBuffer(name, t.copy()));
             else if (at.isEmpty() || !at.stream().allMatch(r -> isSetting(g, r))) parametersByInitializer.put(name, registerImportedParameter(name, t.copy()));
         }
-        this.model = model;
-        this.session = newSession(model);
+        Map<String, Tensor> own = ownTensors(model, Map.of());
+        this.model = model.withInitializers(own);   // the module holds its weights once, not beside the file's copies
+        this.session = newSession(this.model, own.keySet());
     }
 
     /** The graph this module runs: the imported one, or its rewrite after {@link #replaceHead}. */
@@ -192,8 +193,10 @@ public final class OnnxModule extends Module {
         for (String name : g.initializers().keySet()) if (!dropped.contains(name)) initializers.put(name, currentValue(name));
         initializers.put(weightName, linear.weight().data());
         initializers.put(biasName, linear.bias().data());
-        OnnxModel rewritten = GraphCopy.reread(GraphCopy.of(model, initializers, nodes, HeadReplacement.outputs(g, plan.output(), classes)));
-        OnnxSession rewrittenSession = newSession(rewritten);
+        OnnxModel reread = GraphCopy.reread(GraphCopy.of(model, initializers, nodes, HeadReplacement.outputs(g, plan.output(), classes)));
+        Map<String, Tensor> own = ownTensors(reread, Map.of(weightName, linear.weight().data(), biasName, linear.bias().data()));
+        OnnxModel rewritten = reread.withInitializers(own);
+        OnnxSession rewrittenSession = newSession(rewritten, own.keySet());
 
         for (String name : dropped) {
             Variable p = parametersByInitializer.remove(name);
@@ -240,11 +243,27 @@ public final class OnnxModule extends Module {
 
     // ---- helpers ----
 
-    private OnnxSession newSession(OnnxModel m) {
+    /**
+     * This module's own tensor for each of {@code m}'s initializers that is one of its parameters or statistics (or in
+     * {@code added}: a head not registered yet), by initializer name. The module runs {@code m} with these in place of
+     * the decoded ones, so it holds its weights once rather than beside the file's copies.
+     */
+    private Map<String, Tensor> ownTensors(OnnxModel m, Map<String, Tensor> added) {
+        Map<String, Tensor> own = new LinkedHashMap<>();
+        for (String name : m.graph().initializers().keySet()) {
+            Variable p = parametersByInitializer.get(name);
+            Tensor t = added.containsKey(name) ? added.get(name) : p != null ? p.data() : statistics.get(name);
+            if (t != null) own.put(name, t);
+        }
+        return own;
+    }
+
+    /** A session over {@code m} whose {@code variables} (the module's own tensors) are never marked constant. */
+    private OnnxSession newSession(OnnxModel m, Set<String> variables) {
         return new OnnxSession(m, new ModeAwareResolver(resolver, this::isTraining, (name, value) -> {
             Tensor buffer = statistics.get(name);
             if (buffer != null) buffer.copyFrom(value);
-        }));
+        }), Set.copyOf(variables));
     }
 
     /** For each value, the (node position in order, input slot) pairs that read it. */

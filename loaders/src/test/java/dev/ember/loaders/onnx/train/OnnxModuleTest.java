@@ -6,12 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ember.autograd.GradCheck;
 import dev.ember.autograd.NoGrad;
 import dev.ember.autograd.Variable;
+import dev.ember.engine.DType;
 import dev.ember.engine.EmberException;
 import dev.ember.engine.Rng;
 import dev.ember.engine.Tensor;
@@ -51,6 +53,49 @@ class OnnxModuleTest {
             assertTrue(p.getValue().requiresGrad());
         }
         assertTrue(m.toString().contains("nodes=9"), m.toString());
+    }
+
+    @Test void theModuleHoldsItsWeightsOnceAndNeverAsConstants() {
+        OnnxModel model = TinyModels.classifier(1);
+        Map<String, float[]> before = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : model.graph().initializers().entrySet()) {
+            if (e.getValue().dtype() == DType.FLOAT32) before.put(e.getKey(), e.getValue().toFloatArray());
+        }
+        OnnxModule m = new OnnxModule(model);
+        m.replaceHead(3, new Rng(5));
+        Map<String, Tensor> graph = m.model().graph().initializers();
+        for (Map.Entry<String, Variable> p : m.namedParameters().entrySet()) {
+            assertSame(p.getValue().data(), graph.get(p.getKey()), p.getKey() + ": the graph the module runs holds the parameter itself, no second copy");
+        }
+        for (Map.Entry<String, Tensor> b : m.namedBuffers().entrySet()) assertSame(b.getValue(), graph.get(b.getKey()), b.getKey());
+        // a training step: weights the session had marked constant would keep stale packed forms and give wrong values
+        Variable out = m.forward(Variable.param(input(3, 4, 2, 5, 5)));
+        out.sum().backward();
+        new dev.ember.optim.Sgd(m.parameters(), dev.ember.optim.Sgd.options(0.1f)).step();
+        for (Variable p : m.parameters()) assertFalse(p.data().storage().isConstant(), "a parameter is never marked constant");
+        m.eval();
+        Tensor x = input(4, 4, 2, 5, 5);
+        Map<String, Tensor> current = new LinkedHashMap<>(m.stateDict());
+        OnnxModel snapshot = m.model().withInitializers(copies(current, m.model()));
+        assertArrayEquals(new OnnxSession(snapshot, OnnxOps.resolver()).run(Map.of("x", x)).get("y").toFloatArray(), run(m, x).toFloatArray(), 0f,
+                "after a step the module computes with its updated weights");
+        for (Map.Entry<String, float[]> e : before.entrySet()) {
+            assertArrayEquals(e.getValue(), model.graph().initializers().get(e.getKey()).toFloatArray(), 0f, e.getKey() + ": the caller's model is untouched");
+        }
+    }
+
+    /** Fresh copies of the module's state that are initializers of {@code m}. */
+    private static Map<String, Tensor> copies(Map<String, Tensor> state, OnnxModel m) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : state.entrySet()) if (m.graph().initializers().containsKey(e.getKey())) out.put(e.getKey(), e.getValue().copy());
+        return out;
+    }
+
+    @Test void aReplacementInitializerMustMatchTheOneItReplaces() {
+        OnnxModel model = TinyModels.classifier(1);
+        OnnxException e = assertThrows(OnnxException.class, () -> model.withInitializers(Map.of("fc.b", Tensor.zeros(7))));
+        assertTrue(e.getMessage().contains("fc.b") && e.getMessage().contains("replacement"), e.getMessage());
+        assertThrows(OnnxException.class, () -> model.withInitializers(Map.of("nope", Tensor.zeros(1))));
     }
 
     @Test void forwardMatchesTheSessionInEvalMode() {
