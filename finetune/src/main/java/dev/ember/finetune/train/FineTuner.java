@@ -134,6 +134,10 @@ public final class FineTuner {
     /**
      * Only the training part of {@link #run}, for hyperparameter search: no test look. {@code test} may be null; when
      * given, only the recall per class of the untrained model is measured on it (for the report's "before").
+     *
+     * <p>Memory: each step runs in a {@link TensorScope} (its tensors and gradients are reused by the next step), as
+     * do validation batches; before the first step it asks the JVM for one full collection, so that what loading the
+     * model left behind does not stay in the heap under the training arrays.
      */
     public Training train(TunableModel m, SampleSet train, SampleSet val, SampleSet test, Path outDir) throws IOException {
         if (train.size() == 0) throw new EmberException("the training set is empty");
