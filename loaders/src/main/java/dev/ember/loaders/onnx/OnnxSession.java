@@ -26,8 +26,8 @@ import java.util.Set;
  * set right after its last reader ran, so intermediates can be collected while the rest of the graph runs; under
  * {@link #run} its array goes back to the session's {@link BufferPool} (unless a live value still shares it), where
  * the next step's output can take it, so that from the second run on the intermediates are not allocated again. The
- * session keeps those arrays between runs (about the intermediates of one run; {@code -Dember.reuseBuffers=false}
- * turns this off).
+ * session keeps those arrays between runs (about the intermediates of one run, for the shapes of its last few runs;
+ * {@code -Dember.reuseBuffers=false} turns this off).
  * {@link #run} records no gradient graph; {@link #runVariables} does, and lets a caller put trainable parameters
  * in place of initializers (the training import).
  */
