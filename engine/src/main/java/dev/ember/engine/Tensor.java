@@ -532,6 +532,7 @@ public final class Tensor {
     @Override public String toString() {
         StringBuilder b = new StringBuilder("Tensor").append(shape).append(' ').append(dtype().name().toLowerCase());
         if (device().kind() != Device.Kind.CPU) b.append(" on ").append(device());
+        if (storage instanceof CpuStorage cpu && cpu.isReleased()) return b.append(" (released)").toString();   // a log line, not an error
         if (numel() <= 16 && storage instanceof CpuStorage) {
             Tensor c = contiguous();
             b.append(' ').append('[');

@@ -33,6 +33,7 @@ class TensorScopeTest {
         assertTrue(e.getMessage().contains(N + " FLOAT32 elements") && e.getMessage().contains("TensorScope.detach"), e.getMessage());
         assertThrows(ReleasedTensorException.class, view::toFloatArray, "a view shares its storage's fate");
         assertThrows(ReleasedTensorException.class, () -> ((CpuStorage) t.storage()).setDouble(0, 1));
+        assertEquals("Tensor[2, " + N / 2 + "] float32 (released)", t.toString(), "printing one in a log does not throw");
     }
 
     @Test void tensorsMadeBeforeTheScopeAreNotTouched() {
