@@ -2,6 +2,7 @@ package dev.ember.loaders.onnx;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.DType;
 import dev.ember.engine.Device;
@@ -77,15 +78,16 @@ public final class OnnxTensors {
         long bytes = (long) n * t.dtype().byteSize();
         if (bytes > Integer.MAX_VALUE - 8) throw new OnnxException("tensor '" + name + "' " + t.shape() + " has " + bytes + " bytes, more than one protobuf message holds (2 GiB)");
         ByteBuffer raw = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
-        switch (t.dtype()) {
-            case FLOAT32 -> raw.asFloatBuffer().put(t.toFloatArray());
-            case INT32 -> raw.asIntBuffer().put(t.toIntArray());
-            case INT64 -> raw.asLongBuffer().put(t.toLongArray());
-            case UINT8, BOOL -> raw.put(((CpuStorage) t.storage()).bytes(), t.offset(), n);
+        CpuStorage s = (CpuStorage) t.storage();
+        switch (t.dtype()) {   // straight from the storage: one copy of the values, not three
+            case FLOAT32 -> raw.asFloatBuffer().put(s.floats(), t.offset(), n);
+            case INT32 -> raw.asIntBuffer().put(s.ints(), t.offset(), n);
+            case INT64 -> raw.asLongBuffer().put(s.longs(), t.offset(), n);
+            case UINT8, BOOL -> raw.put(s.bytes(), t.offset(), n);
         }
         TensorProto.Builder b = TensorProto.newBuilder().setName(name).setDataType(onnxType(t.dtype()));
         for (int d : t.dims()) b.addDims(d);
-        return b.setRawData(ByteString.copyFrom(raw.array())).build();
+        return b.setRawData(UnsafeByteOperations.unsafeWrap(raw.array())).build();   // raw is ours alone and never written again
     }
 
     /** The ONNX element type code for an engine dtype. */

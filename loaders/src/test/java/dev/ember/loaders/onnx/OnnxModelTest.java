@@ -1,5 +1,6 @@
 package dev.ember.loaders.onnx;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +10,9 @@ import dev.ember.loaders.onnx.proto.OnnxProto.GraphProto;
 import dev.ember.loaders.onnx.proto.OnnxProto.ModelProto;
 import dev.ember.loaders.onnx.proto.OnnxProto.NodeProto;
 import dev.ember.loaders.onnx.proto.OnnxProto.OperatorSetIdProto;
+import dev.ember.loaders.onnx.proto.OnnxProto.TensorProto;
+import com.google.protobuf.ByteString;
+import java.util.List;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,6 +38,29 @@ class OnnxModelTest {
         assertEquals(f, m.file());
         assertEquals(2, m.graph().nodes().size());
         assertEquals("add", m.proto().getGraph().getNode(0).getName());
+    }
+
+    @Test void nothingKeptViewsTheBytesItWasReadFrom() {
+        // raw_data is parsed as a view of the bytes (no copy); the model must not keep such views after parsing
+        TensorProto weight = TensorProto.newBuilder().setName("w2").setDataType(TensorProto.DataType.FLOAT_VALUE).addDims(2)
+                .setRawData(ByteString.copyFrom(new byte[] {0, 0, (byte) 0x80, 0x3F, 0, 0, 0, (byte) 0xC0})).build();   // 1, -2
+        TensorProto constant = TensorProto.newBuilder().setName("c").setDataType(TensorProto.DataType.FLOAT_VALUE).addDims(1)
+                .setRawData(ByteString.copyFrom(new byte[] {0, 0, 0x40, 0x40})).build();   // 3
+        GraphProto g = OnnxTestModels.addRelu().getGraph().toBuilder().addInitializer(weight)
+                .addNode(OnnxTestModels.node("k", "Constant", List.of(), List.of("k_out"),
+                        AttributeProto.newBuilder().setName("value").setType(AttributeProto.AttributeType.TENSOR).setT(constant).build()))
+                .build();
+        ModelProto proto = OnnxTestModels.model(g);
+        byte[] bytes = proto.toByteArray();
+        OnnxModel m = OnnxModel.read(bytes);
+        Arrays.fill(bytes, (byte) 0x7F);   // the caller reuses its buffer
+
+        ModelProto.Builder structure = proto.toBuilder();
+        structure.getGraphBuilder().clearInitializer();
+        assertEquals(structure.build(), m.proto(), "the structure kept for export");
+        assertArrayEquals(new float[] {1, -2}, m.graph().initializers().get("w2").toFloatArray());
+        OnnxNode k = m.graph().nodes().stream().filter(n -> n.name().equals("k")).findFirst().orElseThrow();
+        assertArrayEquals(new float[] {3}, k.attrTensor("value").toFloatArray());
     }
 
     @Test void aiOnnxAndEmptyDomainAreOneDomain() {

@@ -118,6 +118,8 @@ class OnnxTensorsTest {
             Tensor.ofBytes(new byte[] {(byte) 255, 0}, 2),
             Tensor.of(CpuStorage.wrapBool(new byte[] {1, 0, 0}), Shape.of(3)),
             Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3).transpose(0, 1),   // not contiguous
+            Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3).slice(0, 1, 2),   // contiguous, at an offset in its storage
+            Tensor.ofInts(new int[] {1, 2, 3, 4}, 4).slice(0, 2, 4),
         };
         for (Tensor t : tensors) {
             TensorProto p = OnnxTensors.toProto("t", t);
