@@ -33,7 +33,7 @@ public final class Checkpoint {
     public static void save(Path file, Module model, Optimizer optimizer, long step) throws IOException {
         Map<String, Tensor> all = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) all.put(MODEL + e.getKey(), e.getValue());
-        if (optimizer != null) for (Map.Entry<String, Tensor> e : optimizer.stateDict().entrySet()) all.put(OPTIMIZER + e.getKey(), e.getValue());
+        if (optimizer != null) for (Map.Entry<String, Tensor> e : optimizer.stateView().entrySet()) all.put(OPTIMIZER + e.getKey(), e.getValue());
         all.put(STEP, Tensor.ofLongs(new long[] {step}));
         StateFile.write(file, all);
     }

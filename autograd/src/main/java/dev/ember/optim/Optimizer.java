@@ -95,7 +95,16 @@ public abstract class Optimizer {
     // ---- state ----
 
     /** Group hyperparameters and per-parameter state, as fresh tensors (see the class comment for the keys). */
-    public final Map<String, Tensor> stateDict() {
+    public final Map<String, Tensor> stateDict() { return state(true); }
+
+    /**
+     * The entries of {@link #stateDict()} with the per-parameter buffers this optimizer's own tensors instead of copies,
+     * for writing a checkpoint: Adam's copies were twice the model's size of garbage each epoch. They change at the
+     * next {@link #step()}; do not write to them.
+     */
+    public final Map<String, Tensor> stateView() { return state(false); }
+
+    private Map<String, Tensor> state(boolean copies) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         int index = 0;
         for (int gi = 0; gi < groups.size(); gi++) {
@@ -111,7 +120,7 @@ public abstract class Optimizer {
             ParamState s = state.get(flat.get(i));
             if (s == null) continue;
             out.put(STATE + i + "." + STEP, Tensor.ofLongs(new long[] {s.step}));
-            for (Map.Entry<String, Tensor> b : s.buffers.entrySet()) out.put(STATE + i + "." + b.getKey(), b.getValue().copy());
+            for (Map.Entry<String, Tensor> b : s.buffers.entrySet()) out.put(STATE + i + "." + b.getKey(), copies ? b.getValue().copy() : b.getValue());
         }
         return out;
     }

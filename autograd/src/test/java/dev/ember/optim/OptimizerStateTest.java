@@ -5,12 +5,14 @@ import dev.ember.engine.Tensor;
 import dev.ember.nn.StateDictException;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,6 +46,24 @@ class OptimizerStateTest {
         assertArrayEquals(a.data().toFloatArray(), a2.data().toFloatArray(), 0f);
         assertArrayEquals(b.data().toFloatArray(), b2.data().toFloatArray(), 0f);
         assertEquals(2L, second.stateDict().get("state.1.step").toLongArray()[0]);
+    }
+
+    @Test void stateViewHoldsTheLiveBuffersAndStateDictCopies() {
+        Variable a = param(1f, -2f);
+        Adam adam = new Adam(List.of(a), Adam.options(0.1f));
+        grad(a, 0.5f, 1f);
+        adam.step();
+        Map<String, Tensor> copies = adam.stateDict(), view = adam.stateView();
+        assertEquals(copies.keySet(), view.keySet());
+        for (String k : copies.keySet()) assertArrayEquals(copies.get(k).toFloatArray(), view.get(k).toFloatArray(), k);
+        float[] before = copies.get("state.0.exp_avg").toFloatArray();
+
+        grad(a, -3f, 2f);
+        adam.step();
+        assertArrayEquals(before, copies.get("state.0.exp_avg").toFloatArray(), "the copy kept the first step's moment");
+        assertArrayEquals(adam.stateDict().get("state.0.exp_avg").toFloatArray(), view.get("state.0.exp_avg").toFloatArray(),
+                "the view follows the optimizer");
+        assertFalse(Arrays.equals(before, view.get("state.0.exp_avg").toFloatArray()));
     }
 
     @Test void loadedBuffersAreCopiesNotAliases() {

@@ -3,6 +3,7 @@ package dev.ember.finetune.train;
 import dev.ember.autograd.Loss;
 import dev.ember.autograd.NoGrad;
 import dev.ember.autograd.Variable;
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.ShapeException;
 import dev.ember.engine.Tensor;
 import dev.ember.engine.TensorScope;
@@ -26,6 +27,15 @@ public final class Evaluation {
 
     /** As {@link #metrics(Module, LabeledData, int)}, each input batch passed through {@code toModel} (normalization) first. */
     public static ClassificationMetrics metrics(Module model, LabeledData data, int batchSize, UnaryOperator<Tensor> toModel) {
+        return metrics(model, data, batchSize, toModel, null);
+    }
+
+    /**
+     * As above, each batch's arrays drawn from and given back to {@code pool} (null: this thread's own). A caller that
+     * scores every epoch keeps one pool for it, so that the epoch's training steps do not make the pool let the
+     * validation shapes go.
+     */
+    static ClassificationMetrics metrics(Module model, LabeledData data, int batchSize, UnaryOperator<Tensor> toModel, BufferPool pool) {
         int c = data.classes();
         long[][] confusion = new long[c][c];
         double lossSum = 0;
@@ -33,7 +43,7 @@ public final class Evaluation {
         model.eval();
         try (NoGrad g = NoGrad.enter()) {
             for (DataLoader.Batch b : new DataLoader(data, batchSize, false, null)) {
-                try (TensorScope scope = TensorScope.open()) {   // one batch's tensors; the next reuses their arrays
+                try (TensorScope scope = pool == null ? TensorScope.open() : TensorScope.open(pool)) {   // the next batch reuses their arrays
                     Variable logits = model.forward(Variable.of(toModel.apply(b.inputs())));   // logits (B, C)
                     checkLogits(logits.data(), c);
                     lossSum += Loss.crossEntropy(logits, b.labels()).item() * b.size();

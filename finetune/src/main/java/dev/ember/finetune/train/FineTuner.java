@@ -2,6 +2,7 @@ package dev.ember.finetune.train;
 
 import dev.ember.autograd.Loss;
 import dev.ember.autograd.Variable;
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.EmberException;
 import dev.ember.engine.Rng;
 import dev.ember.engine.Tensor;
@@ -206,6 +207,10 @@ public final class FineTuner {
         int epochLength = sampler.epochOrder(labels, new Rng(0)).length;
         long totalSamples = (long) epochLength * config.epochs();
         long samplesDone = (long) epochLength * firstEpoch;
+        // Shapes that come back once an epoch keep pools of their own, kept from epoch to epoch: in the thread's pool the
+        // epoch's full batches let them go, so every epoch allocated them anew and they died in the old generation.
+        BufferPool validationPool = new BufferPool(), shortBatchPool = new BufferPool();
+        Map<String, Tensor> atEpochStart = null;   // the weights to restore when the loss diverges; one copy, reused
         for (int e = firstEpoch; e < config.epochs() && !stopped; e++) {
             long start = System.nanoTime();
             int trainable = trainableGroups(e, groups.size());
@@ -214,7 +219,7 @@ public final class FineTuner {
             model.train();
             groups.freezeNormStatistics(trainable);
             if (model instanceof OnnxModule && trainable < groups.size()) model.eval();
-            Map<String, Tensor> atEpochStart = copy(model.stateDict());
+            atEpochStart = copyInto(model.stateDict(), atEpochStart);
 
             int[] order = sampler.epochOrder(labels, orderRng);
             double lossSum = 0;
@@ -223,7 +228,8 @@ public final class FineTuner {
             for (int lo = 0; lo < order.length; lo += config.batchSize(), step++) {
                 int[] idx = Arrays.copyOfRange(order, lo, Math.min(order.length, lo + config.batchSize()));
                 float value;
-                try (TensorScope scope = TensorScope.open()) {   // the step's tensors die with it; the next reuses their arrays
+                // the step's tensors die with it; the next step of its batch size reuses their arrays
+                try (TensorScope scope = idx.length < config.batchSize() ? TensorScope.open(shortBatchPool) : TensorScope.open()) {
                     LabeledData batch = train.data().select(idx);
                     Tensor x = augmentation.isIdentity() ? batch.inputs() : augmentation.apply(batch.inputs(), augmentRng);
                     optimizer.zeroGrad();
@@ -248,7 +254,7 @@ public final class FineTuner {
             }
             optimizer.zeroGrad();
 
-            ClassificationMetrics validation = Evaluation.metrics(model, val.data(), config.batchSize(), toModel);
+            ClassificationMetrics validation = Evaluation.metrics(model, val.data(), config.batchSize(), toModel, validationPool);
             double[] lrs = new double[groups.size()];
             for (int g = 0; g < lrs.length; g++) lrs[g] = optimizer.groups().get(g).lr();
             List<String> names = groups.names().subList(groups.size() - trainable, groups.size());
@@ -357,10 +363,22 @@ public final class FineTuner {
         AtomicFile.write(outDir.resolve(METRICS_FILE), out -> out.write(bytes));
     }
 
-    private static Map<String, Tensor> copy(Map<String, Tensor> state) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : state.entrySet()) out.put(e.getKey(), e.getValue().copy());
-        return out;
+    /**
+     * {@code state}'s values copied into {@code into} when it holds the same names and shapes, else into new tensors. A
+     * copy made each epoch lived an epoch, long enough to be promoted, and then stayed as garbage in the old generation,
+     * which the Serial collector grows rather than collects (resnet18 fine-tuning: ~150 MB more heap each epoch).
+     */
+    private static Map<String, Tensor> copyInto(Map<String, Tensor> state, Map<String, Tensor> into) {
+        boolean fits = into != null && into.keySet().equals(state.keySet())
+                && state.entrySet().stream().allMatch(e -> into.get(e.getKey()).shape().equals(e.getValue().shape())
+                        && into.get(e.getKey()).dtype() == e.getValue().dtype());
+        if (!fits) {
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            for (Map.Entry<String, Tensor> e : state.entrySet()) out.put(e.getKey(), e.getValue().copy());
+            return out;
+        }
+        for (Map.Entry<String, Tensor> e : state.entrySet()) into.get(e.getKey()).copyFrom(e.getValue());
+        return into;
     }
 
     private static void requireSameClasses(String what, SampleSet train, SampleSet other) {

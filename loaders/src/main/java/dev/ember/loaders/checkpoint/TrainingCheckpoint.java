@@ -91,7 +91,7 @@ public final class TrainingCheckpoint {
             if (e.getKey().startsWith(OPTIM)) throw new EmberException("model state '" + e.getKey() + "' starts with '" + OPTIM + "', which the checkpoint keeps for the optimizer");
             tensors.put(e.getKey(), e.getValue());
         }
-        if (optimizer != null) for (Map.Entry<String, Tensor> e : optimizer.stateDict().entrySet()) tensors.put(OPTIM + e.getKey(), e.getValue());
+        if (optimizer != null) for (Map.Entry<String, Tensor> e : optimizer.stateView().entrySet()) tensors.put(OPTIM + e.getKey(), e.getValue());
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(FORMAT_KEY, FORMAT);
         meta.put(STEP, Long.toString(state.step()));
