@@ -22,6 +22,16 @@ public interface Backend {
     /** Copies {@code src} into {@code dst} element by element (same shape, any strides), converting dtype. */
     void copyInto(Tensor src, Tensor dst);
 
+    /**
+     * A new contiguous tensor with the values of {@code src} (of this backend). A backend may skip zeroing memory that the
+     * copy overwrites whole.
+     */
+    default Tensor copy(Tensor src) {
+        Tensor out = zeros(src.dtype(), src.shape());
+        copyInto(src, out);
+        return out;
+    }
+
     /** A tensor on this device with the contents of a CPU tensor. */
     Tensor fromHost(Tensor host);
 

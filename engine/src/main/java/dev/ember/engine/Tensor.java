@@ -263,11 +263,7 @@ public final class Tensor {
     public Tensor contiguous() { return isContiguous() ? this : copy(); }
 
     /** A new contiguous tensor with the same elements. */
-    public Tensor copy() {
-        Tensor out = backend().zeros(dtype(), shape);
-        backend().copyInto(this, out);
-        return out;
-    }
+    public Tensor copy() { return backend().copy(this); }
 
     /** Converts the element type (float to integer truncates toward zero). */
     public Tensor to(DType dtype) {

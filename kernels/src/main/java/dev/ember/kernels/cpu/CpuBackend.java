@@ -30,6 +30,7 @@ public final class CpuBackend implements Backend {
     @Override public Tensor zeros(DType dtype, Shape shape) { return CpuCopy.zeros(dtype, shape); }
 
     @Override public void copyInto(Tensor src, Tensor dst) { CpuCopy.copyInto(src, dst); }
+    @Override public Tensor copy(Tensor src) { return CpuCopy.copy(src); }
 
     /** The host tensor itself when contiguous: CPU tensors already live here. */
     @Override public Tensor fromHost(Tensor host) {

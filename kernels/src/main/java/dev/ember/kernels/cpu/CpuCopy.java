@@ -1,6 +1,7 @@
 package dev.ember.kernels.cpu;
 
 import dev.ember.engine.BackendException;
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.DType;
 import dev.ember.engine.Shape;
@@ -30,13 +31,20 @@ final class CpuCopy {
                 walk.forEachRun(lo, hi, (off, n) -> copyRun(from, off[1], ss, to, off[0], ds, n)));
     }
 
-    /** {@code t} itself when contiguous, else a contiguous copy. */
-    static Tensor contiguous(Tensor t) {
-        if (t.isContiguous()) return t;
-        Tensor out = zeros(t.dtype(), t.shape());
+    /**
+     * A contiguous copy of {@code t}. Its float array comes unzeroed (from the pool in a scope), since the copy writes
+     * every element: resnet18's gradient copies were zeroed on the calling thread while the others waited.
+     */
+    static Tensor copy(Tensor t) {
+        Tensor out = t.dtype() == DType.FLOAT32
+                ? Tensor.of(CpuStorage.wrap(BufferPool.uninitialized(t.numel())), t.shape())
+                : zeros(t.dtype(), t.shape());
         copyInto(t, out);
         return out;
     }
+
+    /** {@code t} itself when contiguous, else a contiguous copy. */
+    static Tensor contiguous(Tensor t) { return t.isContiguous() ? t : copy(t); }
 
     /** The CPU storage behind {@code t}, or an error naming the device it is on. */
     static CpuStorage storage(Tensor t) {
