@@ -246,7 +246,7 @@ public final class TrainStepComparison {
                 + "about a second of JIT work; then the median of 100 steps (resnet18: 20). First step: the very first, "
                 + "with everything cold (ember: interpreted and JIT-compiling). MLP batch 128, CNN batch 64, resnet18 3×64×64, "
                 + "10 classes, train mode. Peak RSS: VmHWM of a process that ran only that "
-                + "model (ember: a fresh JVM with the launchers' flags, " + collector() + " collector, default heap sizing; each step "
+                + "model (ember: a fresh JVM with the launchers' flags, " + collector() + " collector, " + heapFlags() + "; each step "
                 + "in a `TensorScope`, as `finetune` runs it). ember's resnet18 is `resnet18.onnx` (BatchNorm folded "
                 + "into the convs by torch's export) with a new 10-class head, every parameter trained; PyTorch runs the "
                 + "same folded network and, for reference, torchvision's resnet18 with BatchNorm (baselines.md's row).\n\n"
@@ -258,6 +258,15 @@ public final class TrainStepComparison {
     }
 
     /** The JVM's garbage collector, by its own name for it (Serial's young collector is "Copy"). */
+    /** The heap-sizing flags this JVM runs with (its children get the same), or "default heap sizing". */
+    static String heapFlags() {
+        List<String> flags = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> a.startsWith("-Xms") || a.startsWith("-Xmx") || a.startsWith("-Xmn") || a.contains("NewSize")
+                        || a.contains("ShrinkHeapInSteps") || a.contains("HeapFreeRatio"))
+                .map(a -> "`" + a + "`").toList();
+        return flags.isEmpty() ? "default heap sizing" : String.join(" ", flags);
+    }
+
     static String collector() {
         List<String> names = new ArrayList<>();
         for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) names.add(gc.getName());
