@@ -3,6 +3,7 @@ package dev.ember.tools;
 import dev.ember.autograd.Loss;
 import dev.ember.autograd.NoGrad;
 import dev.ember.autograd.Variable;
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.EmberException;
 import dev.ember.engine.Tensor;
 import dev.ember.engine.TensorScope;
@@ -12,6 +13,7 @@ import dev.ember.nn.Module;
 import dev.ember.optim.LrSchedule;
 import dev.ember.optim.Optimizer;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.function.IntConsumer;
 
@@ -29,10 +31,13 @@ public final class ClassifierTraining {
         model.train();
         List<Float> losses = new ArrayList<>();
         int step = 0;
-        for (DataLoader.Batch b : loader) {
+        for (Iterator<DataLoader.Batch> batches = loader.iterator(); batches.hasNext(); ) {
             if (schedule != null) schedule.apply(optimizer, firstStep + step);
             float value;
-            try (TensorScope scope = TensorScope.open()) {   // the step's tensors die with it; the next reuses their arrays
+            int size;
+            try (TensorScope scope = TensorScope.open()) {   // the step's tensors, its batch's too, die with it; the next reuses their arrays
+                DataLoader.Batch b = batches.next();
+                size = b.size();
                 optimizer.zeroGrad();
                 Variable loss = Loss.crossEntropy(model.forward(Variable.of(b.inputs())), b.labels());
                 value = loss.item();
@@ -43,20 +48,28 @@ public final class ClassifierTraining {
                 optimizer.step();
             }
             losses.add(value);
-            if (afterStep != null) afterStep.accept(b.size());
+            if (afterStep != null) afterStep.accept(size);
             step++;
         }
         return losses;
     }
 
     /** Fraction of {@code data} whose arg-max prediction equals the label (eval mode, no graph). */
-    public static double accuracy(Module model, LabeledData data, int batchSize) {
+    public static double accuracy(Module model, LabeledData data, int batchSize) { return accuracy(model, data, batchSize, null); }
+
+    /**
+     * As above, each batch's arrays from {@code pool} (null: this thread's own). A caller that scores every epoch keeps
+     * one pool for it: in the thread's pool the epoch's training steps let the scoring shapes go, and every epoch
+     * allocated them again (the CNN demo's 500-image batches: tens of MB a layer, straight into the old generation).
+     */
+    public static double accuracy(Module model, LabeledData data, int batchSize, BufferPool pool) {
         boolean wasTraining = model.isTraining();
         model.eval();
         long correct = 0;
         try (NoGrad g = NoGrad.enter()) {
-            for (DataLoader.Batch b : new DataLoader(data, batchSize, false, null)) {
-                try (TensorScope scope = TensorScope.open()) {
+            for (Iterator<DataLoader.Batch> batches = new DataLoader(data, batchSize, false, null).iterator(); batches.hasNext(); ) {
+                try (TensorScope scope = pool == null ? TensorScope.open() : TensorScope.open(pool)) {
+                    DataLoader.Batch b = batches.next();
                     Tensor logits = model.forward(Variable.of(b.inputs())).data();
                     long[] pred = logits.argMax(1).toLongArray();
                     long[] y = b.labels().toLongArray();

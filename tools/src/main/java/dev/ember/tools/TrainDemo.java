@@ -1,5 +1,6 @@
 package dev.ember.tools;
 
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.EmberException;
 import dev.ember.engine.Rng;
 import dev.ember.loaders.data.DataLoader;
@@ -109,12 +110,13 @@ public final class TrainDemo implements Callable<Integer> {
         LrSchedule sched = cosine ? new CosineWarmup(0, totalSteps, 0) : null;
         List<Float> losses = new java.util.ArrayList<>();
         double[] acc = new double[epochs];
+        BufferPool testPool = new BufferPool();   // the test batches' arrays, kept from epoch to epoch
         for (int e = 0; e < epochs; e++) {
             long t0 = System.nanoTime();
             List<Float> epochLosses = ClassifierTraining.trainEpoch(net, loader, opt, sched, losses.size(), null);
             double secs = (System.nanoTime() - t0) / 1e9;
             losses.addAll(epochLosses);
-            acc[e] = test == null ? Double.NaN : ClassifierTraining.accuracy(net, test, 500);
+            acc[e] = test == null ? Double.NaN : ClassifierTraining.accuracy(net, test, 500, testPool);
             if (verbose) {
                 double mean = epochLosses.stream().mapToDouble(Float::doubleValue).average().orElse(Double.NaN);
                 System.out.printf(Locale.ROOT, "epoch %d/%d  train loss %.4f  test accuracy %.2f%%  %.1f s (%.0f images/s, %.2f ms/step)%n",
