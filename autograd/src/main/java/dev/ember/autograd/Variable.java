@@ -108,6 +108,12 @@ public final class Variable {
     /** Forgets the gradient ({@link #grad()} is null until the next backward pass), as PyTorch's set_to_none. */
     public void zeroGrad() { grad = null; }
 
+    /** Takes {@code g} as this leaf's gradient as it is; the backward pass calls it for a gradient only it holds. */
+    void adoptGrad(Tensor g) {
+        if (grad != null) throw new IllegalStateException("adoptGrad over an existing gradient");
+        grad = g;
+    }
+
     /** Adds one backward pass's contribution: the first one is copied so the gradient never aliases another tensor. */
     void accumulateGrad(Tensor g) {
         if (grad == null) grad = g.copy();

@@ -3,6 +3,7 @@ package dev.ember.optim;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -118,6 +119,37 @@ class ScopedTrainingTest {
             // ReLU's and the pool's input gradients (6, 8, 16, 16) are dead once passed on: their arrays went back
             assertTrue(pool.pooledFloats() >= 6 * 8 * 16 * 16, "pooled during backward: " + pool.pooledFloats());
             for (Variable p : m.parameters()) assertEquals(p.shape().numel(), p.grad().toFloatArray().length, "leaf gradients are kept, readable");
+        }
+    }
+
+    @Test void aLeafTakesOverAGradientOnlyItHoldsAndCopiesOneItShares() {
+        int n = 2048;   // large enough to be pooled
+        float[] av = new float[n], xv = new float[n];
+        for (int i = 0; i < n; i++) {
+            av[i] = 0.01f * i;
+            xv[i] = 1 - 0.02f * i;
+        }
+        Variable a = Variable.param(Tensor.of(av.clone(), n)), b = Variable.param(Tensor.of(av.clone(), n));
+        Variable w = Variable.param(Tensor.of(av.clone(), n));
+        Variable x = Variable.of(Tensor.of(xv.clone(), n));
+        try (TensorScope scope = TensorScope.open(new BufferPool())) {
+            // add's backward hands one gradient to both a and b; w * x gives w one that only w holds
+            Variable loss = a.add(b).mul(x).sum().add(w.mul(x).mul(w).sum());
+            loss.backward();
+            assertArrayEquals(xv, a.grad().toFloatArray());
+            assertArrayEquals(xv, b.grad().toFloatArray());
+            assertNotSame(a.grad().storage(), b.grad().storage(), "a shared gradient is copied for one of its leaves");
+            float[] dw = new float[n];
+            for (int i = 0; i < n; i++) dw[i] = 2 * av[i] * xv[i];
+            assertArrayEquals(dw, w.grad().toFloatArray(), 1e-6f);
+
+            // a second pass adds into the gradients it took over
+            Variable again = a.add(b).mul(x).sum();
+            again.backward();
+            for (int i = 0; i < n; i++) {
+                assertEquals(2 * xv[i], a.grad().toFloatArray()[i]);
+                assertEquals(2 * xv[i], b.grad().toFloatArray()[i]);
+            }
         }
     }
 

@@ -80,15 +80,24 @@ public final class TensorScope implements AutoCloseable {
     }
 
     /**
+     * Whether the innermost scope open on this thread made {@code t}'s storage at or after {@code mark} (and has not
+     * released it): then only code that ran since the mark can hold it.
+     */
+    public static boolean madeSince(Tensor t, int mark) {
+        TensorScope scope = CURRENT.get();
+        return mark >= 0 && scope != null && t.storage() instanceof CpuStorage c && c.owner == scope && c.birth >= mark && !c.isReleased();
+    }
+
+    /**
      * Releases {@code t}'s storage now, before its scope closes, if the innermost scope open on this thread made it at
      * or after {@code mark}, and gives its array to the scope's pool for the rest of the scope. For a value only its
      * maker could have seen (a gradient a backward pass has passed on): using it afterwards throws
      * {@link ReleasedTensorException}. Returns whether it was released.
      */
     public static boolean releaseIfMadeSince(Tensor t, int mark) {
+        if (!madeSince(t, mark)) return false;
         TensorScope scope = CURRENT.get();
-        if (mark < 0 || scope == null || !(t.storage() instanceof CpuStorage c) || c.owner != scope || c.birth < mark) return false;
-        Object array = c.release();
+        Object array = ((CpuStorage) t.storage()).release();
         if (array == null) return false;
         scope.lease.giveBack(array);
         return true;
