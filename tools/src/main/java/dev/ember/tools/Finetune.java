@@ -239,7 +239,9 @@ public final class Finetune implements Callable<Integer> {
     private Integer run(Inputs in, FineTuneConfig config, List<FineTuneConfig> candidates, FinetuneOutput output, boolean compareScratch,
                         String deviceNote) throws IOException {
         boolean terminal = FinetuneProgress.stderrIsTerminal();
-        Supplier<TunableModel> models = () -> TunableModel.replaceHead(in.model(), in.train().data().classes(), new Rng(config.seed()).split());
+        // a source model only where a source task will be scored: it is a copy of every weight
+        Supplier<TunableModel> models = () -> TunableModel.replaceHead(in.model(), in.train().data().classes(), new Rng(config.seed()).split(),
+                in.source() != null);
         TunableModel first = models.get();
         checkFits(first, in);
 
