@@ -5,7 +5,8 @@
  * {@link dev.ember.optim.AdamW} (decoupled decay). {@link dev.ember.optim.GradClip} clips by global norm.
  * {@link dev.ember.optim.LrSchedule}s are pure functions of the step: {@link dev.ember.optim.StepLr},
  * {@link dev.ember.optim.CosineWarmup}, {@link dev.ember.optim.OneCycle}. {@link dev.ember.optim.Checkpoint}
- * saves and restores model, optimizer and step in one file.
+ * saves and restores model, optimizer and step in one file; {@code Optimizer.stateDict()} copies the state,
+ * {@code stateView()} hands a checkpoint writer the live tensors instead (no second copy of Adam's moments).
  *
  * <p>Order of use, per batch: {@code optimizer.zeroGrad()}, forward, {@code loss.backward()},
  * {@code GradClip.clipGlobalNorm(...)} (optional), {@code schedule.apply(optimizer, step)}, {@code optimizer.step()};
