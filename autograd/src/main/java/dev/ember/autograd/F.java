@@ -39,17 +39,16 @@ public final class F {
     public static Variable conv2d(Variable x, Variable w, Variable b, Conv2dParams p) { return conv2d(x, w, b, false, p); }
 
     /**
-     * relu(conv2d(x, w, b)) when {@code relu}, else conv2d(x, w, b). Where no gradient is recorded (under
-     * {@link NoGrad}, or no input requires one) it runs as the backend's fused conv2dBiasRelu, one pass over y instead
-     * of three; otherwise as the composed ops, whose gradients are the usual ones.
+     * relu(conv2d(x, w, b)) when {@code relu}, else conv2d(x, w, b): the backend's fused conv2dBiasRelu, one pass over y
+     * instead of three. Recording a gradient, it is one node that keeps only y (see LinalgOps.conv2dBiasRelu): the same
+     * values as the composed ops, without their two intermediate outputs.
      */
     public static Variable conv2d(Variable x, Variable w, Variable b, boolean relu, Conv2dParams p) {
         int oc = p.outputShape(x.shape(), w.shape()).dim(1);
         if (b != null && (b.rank() != 1 || b.dim(0) != oc)) throw new ShapeException("conv2d bias must be (" + oc + "), got " + b.shape());
         if (!Variable.recordsGradient(x, w, b)) return Variable.of(x.data().conv2dBiasRelu(w.data(), b == null ? null : b.data(), relu, p));
-        Variable y = LinalgOps.conv2d(x, w, p);   // y (N, OC, OH, OW)
-        if (b != null) y = y.add(b.reshape(1, oc, 1, 1));
-        return relu ? y.relu() : y;
+        if (b == null && !relu) return LinalgOps.conv2d(x, w, p);
+        return LinalgOps.conv2dBiasRelu(x, w, b, relu, p);
     }
 
 

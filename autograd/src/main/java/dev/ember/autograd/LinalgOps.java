@@ -5,6 +5,7 @@ import dev.ember.engine.Conv2dParams;
 import dev.ember.engine.Pool2dParams;
 import dev.ember.engine.Shape;
 import dev.ember.engine.Tensor;
+import dev.ember.engine.UnaryOp;
 
 /**
  * Matrix product, convolution and pooling, forward with derivative rule beneath. The costly rules skip inputs
@@ -49,6 +50,25 @@ final class LinalgOps {
                     x.requiresGrad() ? be.conv2dBackwardInput(g, w.data(), x.shape(), p) : null,    // dx (N, C, H, W)
                     w.requiresGrad() ? be.conv2dBackwardWeight(g, x.data(), w.shape(), p) : null};  // dw (OC, C/groups, KH, KW)
         }, x, w);
+    }
+
+    /**
+     * y = relu(conv2d(x, w) + b) when {@code relu}, else conv2d(x, w) + b (b (OC) may be null), as one node: the backend's
+     * fused pass forward, and neither the convolution's output nor the biased one is kept, where the composed ops kept
+     * both. Backward goes through [y > 0], which is [conv + b > 0]; every gradient is the composed ops' value, bit for bit
+     * (the bias's is the same sum add's backward takes).
+     */
+    static Variable conv2dBiasRelu(Variable x, Variable w, Variable b, boolean relu, Conv2dParams p) {
+        Tensor y = x.data().conv2dBiasRelu(w.data(), b == null ? null : b.data(), relu, p);   // y (N, OC, OH, OW)
+        int oc = y.dim(1);
+        return Variable.fromOp(relu ? "conv2dBiasRelu" : "conv2dBias", y, g -> {
+            Tensor gz = relu ? g.mul(y.unary(UnaryOp.STEP)) : g;   // dL/d(conv + b)
+            Backend be = gz.backend();
+            return new Tensor[] {
+                    x.requiresGrad() ? be.conv2dBackwardInput(gz, w.data(), x.shape(), p) : null,     // dx (N, C, H, W)
+                    w.requiresGrad() ? be.conv2dBackwardWeight(gz, x.data(), w.shape(), p) : null,   // dw (OC, C/groups, KH, KW)
+                    b != null && b.requiresGrad() ? ReduceOps.sumToShape(gz, Shape.of(1, oc, 1, 1)).reshape(oc) : null};  // db (OC)
+        }, x, w, b);
     }
 
     /**

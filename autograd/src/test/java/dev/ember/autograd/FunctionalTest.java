@@ -49,6 +49,43 @@ class FunctionalTest {
         check(v -> F.conv2d(v[0], v[1], null, new Conv2dParams(1, 1, 0, 0, 1, 1, 4)), x, uniform(9, -1, 1, 4, 1, 1, 1));    // depthwise 1x1
     }
 
+    @Test void conv2dWithBiasAndReluIsOneNodeWithTheComposedOpsGradients() {
+        // kink-free for the check: |conv(x, w)| <= 4 * 9 * 0.03 = 1.08 < |b| = 1.5, so conv + b stays 0.4 or more from
+        // relu's kink under every eps step, with channels on both sides of it
+        Tensor xs = uniform(12, -1, 1, 2, 4, 6, 6), ws = uniform(14, -0.03f, 0.03f, 5, 4, 3, 3);
+        Tensor bs = Tensor.of(new float[] {1.5f, -1.5f, 1.5f, -1.5f, 1.5f}, 5);
+        check(v -> F.conv2d(v[0], v[1], v[2], true, Conv2dParams.of(1, 1)), xs, ws, bs);
+
+        Tensor x = uniform(12, -1, 1, 2, 4, 6, 6), b = uniform(13, -1, 1, 5), w = uniform(14, -1, 1, 5, 4, 3, 3);
+
+        // the same bits as conv2d, then + b, then relu, each its own node
+        Variable fx = Variable.param(x), fw = Variable.param(w), fb = Variable.param(b);
+        Variable fused = F.conv2d(fx, fw, fb, true, Conv2dParams.of(1, 1));
+        assertEquals("conv2dBiasRelu", fused.node().op());
+        fused.mul(fused).sum().backward();
+        Variable cx = Variable.param(x), cw = Variable.param(w), cb = Variable.param(b);
+        Variable composed = LinalgOps.conv2d(cx, cw, Conv2dParams.of(1, 1)).add(cb.reshape(1, 5, 1, 1)).relu();
+        composed.mul(composed).sum().backward();
+        assertArrayEquals(composed.data().toFloatArray(), fused.data().toFloatArray());
+        assertArrayEquals(cx.grad().toFloatArray(), fx.grad().toFloatArray());
+        assertArrayEquals(cw.grad().toFloatArray(), fw.grad().toFloatArray());
+        assertArrayEquals(cb.grad().toFloatArray(), fb.grad().toFloatArray());
+
+        Variable nx = Variable.param(x), nw = Variable.param(w);
+        Variable noBias = F.conv2d(nx, nw, null, true, Conv2dParams.of(2, 0));
+        noBias.mul(noBias).sum().backward();
+        Variable mx = Variable.param(x), mw = Variable.param(w);
+        Variable plain = LinalgOps.conv2d(mx, mw, Conv2dParams.of(2, 0)).relu();
+        plain.mul(plain).sum().backward();
+        assertArrayEquals(mx.grad().toFloatArray(), nx.grad().toFloatArray());
+        assertArrayEquals(mw.grad().toFloatArray(), nw.grad().toFloatArray());
+
+        Variable frozenBias = Variable.of(b), wx = Variable.param(x);
+        F.conv2d(wx, Variable.of(w), frozenBias, false, Conv2dParams.of(1, 1)).sum().backward();
+        assertEquals(x.shape(), wx.grad().shape());
+        assertEquals(null, frozenBias.grad());
+    }
+
     @Test void conv2dFrozenWeightsStillGiveInputGradient() {
         Variable x = Variable.param(uniform(10, -1, 1, 1, 2, 4, 4));
         Variable w = Variable.of(uniform(11, -1, 1, 3, 2, 3, 3));
