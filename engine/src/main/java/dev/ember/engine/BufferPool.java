@@ -50,8 +50,8 @@ public final class BufferPool {
      * of that length.
      */
     public static float[] uninitialized(int n) {
-        Lease lease = CURRENT.get();
-        return lease == null || n < MIN_FLOATS ? new float[n] : (float[]) lease.take(new Size(float[].class, n));
+        float[] a = (float[]) pooled(float[].class, n);
+        return a != null ? a : new float[n];
     }
 
     /**
@@ -59,20 +59,24 @@ public final class BufferPool {
      * newly allocated.
      */
     public static float[] zeroed(int n) {
-        Lease lease = CURRENT.get();
-        if (lease == null || n < MIN_FLOATS) return new float[n];
-        float[] a = (float[]) lease.take(new Size(float[].class, n));
+        float[] a = (float[]) pooled(float[].class, n);
+        if (a == null) return new float[n];
         Arrays.fill(a, 0f);
         return a;
     }
 
     /** {@link #zeroed} for an int array (a max pool's indices). */
     public static int[] zeroedInts(int n) {
-        Lease lease = CURRENT.get();
-        if (lease == null || n < MIN_FLOATS) return new int[n];
-        int[] a = (int[]) lease.take(new Size(int[].class, n));
+        int[] a = (int[]) pooled(int[].class, n);
+        if (a == null) return new int[n];
         Arrays.fill(a, 0);
         return a;
+    }
+
+    /** An array of {@code type} and length {@code n} from the lease open on this thread, or null (no lease, or too small). */
+    private static Object pooled(Class<?> type, int n) {
+        Lease lease = CURRENT.get();
+        return lease == null || n < MIN_FLOATS ? null : lease.take(new Size(type, n));
     }
 
     /**

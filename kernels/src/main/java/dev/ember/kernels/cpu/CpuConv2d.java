@@ -255,7 +255,7 @@ final class CpuConv2d {
         Tensor dyc = dy.contiguous(), xc = x.contiguous();
         float[] dyd = CpuMatmul.floats(dyc), xd = CpuMatmul.floats(xc);
         int dyBase = dyc.offset(), xBase = xc.offset();
-        float[] dw = BufferPool.zeroed(weightShape.numel()); // (OC, Cg, KH, KW)
+        float[] dw = BufferPool.uninitialized(weightShape.numel()); // (OC, Cg, KH, KW): every element written below (the first image's GEMM overwrites)
         int block = g.ocPerGroup * g.rows;
         if (batched(g)) {
             int per = imagesPerChunk(g), chunks = (g.n + per - 1) / per, jobs = chunks * g.groups;

@@ -1,7 +1,7 @@
 package dev.ember.kernels.cpu;
 
-import dev.ember.engine.BufferPool;
 import dev.ember.engine.Backend;
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.Shape;
 import dev.ember.engine.ShapeException;
