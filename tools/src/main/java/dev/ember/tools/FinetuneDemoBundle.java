@@ -23,7 +23,7 @@ import java.util.zip.GZIPOutputStream;
  * {@link FinetuneBaseModel} ({@code tools/train-base-model}):
  * <ul>
  *   <li>{@value #BASE_MODEL}: the small CNN of baselines.md with a 5-way head, trained on Fashion-MNIST's training
- *       images of classes 0-4;</li>
+ *       images of classes 0-4 (each at four quarter turns with a joint class-and-rotation label; the upright head kept);</li>
  *   <li>{@value #FEW_SHOT}: an imbalanced few-shot set of classes 5-9 from the training images (labels 0-4 there);</li>
  *   <li>{@value #TEST}: held-out images of classes 5-9 from the test images (labels 0-4);</li>
  *   <li>{@value #SOURCE}: images of classes 0-4 from the test images, to measure what the model forgets.</li>

@@ -177,7 +177,7 @@ class FinetuneCliTest {
         assertEquals(5, tuned.graph().outputs().get(0).shape().getLast().value(), "the exported model has the new 5-way head");
         String report = Files.readString(out.resolve("report.html"));
         assertTrue(report.contains("gain over from scratch") && report.contains("Source task") && report.contains("Sandal"), "report sections");
-        assertTrue(r.out().contains("source task: accuracy 93.8% before"), r.out());   // the bundled base model on its 1,000 held-out 0-4 images
+        assertTrue(r.out().contains("source task: accuracy 92.5% before"), r.out());   // the bundled base model on its 1,000 held-out 0-4 images
     }
 
     @Test
