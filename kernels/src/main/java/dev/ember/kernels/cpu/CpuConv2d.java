@@ -27,6 +27,8 @@ import jdk.incubator.vector.VectorSpecies;
  *       columns sit side by side in one buffer, so each GEMM is (OCg, Cg*KH*KW) · (Cg*KH*KW, images*S), wide
  *       enough for the microkernel and packing the weight once per chunk; (chunk, group) jobs run in parallel.
  * </ul>
+ * A 3x3 stride-1 layer may instead take {@link Winograd3x3}, forward with a constant weight (inference) and forward and
+ * backwardInput with a changing one where the layer is wide and large enough ({@link Winograd3x3#takesChangingWeight}).
  * Determinism: each output element of forward and backwardInput is one Sgemm element, whose arithmetic does not
  * depend on the GEMM's width, so it is the same in both schedules and for any chunking. backwardWeight sums the
  * batch as per-chunk partial GEMMs added in chunk order; the chunk size depends only on the layer's geometry,
@@ -83,10 +85,12 @@ final class CpuConv2d {
         float[] xd = CpuMatmul.floats(xc), wd = CpuMatmul.floats(wc);
         int xBase = xc.offset(), wBase = wc.offset();
         float[] y = BufferPool.uninitialized(ys.numel()); // (N, OC, OH, OW), every element written below
-        Winograd3x3 winograd = constantWeight(wc) ? Winograd3x3.plan(g, p) : null;
+        boolean constant = constantWeight(wc);
+        Winograd3x3 winograd = constant || Winograd3x3.takesChangingWeight(g) ? Winograd3x3.plan(g, p) : null;
         if (winograd != null) {
-            Winograd3x3.Weight u = wc.storage().derived(new WinogradWeightKey(wBase, g.oc, g.c),
-                    () -> Winograd3x3.transform(wd, wBase, g.oc, g.c));
+            Winograd3x3.Weight u = constant
+                    ? wc.storage().derived(new WinogradWeightKey(wBase, g.oc, g.c), () -> Winograd3x3.transform(wd, wBase, g.oc, g.c))
+                    : Winograd3x3.transform(wd, wBase, g.oc, g.c);
             winograd.forward(xd, xBase, u, b, relu, y);
             return Tensor.of(CpuStorage.wrap(y), ys);
         }
@@ -176,6 +180,18 @@ final class CpuConv2d {
      */
     private static boolean constantWeight(Tensor wc) { return Sgemm.PackedA.ENABLED && wc.storage().isConstant(); }
 
+    /**
+     * The Winograd plan of backwardInput as a convolution of dy, or null: a 3x3 stride-1 layer wide enough for a
+     * changing weight ({@link Winograd3x3#takesChangingWeight}), padding at most 2 (the transposed padding is 2 - pad).
+     */
+    private static Winograd3x3 backwardInputWinograd(Im2col g, Conv2dParams p) {
+        if (g.kh != 3 || g.kw != 3 || p.strideH() != 1 || p.strideW() != 1 || p.dilationH() != 1 || p.dilationW() != 1
+                || g.groups != 1 || p.padH() > 2 || p.padW() > 2 || !Winograd3x3.takesChangingWeight(g)) return null;
+        Conv2dParams q = new Conv2dParams(1, 1, 2 - p.padH(), 2 - p.padW(), 1, 1, 1);
+        Shape dyShape = Shape.of(g.n, g.oc, g.oh, g.ow), flipped = Shape.of(g.c, g.oc, 3, 3), dxShape = Shape.of(g.n, g.c, g.h, g.w);
+        return Winograd3x3.plan(new Im2col(dyShape, flipped, dxShape, q), q);
+    }
+
     /** What a packed conv weight depends on besides the storage's values. */
     private record PackedWeightKey(int offset, int oc, int rows, int groups) {}
 
@@ -203,6 +219,12 @@ final class CpuConv2d {
         Tensor dyc = dy.contiguous(), wc = w.contiguous();
         float[] dyd = CpuMatmul.floats(dyc), wd = CpuMatmul.floats(wc);
         int dyBase = dyc.offset(), wBase = wc.offset();
+        Winograd3x3 winograd = backwardInputWinograd(g, p);
+        if (winograd != null) {   // dx = conv(dy, w turned half a turn and transposed), padding 2 - pad
+            float[] dx = BufferPool.uninitialized(inputShape.numel()); // (N, C, H, W), every element written
+            winograd.forward(dyd, dyBase, Winograd3x3.transformForBackwardInput(wd, wBase, g.oc, g.c), null, false, dx);
+            return Tensor.of(CpuStorage.wrap(dx), inputShape);
+        }
         float[] dx = BufferPool.zeroed(inputShape.numel()); // (N, C, H, W)
         // w[group]^T (Cg*KH*KW, OCg): row stride 1, column stride Cg*KH*KW
         if (batched(g)) {

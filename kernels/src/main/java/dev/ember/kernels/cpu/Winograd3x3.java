@@ -17,8 +17,10 @@ import jdk.incubator.vector.VectorSpecies;
  *   y[n, k, 2ty + a, 2tx + b] = (A^T M[., k, t] A)[a, b] (+ bias, then ReLU)
  *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],  A^T = [1 1 1 0; 0 1 -1 -1]
  * </pre>
- * Only the inference path takes it (a constant weight, see {@link CpuConv2d}): the values differ from im2col + GEMM
- * by rounding (about 1e-6 relative here), and training keeps the bits it has always had. Each output depends only on
+ * Inference takes it for a constant weight, whose planes are made once and kept (see {@link CpuConv2d}). Training
+ * takes it, forward and backwardInput, only in layers wide and large enough to repay making the planes on every call
+ * ({@link #takesChangingWeight}: resnet's first two stages); elsewhere it keeps im2col + GEMM and the bits it has
+ * always had. The values differ from im2col + GEMM by rounding (about 1e-6 relative here). Each output depends only on
  * its tile's GEMM elements, whose arithmetic does not depend on the chunk's width, so results are the same for any
  * chunking, batch split or thread count. A NaN reaches the same outputs as in the direct convolution (each input
  * enters only the sums of outputs whose windows hold it), but an infinite input or weight can come out NaN where
@@ -49,6 +51,21 @@ final class Winograd3x3 {
      * 2x2 layers (4 and 1 tiles) on Winograd, 3.9 ms without; from 16 tiles (its 8x8 layers) it wins.
      */
     static final int MIN_TILES = 16;
+    /** {@code -Dember.winogradTraining=false} keeps training's (changing) weights on im2col + GEMM. */
+    static final boolean TRAINING = !"false".equals(System.getProperty("ember.winogradTraining"));
+    /**
+     * Fewest channels in and out for a weight that changes every step, whose planes are made on every call (and
+     * backwardInput's again). 64 keeps the small CNNs' 32-channel layers, where Winograd gains a few percent at
+     * most, on im2col + GEMM and on the bits they have always had.
+     */
+    static final int MIN_TRAINING_CHANNELS = 64;
+    /**
+     * Fewest tiles for a changing weight: making the 16 planes costs about as much as a product over some tens of
+     * tiles. resnet18 at 16x3x64x64 (per layer, alternating JVMs): 1024 tiles (64 channels) forward 1.79-1.88 ms to
+     * 1.36-1.40, backwardInput 2.26-2.30 to 1.33-1.35; 256 tiles (128) 2.01-2.10 to 1.69-1.75 and 2.23-2.31 to
+     * 1.65-1.72; but 64 tiles (256 channels) 1.83 to 3.4-3.6 and 1.88-1.90 to 3.3.
+     */
+    static final int MIN_TRAINING_TILES = 128;
 
     private final int n, c, k, h, w, oh, ow, padH, padW, tilesY, tilesX, chunks;
 
@@ -84,11 +101,45 @@ final class Winograd3x3 {
         return fewestTiles >= MIN_TILES && (long) plan.k * plan.c * fewestTiles >= Sgemm.SMALL ? plan : null;
     }
 
+    /** Whether a changing weight (training) of this geometry is worth transforming on every call. */
+    static boolean takesChangingWeight(Im2col g) {
+        return TRAINING && g.c >= MIN_TRAINING_CHANNELS && g.oc >= MIN_TRAINING_CHANNELS
+                && (long) g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2) >= MIN_TRAINING_TILES;
+    }
+
     /** The transformed weight: plane xi (K, C) packed for Sgemm. */
     record Weight(Sgemm.PackedA[] planes) {}
 
     /** U = G w G^T for w (K, C, 3, 3) at {@code wOff}, each 4x4 result computed in double and rounded once. */
     static Weight transform(float[] wd, int wOff, int k, int c) {
+        float[] u = planes(wd, wOff, k, c);
+        Sgemm.PackedA[] planes = new Sgemm.PackedA[16];
+        for (int xi = 0; xi < 16; xi++) planes[xi] = Sgemm.PackedA.of(k, c, u, xi * c * k, 1, k);
+        return new Weight(planes);
+    }
+
+    /**
+     * The transformed weight of backwardInput's convolution, dx = conv(dy, w'), w' (C, K, 3, 3) = w[k, c] turned
+     * half a turn, padding 2 - pad: plane (i, j) (C, K) is plane (p(i), p(j)) of U transposed, p swapping 0 and 3,
+     * because G J = P G for the reversal J (G's middle rows are symmetric, its first and last are each other's
+     * reverse). So backwardInput takes the same 16 planes as forward, packed the other way.
+     */
+    static Weight transformForBackwardInput(float[] wd, int wOff, int k, int c) {
+        float[] u = planes(wd, wOff, k, c);
+        Sgemm.PackedA[] planes = new Sgemm.PackedA[16];
+        for (int i = 0; i < 4; i++) {
+            for (int j = 0; j < 4; j++) {
+                int from = swapEnds(i) * 4 + swapEnds(j);
+                planes[i * 4 + j] = Sgemm.PackedA.of(c, k, u, from * c * k, k, 1);
+            }
+        }
+        return new Weight(planes);
+    }
+
+    private static int swapEnds(int i) { return i == 0 ? 3 : i == 3 ? 0 : i; }
+
+    /** The 16 planes of U = G w G^T, (16, C, K). */
+    private static float[] planes(float[] wd, int wOff, int k, int c) {
         // (16, C, K): each plane column-major, so that packing copies MR adjacent values per step (System.arraycopy)
         // instead of transposing them; on a fresh JVM that took resnet18's transforms from 0.48 to 0.19-0.21 s.
         float[] u = new float[16 * c * k];
@@ -115,9 +166,7 @@ final class Winograd3x3 {
                 }
             }
         });
-        Sgemm.PackedA[] planes = new Sgemm.PackedA[16];
-        for (int xi = 0; xi < 16; xi++) planes[xi] = Sgemm.PackedA.of(k, c, u, xi * c * k, 1, k);
-        return new Weight(planes);
+        return u;
     }
 
     /** Per-thread buffers: V and M of the chunk a thread owns, and the split input rows of the channel it transforms. */

@@ -6,7 +6,9 @@ import static dev.ember.kernels.cpu.MatmulConvAssert.assertNear;
 import static dev.ember.kernels.cpu.MatmulConvAssert.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ember.engine.Conv2dParams;
 import dev.ember.engine.Rng;
@@ -112,16 +114,52 @@ class Winograd3x3Test {
         assertNull(Winograd3x3.plan(geometry(one, Tensor.zeros(64, 64, 3, 3), same), same));
     }
 
-    /** Only a constant weight (inference) takes it: an ordinary one (training) keeps im2col + GEMM, whose rounding differs. */
-    @Test void onlyAConstantWeightTakesIt() {
+    /**
+     * A changing weight (training) takes it only in layers wide and large enough to repay transforming the weight on
+     * every call; everywhere else it keeps im2col + GEMM, whose rounding differs.
+     */
+    @Test void aChangingWeightTakesItOnlyInWideLargeLayers() {
+        Conv2dParams same = Conv2dParams.of(1, 1);
+        assertTrue(Winograd3x3.takesChangingWeight(geometry(Tensor.zeros(4, 64, 16, 16), Tensor.zeros(64, 64, 3, 3), same)));   // 256 tiles
+        assertFalse(Winograd3x3.takesChangingWeight(geometry(Tensor.zeros(4, 32, 16, 16), Tensor.zeros(64, 32, 3, 3), same)));  // 32 channels in
+        assertFalse(Winograd3x3.takesChangingWeight(geometry(Tensor.zeros(4, 64, 16, 16), Tensor.zeros(32, 64, 3, 3), same)));  // 32 out
+        assertFalse(Winograd3x3.takesChangingWeight(geometry(Tensor.zeros(16, 256, 4, 4), Tensor.zeros(256, 256, 3, 3), same))); // 64 tiles
+
         Rng rng = new Rng(54);
-        int[] c = CASES[0];
-        Conv2dParams p = params(c);
-        Tensor x = randn(rng, c[0], c[1], c[2], c[3]), w = randn(rng, c[4], c[1], 3, 3);
-        Tensor viaGemm = CpuConv2d.forward(x, w, p), viaWinograd = CpuConv2d.forward(x, constant(w), p);
-        float[] a = viaGemm.toFloatArray(), b = viaWinograd.toFloatArray();
+        Tensor x = randn(rng, 4, 64, 16, 16), w = randn(rng, 64, 64, 3, 3);
+        Tensor viaWinograd = CpuConv2d.forward(x, w, same);
+        assertNear(ReferenceLinalg.conv2d(x, w, same), ReferenceLinalg.conv2d(abs(x), abs(w), same), viaWinograd, "changing weight");
+        assertBitIdentical(CpuConv2d.forward(x, constant(w), same), viaWinograd, "the same planes as a constant weight's");
+        Tensor small = randn(rng, 1, 64, 16, 16);   // 64 tiles: im2col + GEMM, other rounding than Winograd's
+        float[] a = CpuConv2d.forward(small, w, same).toFloatArray(), b = CpuConv2d.forward(small, constant(w), same).toFloatArray();
         int differ = 0;
         for (int i = 0; i < a.length; i++) if (a[i] != b[i]) differ++;
-        assertEquals(true, differ > 0, "the constant weight should take Winograd and the ordinary one im2col + GEMM");
+        assertTrue(differ > 0, "the small layer's changing weight should keep im2col + GEMM");
+    }
+
+    /**
+     * backwardInput of a wide layer is the convolution of dy with w turned half a turn and transposed, padding
+     * 2 - pad, through the forward planes permuted: against the direct reference for padding 0, 1, 2 and unequal,
+     * odd and even sizes. Tolerance from the sum of |terms| as above.
+     */
+    @Test void backwardInputMatchesTheDirectReference() {
+        Rng rng = new Rng(55);
+        int[][] cases = {   // n, c, h, w, oc, padH, padW
+            {4, 64, 16, 16, 64, 1, 1},
+            {2, 64, 21, 19, 96, 1, 1},   // odd sizes: half-empty edge tiles
+            {3, 96, 17, 18, 64, 0, 0},   // unpadded: dx needs padding 2
+            {2, 64, 16, 16, 64, 2, 2},   // padding 2: dx needs none
+            {2, 64, 18, 16, 64, 0, 1},
+        };
+        for (int[] c : cases) {
+            Conv2dParams p = params(c);
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]), w = randn(rng, c[4], c[1], 3, 3);
+            dev.ember.engine.Shape ys = p.outputShape(x.shape(), w.shape());
+            assertTrue(Winograd3x3.takesChangingWeight(geometry(x, w, p)), Arrays.toString(c) + " should take Winograd");
+            Tensor dy = randn(rng, ys.dims());
+            Tensor dx = CpuConv2d.backwardInput(dy, w, x.shape(), p);
+            assertNear(ReferenceLinalg.conv2dBackwardInput(dy, w, x.shape(), p), ReferenceLinalg.conv2dBackwardInput(abs(dy), abs(w), x.shape(), p),
+                    dx, Arrays.toString(c) + " backwardInput");
+        }
     }
 }
