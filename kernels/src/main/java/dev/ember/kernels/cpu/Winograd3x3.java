@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * </pre>
  * Inference takes it for a constant weight, whose planes are made once and kept (see {@link CpuConv2d}). Training
  * takes it, forward and backwardInput, only in layers wide and large enough to repay making the planes on every call
- * ({@link #takesChangingWeight}: resnet's first two stages); elsewhere it keeps im2col + GEMM and the bits it has
+ * ({@link #takesChangingWeight}: resnet's first two stages at 64x64, its first three at 224x224); elsewhere it keeps im2col + GEMM and the bits it has
  * always had. The values differ from im2col + GEMM by rounding (about 1e-6 relative here). Each output depends only on
  * its tile's GEMM elements, whose arithmetic does not depend on the chunk's width, so results are the same for any
  * chunking, batch split or thread count. A NaN reaches the same outputs as in the direct convolution (each input
@@ -60,12 +60,18 @@ final class Winograd3x3 {
      */
     static final int MIN_TRAINING_CHANNELS = 64;
     /**
-     * Fewest tiles for a changing weight: making the 16 planes costs about as much as a product over some tens of
-     * tiles. resnet18 at 16x3x64x64 (per layer, alternating JVMs): 1024 tiles (64 channels) forward 1.79-1.88 ms to
-     * 1.36-1.40, backwardInput 2.26-2.30 to 1.33-1.35; 256 tiles (128) 2.01-2.10 to 1.69-1.75 and 2.23-2.31 to
-     * 1.65-1.72; but 64 tiles (256 channels) 1.83 to 3.4-3.6 and 1.88-1.90 to 3.3.
+     * Fewest tiles for a changing weight: making the 16 planes costs about as much as a product over some tens to a
+     * hundred tiles. Per layer, alternating JVMs, forward and backwardInput: resnet18 at 16x3x64x64, 1024 tiles (64
+     * channels) 1.79-1.88 ms to 1.36-1.40 and 2.26-2.30 to 1.33-1.35, 256 tiles (128 channels) 2.01-2.10 to
+     * 1.69-1.75 and 2.23-2.31 to 1.65-1.72, but 64 tiles (256 channels) 1.83 to 3.4-3.6 and 1.88 to 3.3; at
+     * 8x3x224x224, 392 tiles (256 channels) 10.8 to 8.9-9.4 and 11.9 to 8.9, 128 tiles (512 channels) 11.4 to 16.8-17.6.
      */
-    static final int MIN_TRAINING_TILES = 128;
+    static final int MIN_TRAINING_TILES = 256;
+    /**
+     * Most multiply-adds per tile for a changing weight, C * K: a 512-channel layer's planes are 16 MB, made twice a
+     * step (forward and backwardInput), more than the caches and the young generation the launchers give the heap.
+     */
+    static final long MAX_TRAINING_CHANNEL_PAIRS = 256 * 256;
 
     private final int n, c, k, h, w, oh, ow, padH, padW, tilesY, tilesX, chunks;
 
@@ -104,6 +110,7 @@ final class Winograd3x3 {
     /** Whether a changing weight (training) of this geometry is worth transforming on every call. */
     static boolean takesChangingWeight(Im2col g) {
         return TRAINING && g.c >= MIN_TRAINING_CHANNELS && g.oc >= MIN_TRAINING_CHANNELS
+                && (long) g.c * g.oc <= MAX_TRAINING_CHANNEL_PAIRS
                 && (long) g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2) >= MIN_TRAINING_TILES;
     }
 

@@ -124,13 +124,15 @@ class Winograd3x3Test {
         assertFalse(Winograd3x3.takesChangingWeight(geometry(Tensor.zeros(4, 32, 16, 16), Tensor.zeros(64, 32, 3, 3), same)));  // 32 channels in
         assertFalse(Winograd3x3.takesChangingWeight(geometry(Tensor.zeros(4, 64, 16, 16), Tensor.zeros(32, 64, 3, 3), same)));  // 32 out
         assertFalse(Winograd3x3.takesChangingWeight(geometry(Tensor.zeros(16, 256, 4, 4), Tensor.zeros(256, 256, 3, 3), same))); // 64 tiles
+        assertFalse(Winograd3x3.takesChangingWeight(geometry(Tensor.zeros(2, 64, 16, 16), Tensor.zeros(64, 64, 3, 3), same)));   // 128 tiles
+        assertFalse(Winograd3x3.takesChangingWeight(geometry(Tensor.zeros(64, 512, 7, 7), Tensor.zeros(512, 512, 3, 3), same))); // 512 channels
 
         Rng rng = new Rng(54);
         Tensor x = randn(rng, 4, 64, 16, 16), w = randn(rng, 64, 64, 3, 3);
         Tensor viaWinograd = CpuConv2d.forward(x, w, same);
         assertNear(ReferenceLinalg.conv2d(x, w, same), ReferenceLinalg.conv2d(abs(x), abs(w), same), viaWinograd, "changing weight");
         assertBitIdentical(CpuConv2d.forward(x, constant(w), same), viaWinograd, "the same planes as a constant weight's");
-        Tensor small = randn(rng, 1, 64, 16, 16);   // 64 tiles: im2col + GEMM, other rounding than Winograd's
+        Tensor small = randn(rng, 2, 64, 16, 16);   // 128 tiles: im2col + GEMM, other rounding than Winograd's
         float[] a = CpuConv2d.forward(small, w, same).toFloatArray(), b = CpuConv2d.forward(small, constant(w), same).toFloatArray();
         int differ = 0;
         for (int i = 0; i < a.length; i++) if (a[i] != b[i]) differ++;
@@ -146,10 +148,10 @@ class Winograd3x3Test {
         Rng rng = new Rng(55);
         int[][] cases = {   // n, c, h, w, oc, padH, padW
             {4, 64, 16, 16, 64, 1, 1},
-            {2, 64, 21, 19, 96, 1, 1},   // odd sizes: half-empty edge tiles
-            {3, 96, 17, 18, 64, 0, 0},   // unpadded: dx needs padding 2
-            {2, 64, 16, 16, 64, 2, 2},   // padding 2: dx needs none
-            {2, 64, 18, 16, 64, 0, 1},
+            {3, 64, 21, 19, 96, 1, 1},   // odd sizes: half-empty edge tiles
+            {4, 96, 17, 18, 64, 0, 0},   // unpadded: dx needs padding 2
+            {4, 64, 16, 16, 64, 2, 2},   // padding 2: dx needs none
+            {4, 64, 18, 16, 64, 0, 1},
         };
         for (int[] c : cases) {
             Conv2dParams p = params(c);
