@@ -19,8 +19,9 @@ import jdk.incubator.vector.VectorSpecies;
  * </pre>
  * Inference takes it for a constant weight, whose planes are made once and kept (see {@link CpuConv2d}). Training
  * takes it, forward and backwardInput, only in layers wide and large enough to repay making the planes on every call
- * ({@link #takesChangingWeight}: resnet's first two stages at 64x64, its first three at 224x224); elsewhere it keeps im2col + GEMM and the bits it has
- * always had. The values differ from im2col + GEMM by rounding (about 1e-6 relative here). Each output depends only on
+ * ({@link #takesChangingWeight}: resnet's first two stages at 64x64, its first three at 224x224); elsewhere it keeps
+ * im2col + GEMM and the bits it has always had. The values differ from im2col + GEMM by rounding (about 1e-6
+ * relative here). Each output depends only on
  * its tile's GEMM elements, whose arithmetic does not depend on the chunk's width, so results are the same for any
  * chunking, batch split or thread count. A NaN reaches the same outputs as in the direct convolution (each input
  * enters only the sums of outputs whose windows hold it), but an infinite input or weight can come out NaN where
@@ -68,8 +69,8 @@ final class Winograd3x3 {
      */
     static final int MIN_TRAINING_TILES = 256;
     /**
-     * Most multiply-adds per tile for a changing weight, C * K: a 512-channel layer's planes are 16 MB, made twice a
-     * step (forward and backwardInput), more than the caches and the young generation the launchers give the heap.
+     * Most (input, output) channel pairs, C * K, for a changing weight: a 512-channel layer's planes are 16 MB, made
+     * twice a step (forward and backwardInput), more than the caches and the young generation the launchers give the heap.
      */
     static final long MAX_TRAINING_CHANNEL_PAIRS = 256 * 256;
 
