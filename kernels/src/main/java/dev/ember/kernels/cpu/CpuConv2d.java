@@ -90,8 +90,9 @@ final class CpuConv2d {
         if (winograd != null) {
             Winograd3x3.Weight u = constant
                     ? wc.storage().derived(new WinogradWeightKey(wBase, g.oc, g.c), () -> Winograd3x3.transform(wd, wBase, g.oc, g.c))
-                    : Winograd3x3.transform(wd, wBase, g.oc, g.c);
+                    : Winograd3x3.transform(wd, wBase, g.oc, g.c, true);
             winograd.forward(xd, xBase, u, b, relu, y);
+            if (!constant) u.recycle();
             return Tensor.of(CpuStorage.wrap(y), ys);
         }
         Sgemm.PackedA[] packed = packedWeights(wc, wd, wBase, g);   // null unless w is constant (inference)
@@ -222,7 +223,9 @@ final class CpuConv2d {
         Winograd3x3 winograd = backwardInputWinograd(g, p);
         if (winograd != null) {   // dx = conv(dy, w turned half a turn and transposed), padding 2 - pad
             float[] dx = BufferPool.uninitialized(inputShape.numel()); // (N, C, H, W), every element written
-            winograd.forward(dyd, dyBase, Winograd3x3.transformForBackwardInput(wd, wBase, g.oc, g.c), null, false, dx);
+            Winograd3x3.Weight u = Winograd3x3.transformForBackwardInput(wd, wBase, g.oc, g.c);
+            winograd.forward(dyd, dyBase, u, null, false, dx);
+            u.recycle();
             return Tensor.of(CpuStorage.wrap(dx), inputShape);
         }
         float[] dx = BufferPool.zeroed(inputShape.numel()); // (N, C, H, W)

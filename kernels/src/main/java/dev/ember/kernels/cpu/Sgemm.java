@@ -3,6 +3,7 @@ package dev.ember.kernels.cpu;
 import static dev.ember.kernels.cpu.SgemmKernel.MR;
 import static dev.ember.kernels.cpu.SgemmKernel.NR;
 
+import dev.ember.engine.BufferPool;
 import java.util.Arrays;
 
 import jdk.incubator.vector.FloatVector;
@@ -258,8 +259,16 @@ final class Sgemm {
         }
 
         /** A element (i, p) at {@code a[aOff + i*aRow + p*aCol]}, packed in parallel over strips by {@link SgemmPack#packA}. */
-        static PackedA of(int m, int k, float[] a, int aOff, int aRow, int aCol) {
-            PackedA packed = new PackedA(m, k, new float[roundUp(m, MR) * k]);
+        static PackedA of(int m, int k, float[] a, int aOff, int aRow, int aCol) { return of(m, k, a, aOff, aRow, aCol, false); }
+
+        /**
+         * As {@link #of(int, int, float[], int, int, int)}; {@code pooled}: into an array from the calling thread's
+         * {@link BufferPool} lease (packing writes every element), for a packed copy used once and then given back
+         * with {@link #recycle}.
+         */
+        static PackedA of(int m, int k, float[] a, int aOff, int aRow, int aCol, boolean pooled) {
+            int size = roundUp(m, MR) * k;
+            PackedA packed = new PackedA(m, k, pooled ? BufferPool.uninitialized(size) : new float[size]);
             int strips = (m + MR - 1) / MR, kBlocks = (k + KC - 1) / KC;
             Parallel.forRange(strips * kBlocks, Parallel.grain(strips * kBlocks, 4), (lo, hi) -> {
                 for (int item = lo; item < hi; item++) {
@@ -270,6 +279,9 @@ final class Sgemm {
             });
             return packed;
         }
+
+        /** Gives a pooled copy's array back to the calling thread's lease; it must not be used afterwards. */
+        void recycle() { BufferPool.recycle(data); }
 
         /** Where block (ic, pc) starts: the full row blocks above it, then its own K blocks before pc. */
         int offset(int ic, int pc) { return ic * k + roundUp(Math.min(MB, m - ic), MR) * pc; }

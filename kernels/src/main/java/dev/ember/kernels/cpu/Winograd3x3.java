@@ -116,13 +116,27 @@ final class Winograd3x3 {
     }
 
     /** The transformed weight: plane xi (K, C) packed for Sgemm. */
-    record Weight(Sgemm.PackedA[] planes) {}
+    record Weight(Sgemm.PackedA[] planes) {
+        /** Gives the planes of a {@code pooled} transform back to the calling thread's lease, once the call is done. */
+        void recycle() {
+            for (Sgemm.PackedA plane : planes) plane.recycle();
+        }
+    }
 
-    /** U = G w G^T for w (K, C, 3, 3) at {@code wOff}, each 4x4 result computed in double and rounded once. */
-    static Weight transform(float[] wd, int wOff, int k, int c) {
-        float[] u = planes(wd, wOff, k, c);
+    /** U = G w G^T for w (K, C, 3, 3) at {@code wOff}, each 4x4 result computed in double and rounded once; kept (a constant weight's). */
+    static Weight transform(float[] wd, int wOff, int k, int c) { return transform(wd, wOff, k, c, false); }
+
+    /**
+     * As {@link #transform(float[], int, int, int)}; {@code pooled}: the planes come from the calling thread's
+     * {@link dev.ember.engine.BufferPool} lease, for one call with a changing weight, and go back with
+     * {@link Weight#recycle} (a training step would otherwise leave 2 x 16 C K floats of garbage per layer, which the
+     * launchers' small young generation promotes and the Serial collector's old generation then grows for).
+     */
+    static Weight transform(float[] wd, int wOff, int k, int c, boolean pooled) {
+        float[] u = planes(wd, wOff, k, c, pooled);
         Sgemm.PackedA[] planes = new Sgemm.PackedA[16];
-        for (int xi = 0; xi < 16; xi++) planes[xi] = Sgemm.PackedA.of(k, c, u, xi * c * k, 1, k);
+        for (int xi = 0; xi < 16; xi++) planes[xi] = Sgemm.PackedA.of(k, c, u, xi * c * k, 1, k, pooled);
+        if (pooled) dev.ember.engine.BufferPool.recycle(u);
         return new Weight(planes);
     }
 
@@ -133,24 +147,25 @@ final class Winograd3x3 {
      * reverse). So backwardInput takes the same 16 planes as forward, packed the other way.
      */
     static Weight transformForBackwardInput(float[] wd, int wOff, int k, int c) {
-        float[] u = planes(wd, wOff, k, c);
+        float[] u = planes(wd, wOff, k, c, true);
         Sgemm.PackedA[] planes = new Sgemm.PackedA[16];
         for (int i = 0; i < 4; i++) {
             for (int j = 0; j < 4; j++) {
                 int from = swapEnds(i) * 4 + swapEnds(j);
-                planes[i * 4 + j] = Sgemm.PackedA.of(c, k, u, from * c * k, k, 1);
+                planes[i * 4 + j] = Sgemm.PackedA.of(c, k, u, from * c * k, k, 1, true);
             }
         }
-        return new Weight(planes);
+        dev.ember.engine.BufferPool.recycle(u);
+        return new Weight(planes);   // pooled: give back with recycle()
     }
 
     private static int swapEnds(int i) { return i == 0 ? 3 : i == 3 ? 0 : i; }
 
-    /** The 16 planes of U = G w G^T, (16, C, K). */
-    private static float[] planes(float[] wd, int wOff, int k, int c) {
+    /** The 16 planes of U = G w G^T, (16, C, K), every element written; from the caller's lease when {@code pooled}. */
+    private static float[] planes(float[] wd, int wOff, int k, int c, boolean pooled) {
         // (16, C, K): each plane column-major, so that packing copies MR adjacent values per step (System.arraycopy)
         // instead of transposing them; on a fresh JVM that took resnet18's transforms from 0.48 to 0.19-0.21 s.
-        float[] u = new float[16 * c * k];
+        float[] u = pooled ? dev.ember.engine.BufferPool.uninitialized(16 * c * k) : new float[16 * c * k];
         Parallel.forRange(c, Parallel.grain(c, 1), (lo, hi) -> {   // by input channel: U's writes run along k
             double[] gw = new double[12];   // G w (4x3)
             for (int ci = lo; ci < hi; ci++) {
