@@ -4,11 +4,13 @@ import dev.ember.engine.CpuStorage;
 import dev.ember.engine.EmberException;
 import dev.ember.engine.Rng;
 import dev.ember.engine.Shape;
+import dev.ember.engine.Tensor;
 import dev.ember.loaders.data.FashionMnist;
 import dev.ember.loaders.data.LabeledData;
 import dev.ember.loaders.onnx.OnnxModel;
 import dev.ember.loaders.onnx.export.OnnxExport;
 import dev.ember.loaders.onnx.train.OnnxModule;
+import dev.ember.nn.Linear;
 import dev.ember.nn.Sequential;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -120,7 +122,7 @@ public final class FinetuneBaseModel implements Callable<Integer> {
      */
     static LabeledData withRotations(LabeledData d) {
         int n = d.size(), side = 28, px = side * side;
-        float[] x = ((CpuStorage) d.inputs().contiguous().storage()).floats();
+        float[] x = d.inputs().toFloatArray();
         long[] y = d.labels().toLongArray();
         float[] rx = new float[ROTATIONS * n * px];
         long[] ry = new long[ROTATIONS * n];
@@ -138,16 +140,15 @@ public final class FinetuneBaseModel implements Callable<Integer> {
                 ry[k * n + i] = y[i] + 5L * k;
             }
         }
-        return new LabeledData(dev.ember.engine.Tensor.of(rx, ROTATIONS * n, 1, side, side), dev.ember.engine.Tensor.ofLongs(ry, ROTATIONS * n), 5 * ROTATIONS);
+        return new LabeledData(Tensor.of(rx, ROTATIONS * n, 1, side, side), Tensor.ofLongs(ry, ROTATIONS * n), 5 * ROTATIONS);
     }
 
     /** Replaces the 20-way last layer with its 5 upright rows: the base model is a plain 5-way classifier again. */
     static void keepUprightHead(Sequential net) {
         int last = net.size() - 1;
-        dev.ember.nn.Linear wide = (dev.ember.nn.Linear) net.get(last);
-        dev.ember.nn.Linear upright = new dev.ember.nn.Linear(wide.inFeatures(), 5, new Rng(0));
-        float[] w = ((CpuStorage) wide.weight().data().contiguous().storage()).floats();
-        float[] b = ((CpuStorage) wide.bias().data().contiguous().storage()).floats();
+        Linear wide = (Linear) net.get(last);
+        Linear upright = new Linear(wide.inFeatures(), 5, new Rng(0));
+        float[] w = wide.weight().data().toFloatArray(), b = wide.bias().data().toFloatArray();
         System.arraycopy(w, 0, ((CpuStorage) upright.weight().data().storage()).floats(), 0, 5 * wide.inFeatures());
         System.arraycopy(b, 0, ((CpuStorage) upright.bias().data().storage()).floats(), 0, 5);
         net.set(last, upright);
@@ -185,7 +186,7 @@ public final class FinetuneBaseModel implements Callable<Integer> {
         LabeledData s = d.select(indices);
         long[] y = s.labels().toLongArray();
         for (int i = 0; i < y.length; i++) y[i] -= first;
-        return new LabeledData(s.inputs(), dev.ember.engine.Tensor.ofLongs(y, y.length), 5);
+        return new LabeledData(s.inputs(), Tensor.ofLongs(y, y.length), 5);
     }
 
     private void write(String set, LabeledData d, int first, int[] indices) throws IOException {
