@@ -257,7 +257,6 @@ public final class TrainStepComparison {
                 + (notes.isEmpty() ? "" : "\n" + String.join("\n", notes) + "\n");
     }
 
-    /** The JVM's garbage collector, by its own name for it (Serial's young collector is "Copy"). */
     /** The heap-sizing flags this JVM runs with (its children get the same), or "default heap sizing". */
     static String heapFlags() {
         List<String> flags = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
@@ -267,6 +266,7 @@ public final class TrainStepComparison {
         return flags.isEmpty() ? "default heap sizing" : String.join(" ", flags);
     }
 
+    /** The JVM's garbage collector, by its own name for it (Serial's young collector is "Copy"). */
     static String collector() {
         List<String> names = new ArrayList<>();
         for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) names.add(gc.getName());

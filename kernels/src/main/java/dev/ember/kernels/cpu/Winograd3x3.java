@@ -132,31 +132,28 @@ final class Winograd3x3 {
      * {@link Weight#recycle} (a training step would otherwise leave 2 x 16 C K floats of garbage per layer, which the
      * launchers' small young generation promotes and the Serial collector's old generation then grows for).
      */
-    static Weight transform(float[] wd, int wOff, int k, int c, boolean pooled) {
-        float[] u = planes(wd, wOff, k, c, pooled);
-        Sgemm.PackedA[] planes = new Sgemm.PackedA[16];
-        for (int xi = 0; xi < 16; xi++) planes[xi] = Sgemm.PackedA.of(k, c, u, xi * c * k, 1, k, pooled);
-        if (pooled) dev.ember.engine.BufferPool.recycle(u);
-        return new Weight(planes);
-    }
+    static Weight transform(float[] wd, int wOff, int k, int c, boolean pooled) { return packed(wd, wOff, k, c, pooled, false); }
 
     /**
      * The transformed weight of backwardInput's convolution, dx = conv(dy, w'), w' (C, K, 3, 3) = w[k, c] turned
      * half a turn, padding 2 - pad: plane (i, j) (C, K) is plane (p(i), p(j)) of U transposed, p swapping 0 and 3,
      * because G J = P G for the reversal J (G's middle rows are symmetric, its first and last are each other's
-     * reverse). So backwardInput takes the same 16 planes as forward, packed the other way.
+     * reverse). So backwardInput takes the same 16 planes as forward, packed the other way. Pooled: give it back
+     * with {@link Weight#recycle}.
      */
-    static Weight transformForBackwardInput(float[] wd, int wOff, int k, int c) {
-        float[] u = planes(wd, wOff, k, c, true);
+    static Weight transformForBackwardInput(float[] wd, int wOff, int k, int c) { return packed(wd, wOff, k, c, true, true); }
+
+    /** U's 16 planes packed for Sgemm: each (K, C) as it is, or for backwardInput (C, K) from the plane with its ends swapped. */
+    private static Weight packed(float[] wd, int wOff, int k, int c, boolean pooled, boolean forBackwardInput) {
+        float[] u = planes(wd, wOff, k, c, pooled);
         Sgemm.PackedA[] planes = new Sgemm.PackedA[16];
-        for (int i = 0; i < 4; i++) {
-            for (int j = 0; j < 4; j++) {
-                int from = swapEnds(i) * 4 + swapEnds(j);
-                planes[i * 4 + j] = Sgemm.PackedA.of(c, k, u, from * c * k, k, 1, true);
-            }
+        for (int xi = 0; xi < 16; xi++) {
+            planes[xi] = forBackwardInput
+                    ? Sgemm.PackedA.of(c, k, u, (swapEnds(xi / 4) * 4 + swapEnds(xi % 4)) * c * k, k, 1, pooled)
+                    : Sgemm.PackedA.of(k, c, u, xi * c * k, 1, k, pooled);
         }
-        dev.ember.engine.BufferPool.recycle(u);
-        return new Weight(planes);   // pooled: give back with recycle()
+        if (pooled) dev.ember.engine.BufferPool.recycle(u);
+        return new Weight(planes);
     }
 
     private static int swapEnds(int i) { return i == 0 ? 3 : i == 3 ? 0 : i; }
