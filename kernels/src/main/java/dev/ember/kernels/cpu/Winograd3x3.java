@@ -2,6 +2,7 @@ package dev.ember.kernels.cpu;
 
 import dev.ember.engine.Conv2dParams;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -29,7 +30,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The batch's tile rows (n, ty) are cut into chunks whose V and M fit {@link #CHUNK_FLOATS}; chunks run in
  * parallel when there are enough, else one by one with each phase (input transform over channels, the 16 products,
- * output transform over output channels) parallel inside.
+ * output transform over output channels) parallel inside. Wide tile rows are transformed a row at a time from their
+ * input rows split into even and odd columns; rows of at most {@link #NARROW_TILES} tiles (small images, deep
+ * layers) gather each tile's inputs instead, so that both transforms run on whole vectors over all the chunk's tiles.
  */
 final class Winograd3x3 {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -73,6 +76,15 @@ final class Winograd3x3 {
      * twice a step (forward and backwardInput), more than the caches and the young generation the launchers give the heap.
      */
     static final long MAX_TRAINING_CHANNEL_PAIRS = 256 * 256;
+
+    /**
+     * Tile rows at most this wide take the gathering transforms ({@link #inputTransformNarrow}): the split-row ones
+     * spend a call and a mostly idle vector per tile row there. Per layer at batch 32 (medians, alternating JVMs,
+     * input transform thread time in brackets): 2x2 images (512 channels) 2.57 -> 2.17 ms (0.71 -> 0.24), 4x4
+     * 2.12-2.36 -> 1.65-1.92 (0.64-0.82 -> 0.26-0.33), 8x8 2.16-2.21 -> 1.86 (1.25-1.29 -> 0.73-0.74); 7x7 at batch 1
+     * unchanged; 16x16 (8 tiles a row) slower, 1.57 -> 2.02 ms of input transform.
+     */
+    static final int NARROW_TILES = 4;
 
     private final int n, c, k, h, w, oh, ow, padH, padW, tilesY, tilesX, chunks;
 
@@ -194,6 +206,9 @@ final class Winograd3x3 {
         float[] v = new float[0], m = new float[0], split = new float[0];
         /** A channel's 16 (input) or 8 (output) intermediate planes of T values, between a transform's two passes. */
         float[] half = new float[0];
+        /** The gather table of the chunk this thread owns (narrow tile rows): see {@link #gatherTable}. */
+        int[] corner = new int[0];
+        boolean[] inside = new boolean[0];
 
         static float[] grow(float[] a, int size) { return a.length < size ? new float[size] : a; }
     }
@@ -222,8 +237,15 @@ final class Winograd3x3 {
         Scratch s = SCRATCH.get();
         float[] v = s.v = Scratch.grow(s.v, 16 * c * tiles);   // (16, C, T)
         float[] m = s.m = Scratch.grow(s.m, 16 * k * tiles);   // (16, K, T)
+        boolean narrow = tilesX <= NARROW_TILES;
+        if (narrow) gatherTable(s, r0, r1, tiles);
+        int[] corner = s.corner;
+        boolean[] inside = s.inside;
         Parallel.forRange(c, Parallel.grain(c, 1), (lo, hi) -> {
-            for (int ci = lo; ci < hi; ci++) inputTransform(x, xOff, ci, r0, r1, v, tiles);
+            for (int ci = lo; ci < hi; ci++) {
+                if (narrow) inputTransformNarrow(x, xOff, ci, r0, r1, v, tiles, corner, inside);
+                else inputTransform(x, xOff, ci, r0, r1, v, tiles);
+            }
         });
         Parallel.forRange(16, 1, (lo, hi) -> {
             for (int xi = lo; xi < hi; xi++) {
@@ -231,7 +253,10 @@ final class Winograd3x3 {
             }
         });
         Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {
-            for (int o = lo; o < hi; o++) outputTransform(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y);
+            for (int o = lo; o < hi; o++) {
+                if (narrow) outputTransformNarrow(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y);
+                else outputTransform(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y);
+            }
         });
     }
 
@@ -382,4 +407,106 @@ final class Winograd3x3 {
             }
         }
     }
+
+    /**
+     * For the narrow transforms of tile rows [r0, r1): for input (r, q) of tile t, at [(4r + q)(T + L) + t], whether it
+     * lies inside x and its offset in x from channel 0 of the batch (0 where outside, so that every lane's index is
+     * valid: the Vector API checks masked-off lanes too). Made by the chunk's owner; its workers only read it.
+     */
+    private void gatherTable(Scratch s, int r0, int r1, int tiles) {
+        int pitch = tiles + L;
+        int[] corner = s.corner = s.corner.length < 16 * pitch ? new int[16 * pitch] : s.corner;
+        boolean[] inside = s.inside = s.inside.length < 16 * pitch ? new boolean[16 * pitch] : s.inside;
+        java.util.Arrays.fill(inside, 0, 16 * pitch, false);   // lanes past the last tile stay off and read x[0]
+        java.util.Arrays.fill(corner, 0, 16 * pitch, 0);
+        for (int row = r0; row < r1; row++) {
+            int img = row / tilesY, iy = 2 * (row % tilesY) - padH;
+            for (int tx = 0; tx < tilesX; tx++) {
+                int t = (row - r0) * tilesX + tx, ix = 2 * tx - padW;
+                for (int rq = 0; rq < 16; rq++) {
+                    int yy = iy + rq / 4, xx = ix + rq % 4, at = rq * pitch + t;
+                    inside[at] = yy >= 0 && yy < h && xx >= 0 && xx < w;
+                    corner[at] = inside[at] ? (img * c * h + yy) * w + xx : 0;
+                }
+            }
+        }
+    }
+
+    /**
+     * inputTransform for narrow tile rows: d (16, T), input (r, q) of every tile, gathered a vector of tiles at a time
+     * through the chunk's {@link #gatherTable} (0 outside x), then B^T down the columns and B across the rows on whole
+     * vectors over all T tiles. Same arithmetic as {@link #inputTransform}, so the same V to the bit.
+     */
+    private void inputTransformNarrow(float[] x, int xOff, int ci, int r0, int r1, float[] v, int tiles, int[] corner, boolean[] inside) {
+        Scratch s = SCRATCH.get();
+        int pitch = tiles + L;   // room for the last whole vector of each plane
+        float[] d = s.split = Scratch.grow(s.split, 16 * pitch);
+        float[] half = s.half = Scratch.grow(s.half, 16 * pitch);
+        int base = xOff + ci * h * w;
+        for (int rq = 0; rq < 16; rq++) {
+            for (int t = 0; t < tiles; t += L) {
+                VectorMask<Float> in = VectorMask.fromArray(SPECIES, inside, rq * pitch + t);
+                FloatVector.fromArray(SPECIES, x, base, corner, rq * pitch + t, in).intoArray(d, rq * pitch + t);
+            }
+        }
+        for (int q = 0; q < 4; q++) downColumnBt(d, q * pitch, 4 * pitch, tiles, half);
+        int plane = c * tiles;
+        for (int i = 0; i < 4; i++) acrossRowB(half, i * 4 * pitch, pitch, tiles, v, (i * 4 * c + ci) * tiles, plane);
+    }
+
+    /** Column q of B^T d over all n tiles: rows 0..3 at planes {@code step} apart from s, into planes 4i + q of half (same spacing). */
+    private static void downColumnBt(float[] d, int s, int step, int n, float[] half) {
+        for (int t = 0; t < n; t += L) {   // the last vector runs into the planes' slack
+            FloatVector d0 = FloatVector.fromArray(SPECIES, d, s + t), d1 = FloatVector.fromArray(SPECIES, d, s + step + t);
+            FloatVector d2 = FloatVector.fromArray(SPECIES, d, s + 2 * step + t), d3 = FloatVector.fromArray(SPECIES, d, s + 3 * step + t);
+            d0.sub(d2).intoArray(half, s + t);
+            d1.add(d2).intoArray(half, s + step + t);
+            d2.sub(d1).intoArray(half, s + 2 * step + t);
+            d1.sub(d3).intoArray(half, s + 3 * step + t);
+        }
+    }
+
+    /**
+     * outputTransform for narrow tile rows: A^T down the columns and A across the rows (+ bias, ReLU) on whole
+     * vectors over all T tiles into (4, T), then each tile's 2x2 outputs written one by one. Same arithmetic as
+     * {@link #outputTransform}.
+     */
+    private void outputTransformNarrow(float[] m, int tiles, int o, int r0, int r1, float bias, boolean relu, float[] y) {
+        Scratch s = SCRATCH.get();
+        float[] half = s.half = Scratch.grow(s.half, 8 * tiles + L);
+        int pitch = tiles + L;   // out's planes, each with room for its last whole vector
+        float[] out = s.split = Scratch.grow(s.split, 4 * pitch);   // (a, b, T): output (2ty + a, 2tx + b) of each tile
+        int plane = k * tiles;
+        for (int j = 0; j < 4; j++) downColumnAt(m, (j * k + o) * tiles, 4 * plane, tiles, half, j * tiles, (4 + j) * tiles);
+        for (int a = 0; a < 2; a++) acrossRowA(half, 4 * a * tiles, tiles, bias, relu, out, 2 * a * pitch, pitch);
+        for (int row = r0; row < r1; row++) {
+            int img = row / tilesY, ty = row % tilesY, t0 = (row - r0) * tilesX;
+            for (int a = 0; a < 2 && 2 * ty + a < oh; a++) {
+                int to = ((img * k + o) * oh + 2 * ty + a) * ow, from = 2 * a * pitch + t0;
+                for (int tx = 0; tx < tilesX; tx++) {
+                    y[to + 2 * tx] = out[from + tx];
+                    if (2 * tx + 1 < ow) y[to + 2 * tx + 1] = out[from + pitch + tx];
+                }
+            }
+        }
+    }
+
+    /**
+     * Row a of A^T M A over all n tiles, columns 0 and 1 (+ bias, then ReLU), from planes n apart at {@code from}
+     * into out[to], out[to + pitch]; pitch leaves room for each plane's last whole vector, half has it past its last plane.
+     */
+    private static void acrossRowA(float[] half, int from, int n, float bias, boolean relu, float[] out, int to, int pitch) {
+        for (int t = 0; t < n; t += L) {
+            FloatVector s0 = FloatVector.fromArray(SPECIES, half, from + t), s1 = FloatVector.fromArray(SPECIES, half, from + n + t);
+            FloatVector s2 = FloatVector.fromArray(SPECIES, half, from + 2 * n + t), s3 = FloatVector.fromArray(SPECIES, half, from + 3 * n + t);
+            FloatVector left = s0.add(s1).add(s2).add(bias), right = s1.sub(s2).sub(s3).add(bias);
+            if (relu) {
+                left = left.max(0f);
+                right = right.max(0f);
+            }
+            left.intoArray(out, to + t);
+            right.intoArray(out, to + pitch + t);
+        }
+    }
+
 }

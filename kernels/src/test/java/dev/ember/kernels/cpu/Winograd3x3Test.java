@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The Winograd F(2x2, 3x3) path of CpuConv2d (3x3 stride-1 convolutions with a constant weight) against the direct
  * reference: odd and even output sizes (half-empty edge tiles), padding 0/1/2 and unequal, tile rows narrower and
- * wider than a vector, batch 1 and several, one chunk and many chunks run in parallel, bias and ReLU. Tolerance 1e-5 of the sum of |terms| plus 1e-6, as for
+ * wider than a vector (and of at most {@link Winograd3x3#NARROW_TILES} tiles, which gather their inputs), batch 1 and several, one chunk and many chunks run in parallel, bias and ReLU. Tolerance 1e-5 of the sum of |terms| plus 1e-6, as for
  * im2col + GEMM: the transforms add at most 4 terms before the product and 4 after.
  */
 class Winograd3x3Test {
@@ -37,6 +37,11 @@ class Winograd3x3Test {
         {1, 64, 40, 40, 64, 1, 1},     // rows of 20 tiles: a whole vector and a part
         {1, 64, 17, 17, 64, 1, 1},     // 17-wide output rows: one float past the first vector
         {8, 64, 24, 24, 64, 1, 1},     // five chunks, run in parallel
+        // tile rows of at most NARROW_TILES tiles: the gathering transforms
+        {32, 64, 2, 2, 64, 1, 1},      // one tile per image (resnet18's last stage at 64x64)
+        {4, 64, 7, 7, 96, 1, 1},       // 7 x 7: the last tile row and column half outside
+        {3, 64, 9, 6, 64, 2, 0},       // unequal padding, 11 x 4
+        {6, 72, 5, 3, 64, 0, 1},       // 3 x 3 outputs: 2 tiles a row, the second half outside
     };
 
     private static Conv2dParams params(int[] c) { return new Conv2dParams(1, 1, c[5], c[6], 1, 1, 1); }
@@ -152,6 +157,8 @@ class Winograd3x3Test {
             {4, 96, 17, 18, 64, 0, 0},   // unpadded: dx needs padding 2
             {4, 64, 16, 16, 64, 2, 2},   // padding 2: dx needs none
             {4, 64, 18, 16, 64, 0, 1},
+            {64, 64, 8, 8, 64, 1, 1},    // rows of 4 tiles: the gathering transforms
+            {40, 64, 7, 5, 64, 0, 1},    // and odd sizes there
         };
         for (int[] c : cases) {
             Conv2dParams p = params(c);
