@@ -40,6 +40,8 @@ final class CpuConv2d {
     private static final long SMALL_JOB = 1L << 22;
     /** Column buffer of one chunk, in floats (2 MB): a chunk's im2col stays in L2/L3 while Sgemm packs it. */
     private static final int CHUNK_FLOATS = 1 << 19;
+    /** Column buffer of one band of output rows in the per-image schedule, in floats (512 KB): half a core's L2. */
+    private static final int BAND_FLOATS = 1 << 17;
     /** Most images per chunk: a batch of 16 already gives both cores work. */
     private static final int CHUNK_IMAGES = 8;
     /**
@@ -137,6 +139,10 @@ final class CpuConv2d {
         for (int n = 0; n < g.n; n++) {
             for (int grp = 0; grp < g.groups; grp++) {
                 int xOff = xBase + inputOffset(g, n, grp), wOff = wBase + grp * g.ocPerGroup * g.rows;
+                if (g.banded() && (long) g.rows * g.spatial > CHUNK_FLOATS) {
+                    forwardInBands(g, xd, xOff, wd, wOff, packed == null ? null : packed[grp], b, grp * g.ocPerGroup, relu, y, outputOffset(g, n, grp));
+                    continue;
+                }
                 float[] cols = xd;
                 int colOff = xOff;
                 if (!g.pointwise) {
@@ -157,6 +163,30 @@ final class CpuConv2d {
             }
         }
         return Tensor.of(CpuStorage.wrap(y), ys);
+    }
+
+    /**
+     * One (image, group) of the per-image schedule, in bands of output rows run in parallel: each band's im2col
+     * (about {@link #BAND_FLOATS}) stays in its core's L2 while its GEMM, single-threaded, writes y in place, and its
+     * epilogue runs while y is in cache. The whole column matrix of resnet18's 7x7/2 stem at 224x224 is 7.4 MB, written
+     * out and read back from memory. Each y element is still one Sgemm element: the same values as one GEMM.
+     */
+    private static void forwardInBands(Im2col g, float[] xd, int xOff, float[] wd, int wOff, Sgemm.PackedA packed,
+                                       float[] b, int firstChannel, boolean relu, float[] y, int yOff) {
+        float[] source = g.bandSource(xd, xOff);   // read by every thread of the call
+        int perBand = Math.max(1, Math.min(g.oh, BAND_FLOATS / (g.rows * g.ow)));
+        int bands = (g.oh + perBand - 1) / perBand;
+        Parallel.forRange(bands, 1, (lo, hi) -> {
+            for (int band = lo; band < hi; band++) {
+                int y0 = band * perBand, y1 = Math.min(g.oh, y0 + perBand), cols = (y1 - y0) * g.ow, at = yOff + y0 * g.ow;
+                float[] col = SCRATCH.get().col(g.rows * cols);   // (Cg*KH*KW, cols)
+                g.im2colBand(source, xOff, col, 0, cols, y0, y1);
+                Sgemm.gemm(g.ocPerGroup, cols, g.rows, wd, wOff, g.rows, 1, packed, col, 0, cols, 1, y, at, g.spatial, false);
+                for (int o = 0; (b != null || relu) && o < g.ocPerGroup; o++) {
+                    biasRelu(y, at + o * g.spatial, y, at + o * g.spatial, cols, b == null ? 0f : b[firstChannel + o], relu);
+                }
+            }
+        });
     }
 
     /**

@@ -129,19 +129,40 @@ final class Im2col {
         int grain = Parallel.grain(rows, Math.max(1, 4096 / Math.max(1, spatial)));
         if (unpadded != null) {
             float[] bordered = withBorder(x, xOff);   // the caller's buffer, read by every thread of this call
-            Parallel.forRange(rows, grain, (lo, hi) -> unpadded.im2colRows(bordered, 0, null, col, colOff, ld, lo, hi));
+            Parallel.forRange(rows, grain, (lo, hi) -> unpadded.im2colRows(bordered, 0, null, col, colOff, ld, lo, hi, 0, oh));
         } else if (split) {
             float[] halves = splitColumns(x, xOff);   // the caller's buffer, read by every thread of this call
-            Parallel.forRange(rows, grain, (lo, hi) -> im2colRows(null, 0, halves, col, colOff, ld, lo, hi));
+            Parallel.forRange(rows, grain, (lo, hi) -> im2colRows(null, 0, halves, col, colOff, ld, lo, hi, 0, oh));
         } else {
-            Parallel.forRange(rows, grain, (lo, hi) -> im2colRows(x, xOff, null, col, colOff, ld, lo, hi));
+            Parallel.forRange(rows, grain, (lo, hi) -> im2colRows(x, xOff, null, col, colOff, ld, lo, hi, 0, oh));
         }
     }
 
     /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; on the calling thread. */
     void im2col(float[] x, int xOff, float[] col, int colOff, int ld) {
-        if (unpadded != null) unpadded.im2colRows(withBorder(x, xOff), 0, null, col, colOff, ld, 0, rows);
-        else im2colRows(x, xOff, split ? splitColumns(x, xOff) : null, col, colOff, ld, 0, rows);
+        if (unpadded != null) unpadded.im2colRows(withBorder(x, xOff), 0, null, col, colOff, ld, 0, rows, 0, oh);
+        else im2colRows(x, xOff, split ? splitColumns(x, xOff) : null, col, colOff, ld, 0, rows, 0, oh);
+    }
+
+    /**
+     * Whether {@link #im2colBand} applies: a layer whose rows are copied from x or its split halves (not through the
+     * table, and not from a bordered copy).
+     */
+    boolean banded() { return source == null && unpadded == null && !pointwise; }
+
+    /**
+     * What {@link #im2colBand} reads for x (Cg, H, W) at {@code xOff}: for stride 2 this thread's split copy of it
+     * (make it on the caller, then read it from every thread of the call), else x itself.
+     */
+    float[] bandSource(float[] x, int xOff) { return split ? splitColumns(x, xOff) : x; }
+
+    /**
+     * Output rows [y0, y1) of the column matrix, from {@code data} = {@link #bandSource}: col (Cg*KH*KW, (y1-y0)*OW)
+     * at colOff, row stride ld; on the calling thread. The same values as those columns of {@link #im2col}.
+     */
+    void im2colBand(float[] data, int xOff, float[] col, int colOff, int ld, int y0, int y1) {
+        if (split) im2colRows(null, 0, data, col, colOff, ld, 0, rows, y0, y1);
+        else im2colRows(data, xOff, null, col, colOff, ld, 0, rows, y0, y1);
     }
 
     /** x (Cg, H, W) at {@code xOff} into this thread's buffer with its zero border, (Cg, H + 2 padH, W + 2 padW). */
@@ -189,10 +210,11 @@ final class Im2col {
      * {@link #splitColumns} halves when given: iw = 2q + shift = 2(q + shift div 2) + (shift mod 2), so a col row is
      * then a contiguous run of one half.
      */
-    private void im2colRows(float[] x, int xOff, float[] halves, float[] col, int colOff, int ld, int rLo, int rHi) {
+    private void im2colRows(float[] x, int xOff, float[] halves, float[] col, int colOff, int ld, int rLo, int rHi, int y0, int y1) {
+        int band = (y1 - y0) * ow, first = y0 * ow;   // this band's columns, and its first one's index in the image
         if (source != null) {
             for (int r = rLo; r < rHi; r++) {
-                for (int e = r * spatial, at = colOff + r * ld, q = 0; q < spatial; q++) {
+                for (int e = r * spatial + first, at = colOff + r * ld, q = 0; q < band; q++) {
                     int from = source[e + q];
                     col[at + q] = from < 0 ? 0f : x[xOff + from];
                 }
@@ -206,25 +228,25 @@ final class Im2col {
             int ch = r / (kh * kw), i = r / kw % kh, j = r % kw;
             int wShift = j * p.dilationW() - p.padW(), hShift = i * p.dilationH() - p.padH();
             int owLo = firstInside(wShift, p.strideW()), owHi = lastInside(wShift, p.strideW(), w);
-            // output rows whose input row lies inside: ih = y*strideH + hShift in [0, H)
-            int yLo = hShift >= 0 ? 0 : Math.min(oh, (-hShift + p.strideH() - 1) / p.strideH());
-            int yHi = h - 1 - hShift < 0 ? -1 : Math.min(oh - 1, (h - 1 - hShift) / p.strideH());
-            int rowAt = colOff + r * ld;
+            // output rows of the band whose input row lies inside: ih = y*strideH + hShift in [0, H)
+            int yLo = Math.max(y0, hShift >= 0 ? 0 : Math.min(oh, (-hShift + p.strideH() - 1) / p.strideH()));
+            int yHi = Math.min(y1 - 1, h - 1 - hShift < 0 ? -1 : Math.min(oh - 1, (h - 1 - hShift) / p.strideH()));
+            int rowAt = colOff + r * ld - first;   // output row y's columns start at rowAt + y*OW
             if (owLo > owHi || yLo > yHi) {
-                Arrays.fill(col, rowAt, rowAt + spatial, 0f);
+                Arrays.fill(col, rowAt + first, rowAt + first + band, 0f);
                 continue;
             }
-            Arrays.fill(col, rowAt, rowAt + yLo * ow, 0f);   // rows in the top padding (the bottom's come last)
+            Arrays.fill(col, rowAt + first, rowAt + yLo * ow, 0f);   // rows in the top padding (the bottom's come last)
             int len = owHi - owLo + 1;
             int src0 = halves != null
                     ? ((ch * h + hShift) * 2 + Math.floorMod(wShift, 2)) * half + Math.floorDiv(wShift, 2) + owLo
                     : xOff + (ch * h + hShift) * w + wShift + owLo * step;
             int srcStep = p.strideH() * (halves != null ? 2 * half : w);   // output row y reads from src0 + y*srcStep
-            // One whole vector for a row shorter than one: its lanes past the row land in this image's later rows of
+            // One whole vector for a row shorter than one: its lanes past the row land in this band's later rows of
             // the same col row, which are written after it (small_cnn's 11-wide rows: no scalar tail). The loop stops
-            // where the vector would pass the image's last row or the input's end.
+            // where the vector would pass the band's last row or the input's end.
             int wholeEnd = step == 1 && len <= vector ? Math.min(yHi + 1, Math.max(yLo, Math.min(
-                    Math.floorDiv(spatial - owLo - vector, ow) + 1, Math.floorDiv(data.length - vector - src0, srcStep) + 1))) : yLo;
+                    Math.floorDiv(first + band - owLo - vector, ow) + 1, Math.floorDiv(data.length - vector - src0, srcStep) + 1))) : yLo;
             int y = yLo;
             if (owLo == 0 && owHi == ow - 1) {   // no column padding: the tight loop
                 for (; y < wholeEnd; y++) {
@@ -245,7 +267,7 @@ final class Im2col {
                 else for (int q = 0; q < len; q++) col[at + owLo + q] = data[src + q * step];
                 for (int q = owHi + 1; q < ow; q++) col[at + q] = 0f;
             }
-            Arrays.fill(col, rowAt + (yHi + 1) * ow, rowAt + spatial, 0f);   // after the copies: a vector may spill there
+            Arrays.fill(col, rowAt + (yHi + 1) * ow, rowAt + first + band, 0f);   // after the copies: a vector may spill there
         }
     }
 

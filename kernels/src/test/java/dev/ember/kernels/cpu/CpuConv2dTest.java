@@ -54,6 +54,10 @@ class CpuConv2dTest {
         {1, 2, 20, 41, 4, 3, 3, 2, 2, 1, 1, 2, 2, 1},    // the same with dilation 2 (every tap on one half)
         {3, 4, 24, 24, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2},    // images of >= 512 outputs, grouped: each GEMM writes y in place
         {2, 3, 6, 10, 4, 1, 3, 1, 1, 0, 1, 1, 1, 1},     // padding in W only: the bordered copy's last row of a plane
+        // one image whose column matrix passes CHUNK_FLOATS: im2col and GEMM in bands of output rows
+        {1, 8, 160, 160, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1}, // a 7x7/2 stem, split columns, 20 bands of 4 rows
+        {1, 16, 70, 70, 8, 5, 5, 1, 1, 0, 0, 1, 1, 1},   // stride 1 unpadded: rows copied from x, a short last band
+        {1, 8, 161, 160, 8, 5, 5, 2, 2, 2, 2, 1, 1, 2},  // grouped, odd height
     };
 
     /** A case's parameters, and its input and weight drawn in that order. */
@@ -185,6 +189,17 @@ class CpuConv2dTest {
             Tensor xn = x.slice(0, n, n + 1), dyn = dy.slice(0, n, n + 1);
             assertBitIdentical(y.slice(0, n, n + 1), CpuConv2d.forward(xn, w, p), "forward of image " + n + " alone");
             assertBitIdentical(dx.slice(0, n, n + 1), CpuConv2d.backwardInput(dyn, w, xn.shape(), p), "backwardInput of image " + n + " alone");
+        }
+    }
+
+    @Test void anImageComputedInBandsEqualsItInABatch() {
+        Rng rng = new Rng(36);
+        Conv2dParams p = Conv2dParams.of(2, 3);
+        // alone: 147 x 3600 column entries, past CHUNK_FLOATS, so bands; in the batch: a chunk of its own, one GEMM
+        Tensor x = randn(rng, 2, 3, 120, 120), w = randn(rng, 8, 3, 7, 7), bias = randn(rng, 8);
+        Tensor y = CpuConv2d.forward(x, w, bias, true, p);
+        for (int n = 0; n < 2; n++) {
+            assertBitIdentical(y.slice(0, n, n + 1), CpuConv2d.forward(x.slice(0, n, n + 1), w, bias, true, p), "image " + n + " alone");
         }
     }
 
