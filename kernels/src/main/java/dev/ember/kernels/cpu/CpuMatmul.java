@@ -43,6 +43,22 @@ final class CpuMatmul {
             SgemmNarrow.gemm(n, m, k, packed, aData, av.offset(), aCol, aRow, out, 0, 1, n, false);
             return Tensor.of(CpuStorage.wrap(out), outShape);
         }
+        if (batches == 1 && bCol != 1 && n > 1 && Sgemm.PackedA.ENABLED && bv.storage().isConstant() && (long) m * n * k >= Sgemm.SMALL) {
+            // More rows times a constant weight read transposed (ONNX Gemm's transB: resnet18's classifier at batch
+            // 32): Sgemm would pack B on every call, 2 MB for a 1000x512 weight. C^T = B^T A^T instead, with B^T packed
+            // once and kept (the same packing as above), then C^T transposed into place. Every element is the same
+            // fma chain as C = A·B's (a*b = b*a, the same K blocks in the same order).
+            int bOff = bv.offset();
+            Sgemm.PackedA packed = bv.storage().derived(new TransposedWeightKey(bOff, n, k, bRow, bCol),
+                    () -> Sgemm.PackedA.of(n, k, bData, bOff, bCol, bRow));
+            float[] ct = BufferPool.uninitialized(n * m);   // C^T (N, M)
+            Sgemm.gemm(n, m, k, bData, bOff, bCol, bRow, packed, aData, av.offset(), aCol, aRow, ct, 0, m, false);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) out[i * n + j] = ct[j * m + i];
+            }
+            BufferPool.recycle(ct);
+            return Tensor.of(CpuStorage.wrap(out), outShape);
+        }
         int[] outDims = outShape.dims();
         Parallel.Range body = (lo, hi) -> {
             for (int bi = lo; bi < hi; bi++) {
