@@ -137,6 +137,11 @@ final class CpuReduce {
 
     private static float sumBlock(float[] x, int from, int n) {
         int lanes = SPECIES.length(), i = 0;
+        if (n < lanes) {   // the same sum as below (its vectors stay zero), without reducing lanes of zeros: a
+            float s = 0f;  // global average pool over 2x2 pixels sums 16k such rows
+            for (; i < n; i++) s += x[from + i];
+            return s;
+        }
         FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
         for (int bound = n - 4 * lanes; i <= bound; i += 4 * lanes) {
             a0 = a0.add(FloatVector.fromArray(SPECIES, x, from + i));
