@@ -203,7 +203,7 @@ final class Winograd3x3 {
 
     /** Per-thread buffers: V and M of the chunk a thread owns, and the split input rows of the channel it transforms. */
     private static final class Scratch {
-        float[] v = new float[0], m = new float[0], split = new float[0];
+        float[] v = new float[0], m = new float[0], split = new float[0], row = new float[0];
         /** A channel's 16 (input) or 8 (output) intermediate planes of T values, between a transform's two passes. */
         float[] half = new float[0];
         /** The gather table of the chunk this thread owns (narrow tile rows): see {@link #gatherTable}. */
@@ -266,10 +266,13 @@ final class Winograd3x3 {
 
     /**
      * V[., ci, .] for the chunk's tiles, in two passes over all of them: B^T down each tile's four columns into
-     * {@code half} (16, T), then B across each row of that into V. Each input row a tile row reads is split into its
-     * even and odd columns (zeros outside x), so that tile tx's columns 2tx .. 2tx+3 are even[tx], odd[tx],
-     * even[tx+1], odd[tx+1] and the first pass runs on whole vectors of a tile row's tiles; the second runs on whole
-     * vectors of T. A tile row shares two input rows with the one above it, copied rather than split again.
+     * {@code half} (16, T), then B across each row of that into V. An image's input rows are copied with their zero
+     * border into rows of 2 * (tilesX + 1), and all of them split at once into even and odd columns (one flat pass:
+     * the rows' width is even), so that tile tx's columns 2tx .. 2tx+3 are even[tx], odd[tx], even[tx+1], odd[tx+1]
+     * and the first pass runs on whole vectors of a tile row's tiles; the second runs on whole vectors of T. Each
+     * input row is split once, though tile rows share two (a split call per row, with its border cases, took a third
+     * of the transform at 16x16; 32x64x16x16 layer 2.33-2.48 -> 2.21-2.39 ms, small_cnn's conv2 at batch 32
+     * 0.74-0.94 -> 0.66-0.70).
      * <p>Why the vector work sits in small methods, each a loop over the chunk that takes and returns no vector or
      * mask: one method holding all 16 loads and stores of a tile vector was too large for C1 ("out of virtual
      * registers"), so it never reached C2 and ran the Vector API's scalar fallback, 8x slower; C2 does not inline a
@@ -277,43 +280,75 @@ final class Winograd3x3 {
      * call per tile row and column cost more than the arithmetic on rows of 2-7 tiles.
      */
     private void inputTransform(float[] x, int xOff, int ci, int r0, int r1, float[] v, int tiles) {
-        int span = tilesX + 1, rowSize = 8 * span;   // per tile row: input rows 0..3, each even then odd columns
+        int span = tilesX + 1, width = 2 * span;   // a padded row: padW zeros, x's row, zeros up to 2 * span
         Scratch s = SCRATCH.get();
-        float[] e = s.split = Scratch.grow(s.split, (r1 - r0) * rowSize + L);
         int pitch = tiles + L;   // half's planes, with room for a tile row's whole-vector spill past the last tiles
         float[] half = s.half = Scratch.grow(s.half, 16 * pitch);
-        for (int row = r0; row < r1; row++) {
-            int img = row / tilesY, ty = row % tilesY, at = (row - r0) * rowSize, base = xOff + (img * c + ci) * h * w;
-            int first = 0;
-            if (row > r0 && ty > 0) {   // rows 0 and 1 are the previous tile row's rows 2 and 3
-                System.arraycopy(e, at - rowSize + 4 * span, e, at, 4 * span);
-                first = 2;
-            }
-            for (int r = first; r < 4; r++) split(x, base, 2 * ty - padH + r, e, at + 2 * r * span, at + (2 * r + 1) * span, span);
+        for (int row = r0; row < r1; ) {   // one image's tile rows at a time
+            int img = row / tilesY, ty0 = row % tilesY, rows = Math.min(tilesY - ty0, r1 - row);
+            int padded = 2 * rows + 2, halves = padded * span + 2 * L;   // the padded rows these tile rows read
+            float[] p = s.row = Scratch.grow(s.row, padded * width + 2 * L);
+            float[] e = s.split = Scratch.grow(s.split, 2 * halves);   // even columns of every padded row, then odd
+            int base = xOff + (img * c + ci) * h * w;
+            for (int pr = 0; pr < padded; pr++) padRow(x, base, 2 * ty0 + pr - padH, p, pr * width, width);
+            java.util.Arrays.fill(p, padded * width, padded * width + 2 * L, 0f);   // read by the last vectors only
+            deinterleave(p, padded * span, e, halves);
+            // column q of each tile: even[tx] (q = 0), odd[tx], even[tx + 1], odd[tx + 1] of its four rows
+            for (int q = 0; q < 4; q++) downColumnsBt(e, (q % 2) * halves + q / 2, span, width, rows, half, q * pitch + (row - r0) * tilesX, pitch);
+            row += rows;
         }
-        // column q of each tile: even[tx] (q = 0), odd[tx], even[tx + 1], odd[tx + 1] of its four rows
-        for (int q = 0; q < 4; q++) downColumnsBt(e, (q % 2) * span + q / 2, span, rowSize, r1 - r0, half, q, pitch);
         int plane = c * tiles;
         for (int i = 0; i < 4; i++) acrossRowB(half, i * 4 * pitch, pitch, tiles, v, (i * 4 * c + ci) * tiles, plane);
     }
 
+    /** p[at, at + width) = x[iy, j - padW] for the row at {@code base}, 0 outside x. */
+    private void padRow(float[] x, int base, int iy, float[] p, int at, int width) {
+        if (iy < 0 || iy >= h) {
+            java.util.Arrays.fill(p, at, at + width, 0f);
+            return;
+        }
+        int inside = Math.min(w, width - padW), from = base + iy * w, j = 0;
+        for (int k = 0; k < padW; k++) p[at + k] = 0f;   // a float or two: a loop, not a call
+        // whole vectors (short rows: a copy call costs more): the last one's spill past the row lands in the right
+        // border, set next, or in the next padded row or p's slack, written after it
+        for (int end = Math.min(inside, x.length - from - L + 1); j < end; j += L) FloatVector.fromArray(SPECIES, x, from + j).intoArray(p, at + padW + j);
+        for (; j < inside; j++) p[at + padW + j] = x[from + j];
+        for (int k = at + padW + inside; k < at + width; k++) p[k] = 0f;
+    }
+
+    /** Even lanes of two vectors side by side (lanes 0, 2, ..., 2L-2 of their concatenation); odd lanes. */
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(SPECIES, i -> 2 * i);
+    private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(SPECIES, i -> 2 * i + 1);
+
+    /**
+     * e[j] = p[2j], e[odd + j] = p[2j + 1] for j < n, as one flat pass over all the padded rows (their width is even,
+     * so row r's halves are e[r*span, (r+1)*span)). Whole vectors: up to L - 1 floats are written past each half.
+     */
+    private static void deinterleave(float[] p, int n, float[] e, int odd) {
+        for (int j = 0; j < n; j += L) {
+            FloatVector a = FloatVector.fromArray(SPECIES, p, 2 * j), b = FloatVector.fromArray(SPECIES, p, 2 * j + L);
+            a.rearrange(EVEN, b).intoArray(e, j);
+            a.rearrange(ODD, b).intoArray(e, odd + j);
+        }
+    }
+
     /**
      * Column q of B^T d for every tile: (d0 - d2, d1 + d2, d2 - d1, d1 - d3) from its rows 0..3, into planes
-     * 4i + q of {@code half} ({@code pitch} apart). Row r of tile row k's column values start at
-     * e[from + k*rowSize + 2r*span]. Whole vectors, unmasked: a vector's lanes past a tile row's last tile read the
+     * 4i + q of {@code half} ({@code pitch} apart) from {@code dst}. Row r of tile row k's column values start at
+     * e[from + k*tileRow + r*row]. Whole vectors, unmasked: a vector's lanes past a tile row's last tile read the
      * next row's values (or e's slack) and land in the next tile row's place, written after it, or in the plane's
      * slack (masked stores here ran 20 ns per vector).
      */
-    private void downColumnsBt(float[] e, int from, int span, int rowSize, int rows, float[] half, int q, int pitch) {
+    private void downColumnsBt(float[] e, int from, int row, int tileRow, int rows, float[] half, int dst, int pitch) {
         for (int k = 0; k < rows; k++) {
-            int src = from + k * rowSize, dst = q * pitch + k * tilesX;
+            int src = from + k * tileRow, to = dst + k * tilesX;
             for (int tx = 0; tx < tilesX; tx += L) {
-                FloatVector d0 = FloatVector.fromArray(SPECIES, e, src + tx), d1 = FloatVector.fromArray(SPECIES, e, src + 2 * span + tx);
-                FloatVector d2 = FloatVector.fromArray(SPECIES, e, src + 4 * span + tx), d3 = FloatVector.fromArray(SPECIES, e, src + 6 * span + tx);
-                d0.sub(d2).intoArray(half, dst + tx);
-                d1.add(d2).intoArray(half, dst + 4 * pitch + tx);
-                d2.sub(d1).intoArray(half, dst + 8 * pitch + tx);
-                d1.sub(d3).intoArray(half, dst + 12 * pitch + tx);
+                FloatVector d0 = FloatVector.fromArray(SPECIES, e, src + tx), d1 = FloatVector.fromArray(SPECIES, e, src + row + tx);
+                FloatVector d2 = FloatVector.fromArray(SPECIES, e, src + 2 * row + tx), d3 = FloatVector.fromArray(SPECIES, e, src + 3 * row + tx);
+                d0.sub(d2).intoArray(half, to + tx);
+                d1.add(d2).intoArray(half, to + 4 * pitch + tx);
+                d2.sub(d1).intoArray(half, to + 8 * pitch + tx);
+                d1.sub(d3).intoArray(half, to + 12 * pitch + tx);
             }
         }
     }
@@ -336,21 +371,6 @@ final class Winograd3x3 {
             v[d + 2 * plane + t] = c - b;
             v[d + 3 * plane + t] = b - dd;
         }
-    }
-
-    /** even[j] = x[iy, 2j - padW], odd[j] = x[iy, 2j + 1 - padW] for j < span, 0 outside the plane at {@code base}. */
-    private void split(float[] x, int base, int iy, float[] e, int even, int odd, int span) {
-        // inside the row: 0 <= 2j - padW < w for even[j], 0 <= 2j + 1 - padW < w for odd[j]
-        boolean inside = iy >= 0 && iy < h;
-        int evenLo = inside ? Math.min(span, (padW + 1) / 2) : span, evenHi = inside ? Math.min(span, (w + padW + 1) / 2) : span;
-        int oddLo = inside ? Math.min(span, padW / 2) : span, oddHi = inside ? Math.min(span, (w + padW) / 2) : span;
-        int row = base + iy * w - padW;
-        for (int j = 0; j < evenLo; j++) e[even + j] = 0f;
-        for (int j = evenLo; j < evenHi; j++) e[even + j] = x[row + 2 * j];
-        for (int j = Math.max(evenLo, evenHi); j < span; j++) e[even + j] = 0f;
-        for (int j = 0; j < oddLo; j++) e[odd + j] = 0f;
-        for (int j = oddLo; j < oddHi; j++) e[odd + j] = x[row + 2 * j + 1];
-        for (int j = Math.max(oddLo, oddHi); j < span; j++) e[odd + j] = 0f;
     }
 
     /**
