@@ -375,15 +375,49 @@ final class Winograd3x3 {
 
     /**
      * y[., o, ., .] for the chunk's tiles, in two passes: A^T down each column over all tiles into {@code half}
-     * (8, T), then A across each of the two rows, bias and ReLU (the arithmetic of separate passes), and each tile
-     * row's output rows written whole-vector with the tiles' two columns interleaved.
+     * (8, T), then A across each of the two rows, bias and ReLU (the arithmetic of separate passes), the tiles' two
+     * columns interleaved, flat over all tiles into {@code out}; then each output row copied to y in whole vectors
+     * (per tile row, masked stores cost more than the arithmetic).
      */
     private void outputTransform(float[] m, int tiles, int o, int r0, int r1, float bias, boolean relu, float[] y) {
         Scratch s = SCRATCH.get();
         float[] half = s.half = Scratch.grow(s.half, 16 * tiles + L);
         int plane = k * tiles;
         for (int j = 0; j < 4; j++) downColumnAt(m, (j * k + o) * tiles, 4 * plane, tiles, half, j * tiles, (4 + j) * tiles);
-        for (int a = 0; a < 2; a++) acrossRowsA(half, 4 * a * tiles, tiles, a, o, r0, r1, bias, relu, y);
+        int pitch = 2 * tiles + 2 * L;   // output row 2ty + a of every tile row, side by side, and a vector's slack
+        float[] out = s.split = Scratch.grow(s.split, 2 * pitch);
+        for (int a = 0; a < 2; a++) interleaveRowA(half, 4 * a * tiles, tiles, bias, relu, out, a * pitch);
+        for (int row = r0; row < r1; row++) {
+            // where this chunk's rows of y[img, o] end: past them, other chunks' rows, written by other threads
+            int img = row / tilesY, ty = row % tilesY, last = Math.min(r1, (img + 1) * tilesY) - 1 - img * tilesY;
+            int end = ((img * k + o) * oh + Math.min(oh, 2 * last + 2)) * ow;
+            for (int a = 0; a < 2 && 2 * ty + a < oh; a++) {
+                int from = a * pitch + 2 * (row - r0) * tilesX, to = ((img * k + o) * oh + 2 * ty + a) * ow, j = 0;
+                // whole vectors: a spill past the row lands in this chunk's later rows of y[img, o], written after it
+                for (int stop = Math.min(ow, end - to - L + 1); j < stop; j += L) FloatVector.fromArray(SPECIES, out, from + j).intoArray(y, to + j);
+                for (; j < ow; j++) y[to + j] = out[from + j];
+            }
+        }
+    }
+
+    /**
+     * Output row a of every tile, flat over all n tiles: with (s0, s1, s2, s3) its row of A^T M (planes n apart
+     * from {@code from}), columns 2tx = s0 + s1 + s2 and 2tx+1 = s1 - s2 - s3, interleaved, + bias, then ReLU, into
+     * out[to + 2t], out[to + 2t + 1]. The last vectors read and write up to 2L floats past the tiles (slack).
+     */
+    private static void interleaveRowA(float[] half, int from, int n, float bias, boolean relu, float[] out, int to) {
+        for (int t = 0; t < n; t += L) {
+            FloatVector s0 = FloatVector.fromArray(SPECIES, half, from + t), s1 = FloatVector.fromArray(SPECIES, half, from + n + t);
+            FloatVector s2 = FloatVector.fromArray(SPECIES, half, from + 2 * n + t), s3 = FloatVector.fromArray(SPECIES, half, from + 3 * n + t);
+            FloatVector left = s0.add(s1).add(s2), right = s1.sub(s2).sub(s3);
+            FloatVector low = left.rearrange(ZIP_LOW, right).add(bias), high = left.rearrange(ZIP_HIGH, right).add(bias);
+            if (relu) {
+                low = low.max(0f);
+                high = high.max(0f);
+            }
+            low.intoArray(out, to + 2 * t);
+            high.intoArray(out, to + 2 * t + L);
+        }
     }
 
     /** Column j of A^T M over all n tiles: (m0 + m1 + m2, m1 - m2 - m3), planes {@code step} apart from s, into e0 and e1. */
@@ -399,32 +433,6 @@ final class Winograd3x3 {
             float m0 = m[s + t], m1 = m[s + step + t], m2 = m[s + 2 * step + t], m3 = m[s + 3 * step + t];
             half[e0 + t] = m0 + m1 + m2;
             half[e1 + t] = m1 - m2 - m3;
-        }
-    }
-
-    /**
-     * Output row a of every tile: with (s0, s1, s2, s3) its row of A^T M (planes n apart from {@code from}), columns
-     * 2tx = s0 + s1 + s2 and 2tx+1 = s1 - s2 - s3, + bias, then ReLU, interleaved and written to output row
-     * 2ty + a where that row exists.
-     */
-    private void acrossRowsA(float[] half, int from, int n, int a, int o, int r0, int r1, float bias, boolean relu, float[] y) {
-        for (int row = r0; row < r1; row++) {
-            int img = row / tilesY, ty = row % tilesY;
-            if (2 * ty + a >= oh) continue;
-            int src = from + (row - r0) * tilesX, out = ((img * k + o) * oh + 2 * ty + a) * ow;
-            for (int tx = 0; tx < tilesX; tx += L) {   // lanes past the row's tiles read on (half has 8 spare planes) and are not stored
-                FloatVector s0 = FloatVector.fromArray(SPECIES, half, src + tx), s1 = FloatVector.fromArray(SPECIES, half, src + n + tx);
-                FloatVector s2 = FloatVector.fromArray(SPECIES, half, src + 2 * n + tx), s3 = FloatVector.fromArray(SPECIES, half, src + 3 * n + tx);
-                FloatVector left = s0.add(s1).add(s2), right = s1.sub(s2).sub(s3);
-                FloatVector low = left.rearrange(ZIP_LOW, right).add(bias), high = left.rearrange(ZIP_HIGH, right).add(bias);
-                if (relu) {
-                    low = low.max(0f);
-                    high = high.max(0f);
-                }
-                int room = ow - 2 * tx;
-                low.intoArray(y, out + 2 * tx, SPECIES.indexInRange(0, room));
-                if (room > L) high.intoArray(y, out + 2 * tx + L, SPECIES.indexInRange(0, room - L));
-            }
         }
     }
 
