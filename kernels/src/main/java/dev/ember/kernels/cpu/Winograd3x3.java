@@ -353,7 +353,11 @@ final class Winograd3x3 {
         }
     }
 
-    /** Row i (a, b, c, d) of B^T d times B, (a - c, b + c, c - b, b - d), over all n tiles: planes p apart from s into planes {@code plane} apart from d. */
+    /**
+     * Row i (a, b, c, d) of B^T d times B, (a - c, b + c, c - b, b - d), over all n tiles: planes p apart from s into
+     * planes {@code plane} apart from d. The same 4-point transform is B^T down a column, which the narrow input
+     * transform runs through here too.
+     */
     private static void acrossRowB(float[] half, int s, int p, int n, float[] v, int d, int plane) {
         int t = 0;
         for (int bound = SPECIES.loopBound(n); t < bound; t += L) {
@@ -477,21 +481,9 @@ final class Winograd3x3 {
                 FloatVector.fromArray(SPECIES, x, base, corner, rq * pitch + t, in).intoArray(d, rq * pitch + t);
             }
         }
-        for (int q = 0; q < 4; q++) downColumnBt(d, q * pitch, 4 * pitch, tiles, half);
+        for (int q = 0; q < 4; q++) acrossRowB(d, q * pitch, 4 * pitch, tiles, half, q * pitch, 4 * pitch);   // B^T down column q
         int plane = c * tiles;
         for (int i = 0; i < 4; i++) acrossRowB(half, i * 4 * pitch, pitch, tiles, v, (i * 4 * c + ci) * tiles, plane);
-    }
-
-    /** Column q of B^T d over all n tiles: rows 0..3 at planes {@code step} apart from s, into planes 4i + q of half (same spacing). */
-    private static void downColumnBt(float[] d, int s, int step, int n, float[] half) {
-        for (int t = 0; t < n; t += L) {   // the last vector runs into the planes' slack
-            FloatVector d0 = FloatVector.fromArray(SPECIES, d, s + t), d1 = FloatVector.fromArray(SPECIES, d, s + step + t);
-            FloatVector d2 = FloatVector.fromArray(SPECIES, d, s + 2 * step + t), d3 = FloatVector.fromArray(SPECIES, d, s + 3 * step + t);
-            d0.sub(d2).intoArray(half, s + t);
-            d1.add(d2).intoArray(half, s + step + t);
-            d2.sub(d1).intoArray(half, s + 2 * step + t);
-            d1.sub(d3).intoArray(half, s + 3 * step + t);
-        }
     }
 
     /**
