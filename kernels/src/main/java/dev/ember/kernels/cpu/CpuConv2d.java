@@ -22,7 +22,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Two schedules (see {@link #batched}):
  * <ul>
  *   <li>one large image (resnet at batch 1): one group at a time, each GEMM parallel inside Sgemm. A 1x1,
- *       stride-1, unpadded convolution is a plain matrix product on x itself: no im2col.
+ *       stride-1, unpadded convolution is a plain matrix product on x itself: no im2col. Forward with a column
+ *       matrix past {@link #CHUNK_FLOATS} (resnet's 7x7/2 stem at 224x224) runs in bands of output rows instead,
+ *       in parallel, each band's im2col and GEMM in its core's cache ({@link #forwardInBands}).
  *   <li>several images, or one small one: the batch is cut into chunks of {@link #imagesPerChunk} images, whose
  *       columns sit side by side in one buffer, so each GEMM is (OCg, Cg*KH*KW) · (Cg*KH*KW, images*S), wide
  *       enough for the microkernel and packing the weight once per chunk; (chunk, group) jobs run in parallel.
