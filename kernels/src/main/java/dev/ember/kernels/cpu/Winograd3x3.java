@@ -30,9 +30,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The batch's tile rows (n, ty) are cut into chunks whose V and M fit {@link #CHUNK_FLOATS}; chunks run in
  * parallel when there are enough, else one by one with each phase (input transform over channels, the 16 products,
- * output transform over output channels) parallel inside. Wide tile rows are transformed a row at a time from their
- * input rows split into even and odd columns; rows of at most {@link #NARROW_TILES} tiles (small images, deep
- * layers) gather each tile's inputs instead, so that both transforms run on whole vectors over all the chunk's tiles.
+ * output transform over output channels) parallel inside. The input transform of wide tile rows runs a row at a time
+ * on its input rows split into even and odd columns; rows of at most {@link #NARROW_TILES} tiles (small images, deep
+ * layers) gather each tile's inputs instead and run flat over all the chunk's tiles. The output transform runs flat
+ * over all the chunk's tiles for every width, then copies each output row to y.
  */
 final class Winograd3x3 {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -78,8 +79,8 @@ final class Winograd3x3 {
     static final long MAX_TRAINING_CHANNEL_PAIRS = 256 * 256;
 
     /**
-     * Tile rows at most this wide take the gathering transforms ({@link #inputTransformNarrow}): the split-row ones
-     * spend a call and a mostly idle vector per tile row there. Per layer at batch 32 (medians, alternating JVMs,
+     * Tile rows at most this wide take the gathering input transform ({@link #inputTransformNarrow}): the split-row
+     * one spends a call and a mostly idle vector per tile row there. Per layer at batch 32 (medians, alternating JVMs,
      * input transform thread time in brackets): 2x2 images (512 channels) 2.57 -> 2.17 ms (0.71 -> 0.24), 4x4
      * 2.12-2.36 -> 1.65-1.92 (0.64-0.82 -> 0.26-0.33), 8x8 2.16-2.21 -> 1.86 (1.25-1.29 -> 0.73-0.74); 7x7 at batch 1
      * unchanged; 16x16 (8 tiles a row) slower, 1.57 -> 2.02 ms of input transform.
@@ -243,7 +244,7 @@ final class Winograd3x3 {
         boolean[] inside = s.inside;
         Parallel.forRange(c, Parallel.grain(c, 1), (lo, hi) -> {
             for (int ci = lo; ci < hi; ci++) {
-                if (narrow) inputTransformNarrow(x, xOff, ci, r0, r1, v, tiles, corner, inside);
+                if (narrow) inputTransformNarrow(x, xOff, ci, v, tiles, corner, inside);
                 else inputTransform(x, xOff, ci, r0, r1, v, tiles);
             }
         });
@@ -253,10 +254,7 @@ final class Winograd3x3 {
             }
         });
         Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {
-            for (int o = lo; o < hi; o++) {
-                if (narrow) outputTransformNarrow(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y);
-                else outputTransform(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y);
-            }
+            for (int o = lo; o < hi; o++) outputTransform(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y);
         });
     }
 
@@ -441,7 +439,7 @@ final class Winograd3x3 {
     }
 
     /**
-     * For the narrow transforms of tile rows [r0, r1): for input (r, q) of tile t, at [(4r + q)(T + L) + t], whether it
+     * For the gathering input transform of tile rows [r0, r1): for input (r, q) of tile t, at [(4r + q)(T + L) + t], whether it
      * lies inside x and its offset in x from channel 0 of the batch (0 where outside, so that every lane's index is
      * valid: the Vector API checks masked-off lanes too). Made by the chunk's owner; its workers only read it.
      */
@@ -469,7 +467,7 @@ final class Winograd3x3 {
      * through the chunk's {@link #gatherTable} (0 outside x), then B^T down the columns and B across the rows on whole
      * vectors over all T tiles. Same arithmetic as {@link #inputTransform}, so the same V to the bit.
      */
-    private void inputTransformNarrow(float[] x, int xOff, int ci, int r0, int r1, float[] v, int tiles, int[] corner, boolean[] inside) {
+    private void inputTransformNarrow(float[] x, int xOff, int ci, float[] v, int tiles, int[] corner, boolean[] inside) {
         Scratch s = SCRATCH.get();
         int pitch = tiles + L;   // room for the last whole vector of each plane
         float[] d = s.split = Scratch.grow(s.split, 16 * pitch);
@@ -486,47 +484,5 @@ final class Winograd3x3 {
         for (int i = 0; i < 4; i++) acrossRowB(half, i * 4 * pitch, pitch, tiles, v, (i * 4 * c + ci) * tiles, plane);
     }
 
-    /**
-     * outputTransform for narrow tile rows: A^T down the columns and A across the rows (+ bias, ReLU) on whole
-     * vectors over all T tiles into (4, T), then each tile's 2x2 outputs written one by one. Same arithmetic as
-     * {@link #outputTransform}.
-     */
-    private void outputTransformNarrow(float[] m, int tiles, int o, int r0, int r1, float bias, boolean relu, float[] y) {
-        Scratch s = SCRATCH.get();
-        float[] half = s.half = Scratch.grow(s.half, 8 * tiles + L);
-        int pitch = tiles + L;   // out's planes, each with room for its last whole vector
-        float[] out = s.split = Scratch.grow(s.split, 4 * pitch);   // (a, b, T): output (2ty + a, 2tx + b) of each tile
-        int plane = k * tiles;
-        for (int j = 0; j < 4; j++) downColumnAt(m, (j * k + o) * tiles, 4 * plane, tiles, half, j * tiles, (4 + j) * tiles);
-        for (int a = 0; a < 2; a++) acrossRowA(half, 4 * a * tiles, tiles, bias, relu, out, 2 * a * pitch, pitch);
-        for (int row = r0; row < r1; row++) {
-            int img = row / tilesY, ty = row % tilesY, t0 = (row - r0) * tilesX;
-            for (int a = 0; a < 2 && 2 * ty + a < oh; a++) {
-                int to = ((img * k + o) * oh + 2 * ty + a) * ow, from = 2 * a * pitch + t0;
-                for (int tx = 0; tx < tilesX; tx++) {
-                    y[to + 2 * tx] = out[from + tx];
-                    if (2 * tx + 1 < ow) y[to + 2 * tx + 1] = out[from + pitch + tx];
-                }
-            }
-        }
-    }
-
-    /**
-     * Row a of A^T M A over all n tiles, columns 0 and 1 (+ bias, then ReLU), from planes n apart at {@code from}
-     * into out[to], out[to + pitch]; pitch leaves room for each plane's last whole vector, half has it past its last plane.
-     */
-    private static void acrossRowA(float[] half, int from, int n, float bias, boolean relu, float[] out, int to, int pitch) {
-        for (int t = 0; t < n; t += L) {
-            FloatVector s0 = FloatVector.fromArray(SPECIES, half, from + t), s1 = FloatVector.fromArray(SPECIES, half, from + n + t);
-            FloatVector s2 = FloatVector.fromArray(SPECIES, half, from + 2 * n + t), s3 = FloatVector.fromArray(SPECIES, half, from + 3 * n + t);
-            FloatVector left = s0.add(s1).add(s2).add(bias), right = s1.sub(s2).sub(s3).add(bias);
-            if (relu) {
-                left = left.max(0f);
-                right = right.max(0f);
-            }
-            left.intoArray(out, to + t);
-            right.intoArray(out, to + pitch + t);
-        }
-    }
 
 }

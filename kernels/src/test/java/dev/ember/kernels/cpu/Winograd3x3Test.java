@@ -37,7 +37,7 @@ class Winograd3x3Test {
         {1, 64, 40, 40, 64, 1, 1},     // rows of 20 tiles: a whole vector and a part
         {1, 64, 17, 17, 64, 1, 1},     // 17-wide output rows: one float past the first vector
         {8, 64, 24, 24, 64, 1, 1},     // five chunks, run in parallel
-        // tile rows of at most NARROW_TILES tiles: the gathering transforms
+        // tile rows of at most NARROW_TILES tiles: the gathering input transform
         {32, 64, 2, 2, 64, 1, 1},      // one tile per image (resnet18's last stage at 64x64)
         {4, 64, 7, 7, 96, 1, 1},       // 7 x 7: the last tile row and column half outside
         {3, 64, 9, 6, 64, 2, 0},       // unequal padding, 11 x 4
@@ -157,7 +157,7 @@ class Winograd3x3Test {
             {4, 96, 17, 18, 64, 0, 0},   // unpadded: dx needs padding 2
             {4, 64, 16, 16, 64, 2, 2},   // padding 2: dx needs none
             {4, 64, 18, 16, 64, 0, 1},
-            {64, 64, 8, 8, 64, 1, 1},    // rows of 4 tiles: the gathering transforms
+            {64, 64, 8, 8, 64, 1, 1},    // rows of 4 tiles: the gathering input transform
             {40, 64, 7, 5, 64, 0, 1},    // and odd sizes there
         };
         for (int[] c : cases) {
