@@ -37,10 +37,7 @@ final class CpuMatmul {
         if (batches == 1 && m <= SgemmNarrow.MAX_N && SgemmNarrow.SUPPORTED && Sgemm.PackedA.ENABLED && bv.storage().isConstant() && (long) m * n * k >= Sgemm.SMALL) {
             // A few rows times a constant weight (a classifier at batch 1): C^T = B^T A^T with B^T packed once and
             // kept, through the lanes-over-rows kernel. Every element is the same fma chain as C = A·B's.
-            int bOff = bv.offset();
-            Sgemm.PackedA packed = bv.storage().derived(new TransposedWeightKey(bOff, n, k, bRow, bCol),
-                    () -> Sgemm.PackedA.of(n, k, bData, bOff, bCol, bRow));
-            SgemmNarrow.gemm(n, m, k, packed, aData, av.offset(), aCol, aRow, out, 0, 1, n, false);
+            SgemmNarrow.gemm(n, m, k, packedTransposed(bv, bData, n, k), aData, av.offset(), aCol, aRow, out, 0, 1, n, false);
             return Tensor.of(CpuStorage.wrap(out), outShape);
         }
         if (batches == 1 && bCol != 1 && n > 1 && Sgemm.PackedA.ENABLED && bv.storage().isConstant() && (long) m * n * k >= Sgemm.SMALL) {
@@ -48,11 +45,8 @@ final class CpuMatmul {
             // 32): Sgemm would pack B on every call, 2 MB for a 1000x512 weight. C^T = B^T A^T instead, with B^T packed
             // once and kept (the same packing as above), then C^T transposed into place. Every element is the same
             // fma chain as C = A·B's (a*b = b*a, the same K blocks in the same order).
-            int bOff = bv.offset();
-            Sgemm.PackedA packed = bv.storage().derived(new TransposedWeightKey(bOff, n, k, bRow, bCol),
-                    () -> Sgemm.PackedA.of(n, k, bData, bOff, bCol, bRow));
             float[] ct = BufferPool.uninitialized(n * m);   // C^T (N, M)
-            Sgemm.gemm(n, m, k, bData, bOff, bCol, bRow, packed, aData, av.offset(), aCol, aRow, ct, 0, m, false);
+            Sgemm.gemm(n, m, k, bData, bv.offset(), bCol, bRow, packedTransposed(bv, bData, n, k), aData, av.offset(), aCol, aRow, ct, 0, m, false);
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) out[i * n + j] = ct[j * m + i];
             }
@@ -82,6 +76,12 @@ final class CpuMatmul {
 
     /** What a packed B^T depends on besides the storage's values. */
     private record TransposedWeightKey(int offset, int n, int k, int bRow, int bCol) {}
+
+    /** B^T (N, K) of a constant B (K, N), packed for Sgemm once and kept with B's storage. */
+    private static Sgemm.PackedA packedTransposed(Tensor bv, float[] bData, int n, int k) {
+        int bOff = bv.offset(), bRow = bv.stride(-2), bCol = bv.stride(-1);
+        return bv.storage().derived(new TransposedWeightKey(bOff, n, k, bRow, bCol), () -> Sgemm.PackedA.of(n, k, bData, bOff, bCol, bRow));
+    }
 
     /** {@code t} itself when its last two axes can feed Sgemm's packing directly, else a contiguous copy. */
     private static Tensor sgemmReadable(Tensor t) {

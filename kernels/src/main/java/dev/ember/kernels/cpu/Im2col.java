@@ -141,7 +141,7 @@ final class Im2col {
     /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; on the calling thread. */
     void im2col(float[] x, int xOff, float[] col, int colOff, int ld) {
         if (unpadded != null) unpadded.im2colRows(withBorder(x, xOff), 0, null, col, colOff, ld, 0, rows, 0, oh);
-        else im2colRows(x, xOff, split ? splitColumns(x, xOff) : null, col, colOff, ld, 0, rows, 0, oh);
+        else im2colBand(bandSource(x, xOff), xOff, col, colOff, ld, 0, oh);
     }
 
     /**
