@@ -101,9 +101,18 @@ class CudaVsCpuTest {
     @ParameterizedTest @EnumSource(BinaryOp.class) void binaryWithBroadcasting(BinaryOp op) {
         Tensor a = randn(3, 4, 1, 33), b = randn(4, 5, 1);
         if (op == BinaryOp.POW) a = a.abs();
-        if (op == BinaryOp.EQ) b = a.slice(2, 0, 1).squeeze(0).slice(0, 0, 5, 1).expand(5, 1).contiguous();
+        // a (4, 1, 33), b (5, 1); for EQ b[j] = a[0, 0, j], so that cells (0, j, j) are true, not only false ones
+        if (op == BinaryOp.EQ) b = a.slice(0, 0, 1).squeeze(0).slice(1, 0, 5).transpose(0, 1).contiguous();
         Shape out = Shape.broadcast(a.shape(), b.shape());
         close(CPU.binary(op, a, b, out).toFloatArray(), down(gpu.binary(op, up(a), up(b), out)), 1e-6f, 0f, op.name());
+    }
+
+    @Test void reluBackwardIsTheProductWithStepToTheBit() {
+        Tensor dy = Tensor.of(new float[] {1.5f, -2f, Float.NaN, -0f, 3f, Float.NaN, -1f, 7f}, 2, 4);
+        Tensor x = Tensor.of(new float[] {2f, -1f, 0f, 5f, -0f, -3f, Float.NaN, 1e-40f}, 2, 4);   // NaN and denormal inputs too
+        assertArrayEquals(CPU.reluBackward(dy, x).toFloatArray(), down(gpu.reluBackward(up(dy), up(x))));
+        Tensor big = randn(17, 3, 5, 33, 7), xs = randn(18, 3, 5, 7, 33).transpose(2, 3);   // a strided input
+        assertArrayEquals(CPU.reluBackward(big, xs).toFloatArray(), down(gpu.reluBackward(up(big), up(xs))));
     }
 
     // ---- reductions ----
@@ -116,6 +125,13 @@ class CudaVsCpuTest {
                 assertEquals(e.shape(), g.shape());
                 close(e.toFloatArray(), down(g), op == ReduceOp.SUM ? 1e-5f : 0f, op == ReduceOp.SUM ? 1e-4f : 0f, op + " " + java.util.Arrays.toString(axes));
             }
+        }
+        // a bias gradient's shape: 16 channels over N*H*W = 18432, folded in chunks (CudaReduce.splits) then over the chunks
+        Tensor maps = randn(6, 8, 16, 48, 48);
+        assertEquals(4, CudaReduce.splits(16, 8 * 48 * 48));
+        for (boolean keep : new boolean[] {false, true}) {
+            close(CPU.reduce(op, maps, new int[] {0, 2, 3}, keep).toFloatArray(), down(gpu.reduce(op, up(maps), new int[] {0, 2, 3}, keep)),
+                    op == ReduceOp.SUM ? 1e-5f : 0f, op == ReduceOp.SUM ? 1e-4f : 0f, op + " over N, H, W");
         }
     }
 
@@ -152,6 +168,12 @@ class CudaVsCpuTest {
             close(y.toFloatArray(), down(gpu.conv2d(up(x), up(w), p)), 1e-4f, 1e-4f, "conv2d " + p);
             close(CPU.conv2dBackwardInput(dy, w, x.shape(), p).toFloatArray(), down(gpu.conv2dBackwardInput(up(dy), up(w), x.shape(), p)), 1e-4f, 1e-4f, "dx " + p);
             close(CPU.conv2dBackwardWeight(dy, x, w.shape(), p).toFloatArray(), down(gpu.conv2dBackwardWeight(up(dy), up(x), w.shape(), p)), 1e-4f, 1e-4f, "dw " + p);
+            Tensor bias = randn(16, w.dim(0));
+            for (boolean relu : new boolean[] {false, true}) {
+                close(CPU.conv2dBiasRelu(x, w, bias, relu, p).toFloatArray(), down(gpu.conv2dBiasRelu(up(x), up(w), up(bias), relu, p)), 1e-4f, 1e-4f,
+                        "conv2dBiasRelu " + relu + " " + p);
+            }
+            close(CPU.conv2dBiasRelu(x, w, null, true, p).toFloatArray(), down(gpu.conv2dBiasRelu(up(x), up(w), null, true, p)), 1e-4f, 1e-4f, "conv2d + relu " + p);
         }
     }
 
@@ -164,7 +186,9 @@ class CudaVsCpuTest {
             assertArrayEquals(e.output().toFloatArray(), down(g.output()), "max " + p);
             assertArrayEquals(e.indices().toIntArray(), gpu.toHost(g.indices()).toIntArray(), "indices " + p);
             Tensor dy = randn(15, e.output().dims());
-            assertArrayEquals(CPU.maxPool2dBackward(dy, e.indices(), x.shape()).toFloatArray(), down(gpu.maxPool2dBackward(up(dy), g.indices(), x.shape())), "dx " + p);
+            float[] dx = CPU.maxPool2dBackward(dy, e.indices(), x.shape()).toFloatArray();
+            assertArrayEquals(dx, down(gpu.maxPool2dBackward(up(dy), g.indices(), x.shape())), "dx " + p + ", gathered (indices made here)");
+            assertArrayEquals(dx, down(gpu.maxPool2dBackward(up(dy), up(e.indices()), x.shape())), "dx " + p + ", scattered (indices from the host)");
         }
     }
 
