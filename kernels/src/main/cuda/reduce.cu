@@ -1,27 +1,34 @@
 // Reductions: SUM / MAX / MIN over a set of axes, and argMax along one. The Java side (CudaReduce) passes the
 // input as a view permuted so the kept axes come first and the reduced axes last: element (o, r) of the
-// virtual (O, R) matrix is at strided_offset(x, o * R + r). One block per output (grid-stride over outputs),
-// each thread folds r = tid, tid + 256, ... in order, then a fixed tree: the same result on every run.
+// virtual (O, R) matrix is at strided_offset(x, o * R + r). Each output's R is cut into `splits` chunks of equal
+// length (the last may be shorter); one block per (output, chunk), grid-stride over them, each thread folds
+// r = r0 + tid, r0 + tid + 256, ... in order, then a fixed tree: the same result on every run. With splits > 1
+// the Java side folds the (O, splits) partials in a second launch (splits 1), so few outputs over a long R
+// (a bias gradient: 64 channels over N*H*W) still fill the GPU.
 #include "ember.cuh"
 
 enum ReduceCode { R_SUM, R_MAX, R_MIN };
 
-// y (O) = reduce_r x (O, R)
-extern "C" __global__ void ember_reduce(int op, Strided x, const float* xs, float* y, int outer, int reduced) {
+// y (O, splits) = reduce over chunk s of r of x (O, R)
+extern "C" __global__ void ember_reduce(int op, Strided x, const float* xs, float* y, int outer, int reduced, int splits) {
     __shared__ float shared[EMBER_BLOCK];
-    for (int o = blockIdx.x; o < outer; o += gridDim.x) {
-        long long base = (long long) o * reduced;
+    int chunk = (reduced + splits - 1) / splits;
+    long long blocks = (long long) outer * splits;
+    for (long long b = blockIdx.x; b < blocks; b += gridDim.x) {
+        long long o = b / splits;
+        int r0 = (int) (b - o * splits) * chunk, r1 = min(reduced, r0 + chunk);
+        long long base = o * reduced;
         if (op == R_SUM) {
             float acc = 0.0f;
-            for (int r = threadIdx.x; r < reduced; r += EMBER_BLOCK) acc += xs[strided_offset(x, base + r)];
+            for (int r = r0 + threadIdx.x; r < r1; r += EMBER_BLOCK) acc += xs[strided_offset(x, base + r)];
             float total = block_sum(acc, shared);
-            if (threadIdx.x == 0) y[o] = total;
+            if (threadIdx.x == 0) y[b] = total;
         } else {
             float sign = op == R_MAX ? 1.0f : -1.0f;   // min is -max(-x)
             float acc = -__int_as_float(0x7f800000);
-            for (int r = threadIdx.x; r < reduced; r += EMBER_BLOCK) acc = nan_max(acc, sign * xs[strided_offset(x, base + r)]);
+            for (int r = r0 + threadIdx.x; r < r1; r += EMBER_BLOCK) acc = nan_max(acc, sign * xs[strided_offset(x, base + r)]);
             float best = block_max(acc, shared);
-            if (threadIdx.x == 0) y[o] = sign * best;
+            if (threadIdx.x == 0) y[b] = sign * best;
         }
     }
 }

@@ -14,6 +14,10 @@ import java.util.Arrays;
  */
 final class CudaReduce {
     private static final int MAX_GRID = 65_535;
+    /** Blocks that fill an H100/H200 (132 SMs) several times over. */
+    private static final int TARGET_BLOCKS = 1024;
+    /** The shortest chunk of R worth a block of its own: 16 elements per thread. */
+    private static final int MIN_CHUNK = 4096;
 
     private CudaReduce() {}
 
@@ -37,9 +41,32 @@ final class CudaReduce {
         }
         Tensor view = x.permute(keptFirst(reduced));
         int outer = outShape.numel();
-        cx.launch(Kernel.REDUCE, Math.min(outer, MAX_GRID), 1, 1, new KernelArgs().i32(op.ordinal()).strided(Strided.of(view))
-                .address(CudaTensors.base(x)).address(CudaTensors.address(y)).i32(outer).i32(count));
+        int splits = splits(outer, count);
+        if (splits == 1) {
+            fold(cx, op, Strided.of(view), CudaTensors.base(x), y, outer, count, 1);
+        } else {
+            Tensor partial = CudaTensors.empty(cx, DType.FLOAT32, Shape.of(outer, splits));   // (O, splits), every cell written
+            fold(cx, op, Strided.of(view), CudaTensors.base(x), partial, outer, count, splits);
+            fold(cx, op, Strided.of(partial), CudaTensors.base(partial), y, outer, splits, 1);
+        }
         return y;
+    }
+
+    /**
+     * Chunks per output: 1 when the outputs alone give enough blocks or R is short; else enough chunks of at least
+     * {@link #MIN_CHUNK} for about {@link #TARGET_BLOCKS} blocks, none of them empty.
+     */
+    static int splits(int outer, int count) {
+        if (outer >= TARGET_BLOCKS / 4 || count < 2 * MIN_CHUNK) return 1;
+        int wanted = Math.min(count / MIN_CHUNK, Math.ceilDiv(TARGET_BLOCKS, outer));
+        if (wanted < 2) return 1;
+        int chunk = Math.ceilDiv(count, wanted);
+        return Math.ceilDiv(count, chunk);
+    }
+
+    private static void fold(CudaContext cx, ReduceOp op, Strided x, long xBase, Tensor y, int outer, int count, int splits) {
+        cx.launch(Kernel.REDUCE, (int) Math.min((long) outer * splits, MAX_GRID), 1, 1, new KernelArgs().i32(op.ordinal()).strided(x)
+                .address(xBase).address(CudaTensors.address(y)).i32(outer).i32(count).i32(splits));
     }
 
     /** int64 index of the largest element along {@code axis} (the first on ties; a NaN wins). */
