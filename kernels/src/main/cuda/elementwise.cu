@@ -37,7 +37,8 @@ extern "C" __global__ void ember_unary(int op, Strided x, const float* xs, float
 
 // ---- binary: y (out) = op(a, b); a and b are views already expanded to the output's dims (stride 0 broadcasts) ----
 
-enum BinaryCode { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_EQ, B_LT, B_GT };
+// B_RELU_GRAD is no BinaryOp: dy * [x > 0] in one pass (Backend.reluBackward), the same product as dy * STEP(x)
+enum BinaryCode { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_EQ, B_LT, B_GT, B_RELU_GRAD };
 
 __device__ float binary_op(int op, float a, float b) {
     switch (op) {
@@ -51,6 +52,7 @@ __device__ float binary_op(int op, float a, float b) {
         case B_EQ: return a == b ? 1.0f : 0.0f;
         case B_LT: return a < b ? 1.0f : 0.0f;
         case B_GT: return a > b ? 1.0f : 0.0f;
+        case B_RELU_GRAD: return a * (b > 0.0f ? 1.0f : 0.0f);
         default: return __int_as_float(0x7fc00000);
     }
 }
@@ -101,9 +103,11 @@ extern "C" __global__ void ember_copy(Strided src, const void* s, int srcType, S
 
 // ---- fused bias + activation: y (N, C, S) = act(x + bias[c]); act is a unary code (U_RELU, U_GELU, ...) or -1 for none ----
 
+// x and y may be the same array (each element is read, then written, by one thread): the convolution's epilogue.
 extern "C" __global__ void ember_bias_activation(const float* x, const float* bias, float* y, int channels, int inner, int act, long long n) {
     GRID_STRIDE(i, n) {
-        float v = x[i] + bias[(i / inner) % channels];
+        int c = i <= 0xffffffffLL ? (int) (((unsigned int) i / (unsigned int) inner) % (unsigned int) channels) : (int) ((i / inner) % channels);
+        float v = x[i] + bias[c];
         y[i] = act < 0 ? v : unary_op(act, v);
     }
 }

@@ -1,8 +1,8 @@
 // Max and average pooling over NCHW, forward and backward. Window (i, j) starts at (i*sh - ph, j*sw - pw),
 // as in PyTorch; padded cells never win a max; the average divides by the window clipped to the padded input,
 // or to the real input without countIncludePad. No float atomics: the average backward GATHERS (each input cell
-// sums the outputs whose window holds it, in output order, the CPU backend's order); the max backward scatters
-// one plane per thread.
+// sums the outputs whose window holds it, in output order, the CPU backend's order); so does the max backward for
+// indices this backend made, and for any other indices it scatters one plane per thread.
 #include "ember.cuh"
 
 struct Pool {
@@ -37,7 +37,28 @@ __device__ __forceinline__ int first_window(int r, int k, int s, int pad) {
 }
 __device__ __forceinline__ int last_window(int r, int s, int pad, int out) { return min((r + pad) / s, out - 1); }
 
-// dx (P, H*W) += dy routed to its winner. The backward pass is not given the window geometry, so it scatters: one
+// dx (P, H, W): each cell sums dy over the outputs whose window holds it and chose it, in output order: the order in
+// which the scatter below (and the CPU backend) adds them, so the same bits, with a thread per cell instead of per
+// plane. Only for indices made by ember_max_pool_forward with this geometry (CudaPool2d knows which): an index
+// outside its window would be missed here.
+extern "C" __global__ void ember_max_pool_backward_gather(const float* dy, const int* idx, float* dx, Pool p, long long total) {
+    GRID_STRIDE(at, total) {
+        int s = (int) (at % p.w), r = (int) ((at / p.w) % p.h);
+        long long plane = at / ((long long) p.h * p.w);
+        long long out = plane * p.oh * p.ow;
+        int cell = r * p.w + s;
+        float acc = 0.0f;
+        for (int i = first_window(r, p.kh, p.sh, p.ph); i <= last_window(r, p.sh, p.ph, p.oh); i++) {
+            for (int j = first_window(s, p.kw, p.sw, p.pw); j <= last_window(s, p.sw, p.pw, p.ow); j++) {
+                long long o = out + (long long) i * p.ow + j;
+                if (idx[o] == cell) acc += dy[o];
+            }
+        }
+        dx[at] = acc;
+    }
+}
+
+// dx (P, H*W) += dy routed to its winner, for indices of unknown origin (not given the window geometry), so it scatters: one
 // thread per plane walks its outputs in order (the CPU backend's order; no atomics). dx must be zeroed by the caller.
 // An index outside the plane records the smallest bad output position in *bad (initialised to INT_MAX by the caller).
 extern "C" __global__ void ember_max_pool_backward(const float* dy, const int* idx, float* dx, int planes, int planeSize, int outPlane, int* bad) {

@@ -104,7 +104,7 @@ final class ElementwiseOps {
     }
 
     static Variable relu(Variable x) {
-        return Variable.fromOp("relu", x.data().relu(), g -> new Tensor[] {g.mul(x.data().unary(UnaryOp.STEP))}, x);   // dy/dx = [x > 0]
+        return Variable.fromOp("relu", x.data().relu(), g -> new Tensor[] {g.reluBackward(x.data())}, x);   // dy/dx = [x > 0]
     }
 
     static Variable sigmoid(Variable x) {

@@ -62,7 +62,7 @@ final class LinalgOps {
         Tensor y = x.data().conv2dBiasRelu(w.data(), b == null ? null : b.data(), relu, p);   // y (N, OC, OH, OW)
         int oc = y.dim(1);
         return Variable.fromOp(relu ? "conv2dBiasRelu" : "conv2dBias", y, g -> {
-            Tensor gz = relu ? g.mul(y.unary(UnaryOp.STEP)) : g;   // dL/d(conv + b)
+            Tensor gz = relu ? g.reluBackward(y) : g;   // dL/d(conv + b)
             Backend be = gz.backend();
             return new Tensor[] {
                     x.requiresGrad() ? be.conv2dBackwardInput(gz, w.data(), x.shape(), p) : null,     // dx (N, C, H, W)

@@ -46,6 +46,12 @@ public interface Backend {
     /** y = op(a, b) with NumPy broadcasting; {@code outShape} is the broadcast shape. */
     Tensor binary(BinaryOp op, Tensor a, Tensor b, Shape outShape);
 
+    /**
+     * dx = dy * [x > 0], the ReLU's backward (x its input or output, the same shape as dy). The default is that
+     * product with a STEP tensor, two passes, so it is the reference a one-pass kernel must match to the bit.
+     */
+    default Tensor reluBackward(Tensor dy, Tensor x) { return binary(BinaryOp.MUL, dy, unary(UnaryOp.STEP, x), dy.shape()); }
+
     // ---- reductions ----
 
     /** Reduces over {@code axes} (sorted, distinct); kept axes have size 1 when {@code keepDims}. */

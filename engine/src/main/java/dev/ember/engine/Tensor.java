@@ -353,6 +353,15 @@ public final class Tensor {
         return backend().binary(op, this, other, Shape.broadcast(shape, other.shape));
     }
 
+    /** This gradient times [x > 0]: the ReLU's backward ({@link Backend#reluBackward}), x of the same shape. */
+    public Tensor reluBackward(Tensor x) {
+        requireFloat("reluBackward", this);
+        requireFloat("reluBackward", x);
+        sameDevice(x);
+        if (!x.shape.equals(shape)) throw new ShapeException("reluBackward: gradient " + shape + " and input " + x.shape + " differ");
+        return backend().reluBackward(this, x);
+    }
+
     public Tensor add(Tensor o) { return binary(BinaryOp.ADD, o); }
     public Tensor sub(Tensor o) { return binary(BinaryOp.SUB, o); }
     public Tensor mul(Tensor o) { return binary(BinaryOp.MUL, o); }

@@ -89,6 +89,8 @@ public final class CudaBackend implements Backend {
 
     @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b, Shape outShape) { return CudaElementwise.binary(cx, op, a, b, outShape); }
 
+    @Override public Tensor reluBackward(Tensor dy, Tensor x) { return CudaElementwise.reluBackward(cx, dy, x); }
+
     // ---- reductions ----
 
     @Override public Tensor reduce(ReduceOp op, Tensor x, int[] axes, boolean keepDims) { return CudaReduce.reduce(cx, op, x, axes, keepDims); }
@@ -104,6 +106,13 @@ public final class CudaBackend implements Backend {
     @Override public Tensor matmul(Tensor a, Tensor b, Shape outShape) { return linalg.matmul(a, b, outShape); }
 
     @Override public Tensor conv2d(Tensor x, Tensor w, Conv2dParams p) { return linalg.conv2d(x, w, p); }
+
+    /** The convolution, then bias and ReLU in one pass over y, in place (the default makes two passes and two tensors). */
+    @Override public Tensor conv2dBiasRelu(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p) {
+        Tensor y = linalg.conv2d(x, w, p);
+        if (bias == null) return relu ? unary(UnaryOp.RELU, y) : y;
+        return CudaElementwise.biasActivationInPlace(cx, y, bias, relu ? UnaryOp.RELU : null);
+    }
 
     @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, Shape inputShape, Conv2dParams p) {
         return linalg.conv2dBackwardInput(dy, w, inputShape, p);

@@ -5,6 +5,7 @@ import dev.ember.engine.BinaryOp;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.DType;
 import dev.ember.engine.Shape;
+import dev.ember.engine.ShapeException;
 import dev.ember.engine.Tensor;
 import dev.ember.engine.UnaryOp;
 import jcuda.Pointer;
@@ -24,13 +25,42 @@ final class CudaElementwise {
         return y;
     }
 
+    /** y (N, C, ...) = act(y + bias[c]) in place, y contiguous; {@code act} null for none. */
+    static Tensor biasActivationInPlace(CudaContext cx, Tensor y, Tensor bias, UnaryOp act) {
+        CudaTensors.requireFloat("bias", bias);
+        if (y.rank() < 2 || bias.numel() != y.dim(1)) {
+            throw new ShapeException("bias " + bias.shape() + " does not give one value per channel of " + y.shape());
+        }
+        long n = y.numel();
+        if (n == 0) return y;
+        Tensor b = CudaTensors.contiguous(cx, bias);
+        int inner = (int) (n / ((long) y.dim(0) * y.dim(1)));
+        cx.launch1d(Kernel.BIAS_ACTIVATION, n, new KernelArgs().address(CudaTensors.address(y)).address(CudaTensors.address(b))
+                .address(CudaTensors.address(y)).i32(y.dim(1)).i32(inner).i32(act == null ? -1 : code(act)).i64(n));
+        return y;
+    }
+
     static Tensor binary(CudaContext cx, BinaryOp op, Tensor a, Tensor b, Shape outShape) {
         CudaTensors.requireFloat("binary " + op + " left operand", a);
         CudaTensors.requireFloat("binary " + op + " right operand", b);
+        return binary(cx, code(op), a, b, outShape);
+    }
+
+    /** dy * [x > 0] in one pass (elementwise.cu's B_RELU_GRAD): the bits of dy * STEP(x), without the STEP tensor. */
+    static Tensor reluBackward(CudaContext cx, Tensor dy, Tensor x) {
+        CudaTensors.requireFloat("reluBackward gradient", dy);
+        CudaTensors.requireFloat("reluBackward input", x);
+        CudaTensors.requireSameShape("reluBackward input", x, dy);
+        return binary(cx, RELU_GRAD, dy, x, dy.shape());
+    }
+
+    private static final int RELU_GRAD = 10;
+
+    private static Tensor binary(CudaContext cx, int code, Tensor a, Tensor b, Shape outShape) {
         Tensor y = CudaTensors.empty(cx, DType.FLOAT32, outShape);
         long n = outShape.numel();
         if (n > 0) {
-            cx.launch1d(Kernel.BINARY, n, new KernelArgs().i32(code(op)).strided(Strided.of(a.expand(outShape))).address(CudaTensors.base(a))
+            cx.launch1d(Kernel.BINARY, n, new KernelArgs().i32(code).strided(Strided.of(a.expand(outShape))).address(CudaTensors.base(a))
                     .strided(Strided.of(b.expand(outShape))).address(CudaTensors.base(b)).address(CudaTensors.address(y)).i64(n));
         }
         return y;

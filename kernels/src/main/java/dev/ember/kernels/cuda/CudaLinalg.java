@@ -68,8 +68,8 @@ final class CudaLinalg {
     Tensor conv2d(Tensor x, Tensor w, Conv2dParams p) {
         Shape yShape = p.outputShape(x.shape(), w.shape());
         Tensor xc = CudaTensors.contiguous(cx, x), wc = CudaTensors.contiguous(cx, w);
-        Tensor y = CudaTensors.zeros(cx, DType.FLOAT32, yShape);
-        if (yShape.numel() == 0 || x.numel() == 0) return y;
+        if (yShape.numel() == 0 || x.numel() == 0) return CudaTensors.zeros(cx, DType.FLOAT32, yShape);
+        Tensor y = CudaTensors.empty(cx, DType.FLOAT32, yShape);   // every cell written below (cuDNN's beta is 0)
         if (cudnn != null) {
             cudnn.convolution(Cudnn.Direction.FORWARD, x.shape(), w.shape(), yShape, p, CudaTensors.address(xc), CudaTensors.address(wc),
                     CudaTensors.address(y), this::workspace);
@@ -90,8 +90,8 @@ final class CudaLinalg {
 
     Tensor conv2dBackwardInput(Tensor dy, Tensor w, Shape inputShape, Conv2dParams p) {
         Tensor dyc = CudaTensors.contiguous(cx, dy), wc = CudaTensors.contiguous(cx, w);
-        Tensor dx = CudaTensors.zeros(cx, DType.FLOAT32, inputShape);
-        if (dx.numel() == 0 || dy.numel() == 0) return dx;
+        if (inputShape.numel() == 0 || dy.numel() == 0) return CudaTensors.zeros(cx, DType.FLOAT32, inputShape);
+        Tensor dx = CudaTensors.empty(cx, DType.FLOAT32, inputShape);   // every cell written below (cuDNN's beta is 0)
         if (cudnn != null) {
             cudnn.convolution(Cudnn.Direction.BACKWARD_DATA, inputShape, w.shape(), dy.shape(), p, CudaTensors.address(wc), CudaTensors.address(dyc),
                     CudaTensors.address(dx), this::workspace);
@@ -115,8 +115,8 @@ final class CudaLinalg {
 
     Tensor conv2dBackwardWeight(Tensor dy, Tensor x, Shape weightShape, Conv2dParams p) {
         Tensor dyc = CudaTensors.contiguous(cx, dy), xc = CudaTensors.contiguous(cx, x);
-        Tensor dw = CudaTensors.zeros(cx, DType.FLOAT32, weightShape);
-        if (dw.numel() == 0 || dy.numel() == 0) return dw;
+        if (weightShape.numel() == 0 || dy.numel() == 0) return CudaTensors.zeros(cx, DType.FLOAT32, weightShape);
+        Tensor dw = CudaTensors.empty(cx, DType.FLOAT32, weightShape);   // every cell written below (cuDNN's beta is 0)
         if (cudnn != null) {
             cudnn.convolution(Cudnn.Direction.BACKWARD_FILTER, x.shape(), weightShape, dy.shape(), p, CudaTensors.address(xc), CudaTensors.address(dyc),
                     CudaTensors.address(dw), this::workspace);

@@ -20,6 +20,7 @@ enum Kernel {
     ONE_HOT("softmax", "ember_one_hot"),
     MAX_POOL_FORWARD("pool", "ember_max_pool_forward"),
     MAX_POOL_BACKWARD("pool", "ember_max_pool_backward"),
+    MAX_POOL_BACKWARD_GATHER("pool", "ember_max_pool_backward_gather"),
     AVG_POOL_FORWARD("pool", "ember_avg_pool_forward"),
     AVG_POOL_BACKWARD("pool", "ember_avg_pool_backward"),
     IM2COL("im2col", "ember_im2col"),
