@@ -39,7 +39,7 @@ import java.util.Locale;
  * bracketed by device synchronizations (ops return once launched). Each GEMM's result is checked at a few entries
  * against a double-precision dot product on the host, so a wrong kernel never reports a speed.
  *
- * <p>Defaults on a GPU: 5 warm-up runs, median of 20. {@code --device cpu} runs the same logic at tiny sizes (SGEMM 256³ on the cpu and reference backends, resnet18
+ * <p>Defaults on a GPU: 20 warm-up runs (a JVM reaches its steady state only after ~15 resnet18 steps, H200, 2026-11-26), median of 30. {@code --device cpu} runs the same logic at tiny sizes (SGEMM 256³ on the cpu and reference backends, resnet18
  * batch 2 at 64x64, 2 steps) so it is tested without a GPU; its numbers mean nothing.
  *
  * <p>Run: {@code tools/gpu-check}, or after {@code mvn -q install -DskipTests}:
@@ -112,7 +112,7 @@ public final class GpuBenchmark {
         boolean gpu = choice.device().kind() == Device.Kind.CUDA;
         Path modelFile = model != null ? Path.of(model) : Path.of(System.getProperty("ember.shared", "../shared"), "models", "resnet18.onnx");
         return new Options(choice.device(), choice.message(), sgemm != null ? sgemm : gpu ? 4096 : 256, batch != null ? batch : gpu ? 64 : 2,
-                image != null ? image : gpu ? 224 : 64, classes, warmup != null ? warmup : gpu ? 5 : 1, steps != null ? steps : gpu ? 20 : 2,
+                image != null ? image : gpu ? 224 : 64, classes, warmup != null ? warmup : gpu ? 20 : 1, steps != null ? steps : gpu ? 30 : 2,
                 modelFile, python, Path.of(script), peer, Path.of(out));
     }
 
@@ -147,6 +147,10 @@ public final class GpuBenchmark {
             rows.add(sgemmRow("sgemm-own", "reference backend (scalar)", Backends.named("reference", Device.CPU), o, log));
         }
         rows.add(resnet18Row(o, log));
+        if (o.peer() && Backends.of(o.device()) instanceof CudaBackend cuda) {
+            // what our runs left cached would otherwise stay ours while the peer runs (it ran out of memory once)
+            log.printf(Locale.ROOT, "gave %d MiB of cached device memory back before the peer runs%n", cuda.emptyCache() >> 20);
+        }
         GpuBenchmarkPeer.Result peer = o.peer() ? GpuBenchmarkPeer.run(o, log) : GpuBenchmarkPeer.Result.unavailable("peer not run (--no-peer)");
         String markdown = table(o, deviceName(o), engine, rows, peer);
         log.println();

@@ -44,7 +44,7 @@ public final class CudaBackend implements Backend {
         Cudnn cudnn = Cudnn.load(finder, cudnnWhy);
         this.linalg = new CudaLinalg(cx, cublas, cudnn);
         this.libraries = cx.deviceName() + "; GEMM: " + (cublas != null ? "cuBLAS" : "own kernel (" + cublasWhy[0] + ")")
-                + "; convolution: " + (cudnn != null ? "cuDNN" : "im2col + GEMM (" + cudnnWhy[0] + ")");
+                + "; convolution: " + (cudnn != null ? "cuDNN (" + cudnn.choosing() + ")" : "im2col + GEMM (" + cudnnWhy[0] + ")");
     }
 
     /**
@@ -65,6 +65,17 @@ public final class CudaBackend implements Backend {
 
     /** Waits until every launch and copy issued so far has finished: for timing (ops return once launched). */
     public void synchronize() { cx.synchronize(); }
+
+    /**
+     * Gives the device memory of unreachable tensors and every cached block back to the driver, as PyTorch's
+     * {@code torch.cuda.empty_cache()}; returns the bytes given back. A tensor's device memory returns to the
+     * allocator's cache when the JVM collects the tensor (or when an allocation fails and a collection is forced), so
+     * a long run can come to hold much of the device: call this before another process needs the GPU.
+     */
+    public long emptyCache() {
+        CudaContext.collectGarbage();
+        return cx.allocator().releaseCached();
+    }
 
     /** The device allocator's counters (for tests and environment reports). */
     CudaAllocator.Stats allocatorStats() { return cx.allocator().stats(); }

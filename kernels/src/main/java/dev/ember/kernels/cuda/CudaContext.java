@@ -148,7 +148,7 @@ final class CudaContext {
         CudaDriver.check(JCudaDriver.cuMemsetD8(pointer(b, 0), (byte) 0, bytes), "cuMemsetD8(" + bytes + " bytes)");
     }
 
-    private static void collectGarbage() {
+    static void collectGarbage() {
         System.gc();
         try {
             Thread.sleep(50);   // give the Cleaner thread a moment to return unreachable tensors' blocks

@@ -22,9 +22,13 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * cuDNN 9 convolution (forward, backward data, backward filter) through {@code java.lang.foreign} downcalls into the
- * {@code libcudnn.so.9} that {@link LibraryFinder} found. For each geometry the algorithms are searched once
- * (cudnnFind*Algorithm) and the fastest DETERMINISTIC one that succeeded is kept with its workspace size; math is
- * plain FMA (no TF32), so results stay within float32 tolerances of the CPU backend.
+ * {@code libcudnn.so.9} that {@link LibraryFinder} found. For each geometry one algorithm is chosen once and kept with
+ * its workspace size: the first DETERMINISTIC one that cuDNN's heuristics rank (cudnnGet*Algorithm_v7), so the same
+ * GPU and cuDNN pick the same algorithm on every run and a seeded run gives the same bits. With
+ * {@code -Dember.cudnn.search=true} the algorithms are timed instead (cudnnFind*Algorithm, as PyTorch's
+ * {@code cudnn.benchmark}) and the fastest deterministic one is kept: faster for some geometries, but a near tie can
+ * go either way from one run to the next, and with it the rounding. Math is plain FMA (no TF32), so results stay
+ * within float32 tolerances of the CPU backend.
  * Descriptors are made per call and destroyed after it. cuDNN pooling and batch norm are not bound: the backend
  * uses its own deterministic kernels (pool.cu, norm.cu) for those.
  */
@@ -43,7 +47,8 @@ final class Cudnn {
     private final MemorySegment handle;
     private final MethodHandle createTensor, setTensor, destroyTensor, createFilter, setFilter, destroyFilter;
     private final MethodHandle createConv, setConv, setGroups, setMath, destroyConv;
-    private final Map<Direction, MethodHandle> find = new HashMap<>(), run = new HashMap<>();
+    private final Map<Direction, MethodHandle> find = new HashMap<>(), rank = new HashMap<>(), run = new HashMap<>();
+    private final boolean search = Boolean.getBoolean("ember.cudnn.search");
     private final Map<List<Object>, Choice> choices = new HashMap<>();
 
     private Cudnn(Path library) {
@@ -68,6 +73,10 @@ final class Cudnn {
         find.put(Direction.FORWARD, Cublas.bind(linker, lib, "cudnnFindConvolutionForwardAlgorithm", findFd));
         find.put(Direction.BACKWARD_DATA, Cublas.bind(linker, lib, "cudnnFindConvolutionBackwardDataAlgorithm", findFd));
         find.put(Direction.BACKWARD_FILTER, Cublas.bind(linker, lib, "cudnnFindConvolutionBackwardFilterAlgorithm", findFd));
+        // the heuristics take the same arguments and fill the same records (time -1): nothing is run
+        rank.put(Direction.FORWARD, Cublas.bind(linker, lib, "cudnnGetConvolutionForwardAlgorithm_v7", findFd));
+        rank.put(Direction.BACKWARD_DATA, Cublas.bind(linker, lib, "cudnnGetConvolutionBackwardDataAlgorithm_v7", findFd));
+        rank.put(Direction.BACKWARD_FILTER, Cublas.bind(linker, lib, "cudnnGetConvolutionBackwardFilterAlgorithm_v7", findFd));
         // run(handle, alpha*, descA, a, descB, b, conv, algo, workspace, workspaceBytes, beta*, descC, c)
         FunctionDescriptor runFd = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_INT,
                 JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG);
@@ -79,6 +88,9 @@ final class Cudnn {
         handle = out.get(ADDRESS, 0);
         check(Cublas.invoke(setStream, handle, MemorySegment.NULL), "cudnnSetStream(default stream)");
     }
+
+    /** How algorithms are chosen, for messages: "heuristic algorithms" or "timed algorithm search". */
+    String choosing() { return search ? "timed algorithm search, -Dember.cudnn.search=true" : "heuristic algorithms"; }
 
     /** cuDNN from {@code finder}, or null with the reason in {@code why[0]}. */
     static Cudnn load(LibraryFinder finder, String[] why) {
@@ -127,8 +139,9 @@ final class Cudnn {
 
     private Choice search(Direction dir, Arena call, MemorySegment a, MemorySegment b, MemorySegment conv, MemorySegment c) {
         MemorySegment count = call.allocate(JAVA_INT), perf = call.allocate(PERF_SIZE * REQUESTED, 8);
-        check(Cublas.invoke(find.get(dir), handle, a, b, conv, c, REQUESTED, count, perf), "cudnnFind " + dir + " algorithm");
-        // results come fastest first: take the first deterministic success
+        MethodHandle how = (search ? find : rank).get(dir);
+        check(Cublas.invoke(how, handle, a, b, conv, c, REQUESTED, count, perf), (search ? "cudnnFind " : "cudnnGet_v7 ") + dir + " algorithm");
+        // results come best first (fastest measured, or best ranked): take the first deterministic success
         for (int i = 0; i < count.get(JAVA_INT, 0); i++) {
             long at = i * PERF_SIZE;
             if (perf.get(JAVA_INT, at + PERF_STATUS) == 0 && perf.get(JAVA_INT, at + PERF_DETERMINISM) == DETERMINISTIC) {
