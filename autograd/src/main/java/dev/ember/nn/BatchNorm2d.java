@@ -3,6 +3,7 @@ package dev.ember.nn;
 import dev.ember.autograd.F;
 import dev.ember.autograd.Variable;
 import dev.ember.engine.DType;
+import dev.ember.engine.Device;
 import dev.ember.engine.EmberException;
 import dev.ember.engine.Shape;
 import dev.ember.engine.ShapeException;
@@ -21,9 +22,9 @@ public final class BatchNorm2d extends Module {
     private final float momentum;
     private final Variable weight;
     private final Variable bias;
-    private final Tensor runningMean;        // (C)
-    private final Tensor runningVar;         // (C)
-    private final Tensor numBatchesTracked;  // () int64
+    private Tensor runningMean;              // (C)
+    private Tensor runningVar;               // (C)
+    private Tensor numBatchesTracked;        // () int64
 
     /** eps 1e-5, momentum 0.1, affine: PyTorch's defaults. */
     public BatchNorm2d(int numFeatures) { this(numFeatures, 1e-5f, 0.1f, true); }
@@ -66,6 +67,12 @@ public final class BatchNorm2d extends Module {
             numBatchesTracked.copyFrom(Tensor.ofLongs(new long[] {n}).to(numBatchesTracked.device()));
         }
         return y;
+    }
+
+    @Override protected void movedTo(Device device) {
+        runningMean = registeredBuffer("running_mean");
+        runningVar = registeredBuffer("running_var");
+        numBatchesTracked = registeredBuffer("num_batches_tracked");
     }
 
     @Override protected String extraRepr() {

@@ -1,6 +1,7 @@
 package dev.ember.nn;
 
 import dev.ember.autograd.Variable;
+import dev.ember.engine.Device;
 import dev.ember.engine.EmberException;
 import dev.ember.engine.Tensor;
 
@@ -46,7 +47,10 @@ public abstract class Module {
         return p;
     }
 
-    /** Registers a buffer: state that is saved and loaded but not trained. It is updated in place, never replaced. */
+    /**
+     * Registers a buffer: state that is saved and loaded but not trained. It is updated in place, and replaced only by
+     * {@link #to}: a subclass that keeps it in a field reads it again with {@link #registeredBuffer} in {@link #movedTo}.
+     */
     protected final Tensor registerBuffer(String name, Tensor value) {
         checkNewName(name);
         buffers.put(name, value);
@@ -79,6 +83,13 @@ public abstract class Module {
         checkNewImportedName(name);
         buffers.put(name, value);
         return value;
+    }
+
+    /** This module's own buffer {@code name}, as registered (or as {@link #to} last moved it). */
+    protected final Tensor registeredBuffer(String name) {
+        Tensor b = buffers.get(name);
+        if (b == null) throw new EmberException(typeName() + " has no buffer '" + name + "'; it has " + buffers.keySet());
+        return b;
     }
 
     /** Removes this module's own parameter {@code name} (the weights of a replaced layer) and returns it. */
@@ -232,6 +243,28 @@ public abstract class Module {
         }
         return out;
     }
+
+    // ---- device ----
+
+    /**
+     * Moves every parameter and buffer of this module and its descendants to {@code device}, as PyTorch's
+     * {@code module.to(device)}: a parameter keeps its {@link Variable} (an optimizer made over it stays valid; its
+     * gradient is dropped), a buffer is replaced by its copy there. Build the optimizer's state after moving: state
+     * that already exists stays where it is. Returns this module.
+     */
+    public final Module to(Device device) {
+        zeroGrad();
+        List<Module> modules = new ArrayList<>(namedModules().values());
+        for (Module m : modules) {
+            for (Variable p : m.parameters.values()) p.setData(p.data().to(device));
+            m.buffers.replaceAll((name, t) -> t.to(device));
+        }
+        for (Module m : modules) m.movedTo(device);
+        return this;
+    }
+
+    /** Called by {@link #to} once every parameter and buffer of the whole tree is on {@code device}. */
+    protected void movedTo(Device device) {}
 
     /** Keys the module has that the loaded dict lacked, and keys of the dict the module does not have. */
     public record LoadResult(List<String> missingKeys, List<String> unexpectedKeys) {}

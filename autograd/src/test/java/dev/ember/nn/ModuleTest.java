@@ -1,6 +1,7 @@
 package dev.ember.nn;
 
 import dev.ember.autograd.Variable;
+import dev.ember.engine.Device;
 import dev.ember.engine.EmberException;
 import dev.ember.engine.Rng;
 import dev.ember.engine.Shape;
@@ -78,6 +79,38 @@ class ModuleTest {
                 "layer1.0.bn1.running_mean", "layer1.0.bn1.running_var", "layer1.0.bn1.num_batches_tracked"), keys.subList(0, 8));
         assertEquals(16, keys.size());
         assertSame(net.fc.weight().data(), net.stateDict().get("fc.weight"));
+    }
+
+    /**
+     * The contract of {@code to}; only the CPU is here (the move to a GPU runs in tools/gpu-check's finetune step):
+     * it keeps each parameter's Variable, drops gradients, calls movedTo on every module after the whole tree moved,
+     * and BatchNorm2d's statistics are the registered buffers afterwards (its forward updates what stateDict lists).
+     */
+    @Test void toKeepsTheVariablesDropsGradientsAndCallsMovedToAfterTheWholeTree() {
+        List<String> calls = new ArrayList<>();
+        final class Leaf extends Module {
+            final Linear fc = registerModule("fc", new Linear(2, 2, new Rng(1)));
+            @Override public Variable forward(Variable x) { return fc.forward(x); }
+            @Override protected void movedTo(Device device) { calls.add("leaf " + device); }
+        }
+        final class Root extends Module {
+            final Leaf leaf = registerModule("leaf", new Leaf());
+            final BatchNorm2d bn = registerModule("bn", new BatchNorm2d(2));
+            @Override public Variable forward(Variable x) { return leaf.forward(x); }
+            @Override protected void movedTo(Device device) { calls.add("root " + device + " " + leaf.fc.weight().data().device()); }
+        }
+        Root root = new Root();
+        Variable w = root.leaf.fc.weight();
+        root.forward(Variable.of(Tensor.ones(3, 2))).sum().backward();
+        assertTrue(w.grad() != null);
+        assertSame(root, root.to(Device.CPU));
+        assertSame(w, root.leaf.fc.weight());
+        assertEquals(null, w.grad());
+        assertEquals(List.of("root cpu cpu", "leaf cpu"), calls);
+        root.bn.forward(Variable.of(Tensor.randn(new Rng(2), 1f, 4, 2, 3, 3)));
+        assertSame(root.bn.runningMean(), root.stateDict().get("bn.running_mean"));
+        assertEquals(1, root.bn.numBatchesTracked());
+        assertTrue(root.bn.runningMean().toFloatArray()[0] != 0f, "the forward updated the registered buffer");
     }
 
     @Test void sharedParameterIsListedOnce() {

@@ -22,6 +22,7 @@ import dev.ember.finetune.train.FineTuneResult;
 import dev.ember.finetune.train.FineTuner;
 import dev.ember.finetune.train.HyperSearch;
 import dev.ember.finetune.train.TunableModel;
+import dev.ember.kernels.cuda.DeviceSelection;
 import dev.ember.loaders.onnx.OnnxModel;
 import dev.ember.loaders.onnx.OnnxValueInfo;
 import dev.ember.loaders.onnx.train.OnnxModule;
@@ -152,7 +153,7 @@ public final class Finetune implements Callable<Integer> {
     List<String> searchUnfreeze = new ArrayList<>(List.of("head", "gradual:1", "all"));
 
     // ---- where and how ----
-    @Option(names = "--device", paramLabel = "DEV", description = "cpu, cuda[:N] or auto (CUDA when a backend is available, else CPU; says which). Default: ${DEFAULT-VALUE}")
+    @Option(names = "--device", paramLabel = "DEV", description = "cpu, cuda[:N] or auto (cuda:0 when the CUDA driver loads and shows a device, else cpu; says which). Default: ${DEFAULT-VALUE}")
     String device = "auto";
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder; it must not exist or be empty (see --overwrite). Written as DIR.partial, renamed at the end. Default: ${DEFAULT-VALUE} (the demo replaces its own earlier run there)")
@@ -215,7 +216,7 @@ public final class Finetune implements Callable<Integer> {
         if (demo) applyDemoPreset();
         FineTuneConfig config = config();
         Augmentation.parse(config.augment());
-        String deviceNote = resolveDevice();
+        DeviceSelection.Choice chosen = resolveDevice();
         List<FineTuneConfig> candidates = searchCandidates(config);
         // The demo may replace its own earlier output in the default folder (re-running it should just work);
         // any other folder, or one that does not hold a finished run, is refused as for a user's run.
@@ -226,7 +227,7 @@ public final class Finetune implements Callable<Integer> {
         Path scratchDir = demo ? Files.createTempDirectory("ember-finetune-demo") : null;
         try {
             Inputs in = demo ? demoInputs(scratchDir) : userInputs();
-            return run(in, config, candidates, output, scratch != null ? scratch : demo, deviceNote);
+            return run(in, config, candidates, output, scratch != null ? scratch : demo, chosen);
         } finally {
             if (scratchDir != null) FinetuneOutput.deleteTree(scratchDir);
         }
@@ -237,7 +238,7 @@ public final class Finetune implements Callable<Integer> {
                           List<String> dataReport, Map<String, String> described) {}
 
     private Integer run(Inputs in, FineTuneConfig config, List<FineTuneConfig> candidates, FinetuneOutput output, boolean compareScratch,
-                        String deviceNote) throws IOException {
+                        DeviceSelection.Choice chosen) throws IOException {
         boolean terminal = FinetuneProgress.stderrIsTerminal();
         // a source model only where a source task will be scored: it is a copy of every weight
         Supplier<TunableModel> models = () -> TunableModel.replaceHead(in.model(), in.train().data().classes(), new Rng(config.seed()).split(),
@@ -245,7 +246,7 @@ public final class Finetune implements Callable<Integer> {
         TunableModel first = models.get();
         checkFits(first, in);
 
-        stderr.println(deviceNote);
+        stderr.println(chosen.message());
         boolean resuming = output.open(resume);
         Path work = output.work();
         if (resume && !resuming) stderr.println("note: nothing to resume in " + work + "; starting a new run");
@@ -258,7 +259,7 @@ public final class Finetune implements Callable<Integer> {
             TunableModel tunedModel;
             if (candidates.isEmpty()) {
                 tunedModel = first;
-                tuned = new FineTuner(config).progress(bar).sourceTask(in.source()).resume(resuming).run(first, in.train(), in.val(), in.test(), work);
+                tuned = new FineTuner(config).device(chosen.device()).progress(bar).sourceTask(in.source()).resume(resuming).run(first, in.train(), in.val(), in.test(), work);
             } else {
                 List<TunableModel> made = new ArrayList<>();
                 Supplier<TunableModel> tracked = () -> {
@@ -267,7 +268,7 @@ public final class Finetune implements Callable<Integer> {
                     return m;
                 };
                 HyperSearch.Result r = HyperSearch.search(candidates, tracked, in.train(), in.val(), in.test(), work,
-                        t -> t.progress(bar).sourceTask(in.source()).resume(resuming));
+                        t -> t.device(chosen.device()).progress(bar).sourceTask(in.source()).resume(resuming));
                 tunedModel = made.getLast();
                 tuned = r.result();
                 for (HyperSearch.Trial t : r.trials()) {
@@ -293,7 +294,7 @@ public final class Finetune implements Callable<Integer> {
                 FinetuneScratch.reinitialize(fresh, new Rng(config.seed() + 1));
                 FinetuneProgress scratchBar = new FinetuneProgress("from scratch", stderr, terminal);
                 Path dir = work.resolve("scratch");
-                FineTuneResult s = new FineTuner(scratchConfig).progress(scratchBar).resume(resuming)
+                FineTuneResult s = new FineTuner(scratchConfig).device(chosen.device()).progress(scratchBar).resume(resuming)
                         .run(TunableModel.of(fresh), in.train(), in.val(), in.test(), dir);
                 scratchBar.finish();
                 comparisons.put("from scratch", s.test());
@@ -302,6 +303,7 @@ public final class Finetune implements Callable<Integer> {
             Path report = work.resolve("report.html");
             Map<String, String> described = new LinkedHashMap<>(in.described());
             described.putAll(tuned.config());
+            described.put("device", chosen.device().toString());
             FineTuneResult result = new FineTuneResult(tuned.classNames(), tuned.epochs(), tuned.bestEpoch(), tuned.test(), tuned.noiseAccuracy(),
                     tuned.fgsmAccuracy(), tuned.recallBefore(), tuned.recallAfter(), tuned.sourceAccuracyBefore(), tuned.sourceAccuracyAfter(),
                     comparisons, in.dataReport(), described, files);
@@ -359,7 +361,6 @@ public final class Finetune implements Callable<Integer> {
         described.put("model", "embedded demo base model (" + FinetuneDemoBundle.RESOURCE_DIR + FinetuneDemoBundle.BASE_MODEL + ")");
         described.put("data", "embedded few-shot Fashion-MNIST 5-9");
         described.put("classes", String.join(", ", fewShot.classNames()));
-        described.put("device", "cpu");
         return new Inputs("Fine-tuning demo: Fashion-MNIST 0-4 \u2192 5-9 (few-shot)", modelFile, onnx, split.train(), split.val(), split.test(), source, lines, described);
     }
 
@@ -413,7 +414,6 @@ public final class Finetune implements Callable<Integer> {
         if (sourceData != null) described.put("source data", sourceData.toString());
         described.put("classes", String.join(", ", split.train().classNames()));
         described.put("model input", Arrays.toString(wanted).replace("-1", "?") + (spec.isAsFound() ? "" : ", images converted to " + spec));
-        described.put("device", "cpu");
         return new Inputs("Fine-tuning report: " + model.getFileName(), model, onnx, split.train(), split.val(), split.test(), source, lines, described);
     }
 
@@ -570,18 +570,15 @@ public final class Finetune implements Callable<Integer> {
         };
     }
 
-    /** cpu, cuda[:N] or auto; training runs on the CPU, so CUDA is an error. Returns the line that says which device runs. */
-    private String resolveDevice() {
-        String d = device.trim().toLowerCase(Locale.ROOT);
-        boolean cuda = Backends.isAvailable(Device.Kind.CUDA);
-        if (d.equals("auto")) {
-            return "device: cpu (auto: " + (cuda ? "the finetune launcher trains on the CPU for now" : "no CUDA backend available") + ")";
+    /**
+     * cpu, cuda[:N] or auto (cuda:0 when the driver loads and shows a device, else the CPU), as
+     * {@link DeviceSelection}; a CUDA device that is not there is an error naming the option and saying why.
+     */
+    private DeviceSelection.Choice resolveDevice() {
+        try {
+            return DeviceSelection.resolve(device);
+        } catch (EmberException e) {
+            throw new EmberException("--device " + device + ": " + e.getMessage());
         }
-        Device parsed = Device.parse(d);
-        if (parsed.kind() == Device.Kind.CUDA) {
-            if (!cuda) throw new EmberException("--device " + device + ": no CUDA backend is available (found " + String.join(", ", Backends.names()) + "); use --device cpu or auto");
-            throw new EmberException("--device " + device + ": the finetune launcher trains on the CPU for now; use --device cpu or auto");
-        }
-        return "device: cpu";
     }
 }

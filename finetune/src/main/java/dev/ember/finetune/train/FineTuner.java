@@ -3,6 +3,7 @@ package dev.ember.finetune.train;
 import dev.ember.autograd.Loss;
 import dev.ember.autograd.Variable;
 import dev.ember.engine.BufferPool;
+import dev.ember.engine.Device;
 import dev.ember.engine.EmberException;
 import dev.ember.engine.Rng;
 import dev.ember.engine.Tensor;
@@ -83,6 +84,7 @@ public final class FineTuner {
     private Progress progress = (done, total, loss) -> {};
     private SampleSet sourceSet;
     private boolean resume;
+    private Device device = Device.CPU;
 
     public FineTuner(FineTuneConfig config) { this.config = config; }
 
@@ -96,6 +98,15 @@ public final class FineTuner {
     /** The source task's evaluation set, scored by the {@link TunableModel#sourceModel()} before and after training. */
     public FineTuner sourceTask(SampleSet sourceEvaluationSet) {
         this.sourceSet = sourceEvaluationSet;
+        return this;
+    }
+
+    /**
+     * Where training and evaluation run (default the CPU). {@link #train} moves the model, and the source model, there;
+     * batches are read and augmented on the host and moved there one at a time; checkpoints are written from there.
+     */
+    public FineTuner device(Device device) {
+        this.device = device == null ? Device.CPU : device;
         return this;
     }
 
@@ -145,7 +156,8 @@ public final class FineTuner {
         if (val == null || val.size() == 0) throw new EmberException("the validation set is empty: early stopping and best-model keeping need one");
         requireSameClasses("validation", train, val);
         Files.createDirectories(outDir);
-        Module model = m.model();
+        Module model = m.model().to(device);   // before the optimizer: its state is made where the parameters are
+        if (m.sourceModel() != null) m.sourceModel().to(device);
         BlockGroups groups = m.groups();
         Optimizer optimizer = optimizer(groups);
         Augmentation augmentation = Augmentation.parse(config.augment());
@@ -231,7 +243,7 @@ public final class FineTuner {
                 // the step's tensors die with it; the next step of its batch size reuses their arrays
                 try (TensorScope scope = idx.length < config.batchSize() ? TensorScope.open(shortBatchPool) : TensorScope.open()) {
                     LabeledData batch = train.data().select(idx);
-                    Tensor x = augmentation.isIdentity() ? batch.inputs() : augmentation.apply(batch.inputs(), augmentRng);
+                    Tensor x = (augmentation.isIdentity() ? batch.inputs() : augmentation.apply(batch.inputs(), augmentRng)).to(device);
                     optimizer.zeroGrad();
                     Variable logits = model.forward(Variable.of(x));   // logits (B, C)
                     Evaluation.checkLogits(logits.data(), train.data().classes());
@@ -321,12 +333,13 @@ public final class FineTuner {
         return !Double.isNaN(a) && (Double.isNaN(b) || a > b);
     }
 
-    /** The deterministic part of the augmentation (normalization), for every input that is not trained on. */
+    /** The deterministic part of the augmentation (normalization), for every input that is not trained on, then the move to the device. */
     UnaryOperator<Tensor> evaluationTransform() {
         Augmentation evaluation = Augmentation.parse(config.augment()).forEvaluation();
-        if (evaluation.isIdentity()) return UnaryOperator.identity();
+        Device d = device;
+        if (evaluation.isIdentity()) return x -> x.to(d);
         Rng unused = new Rng(0);
-        return x -> evaluation.apply(x, unused);
+        return x -> evaluation.apply(x, unused).to(d);
     }
 
     /** Source-task accuracy of {@code m}'s source model with the fine-tuned backbone copied in; NaN without a source task. */

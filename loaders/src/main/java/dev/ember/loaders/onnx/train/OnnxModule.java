@@ -2,6 +2,7 @@ package dev.ember.loaders.onnx.train;
 
 import dev.ember.autograd.Variable;
 import dev.ember.engine.DType;
+import dev.ember.engine.Device;
 import dev.ember.engine.EmberException;
 import dev.ember.engine.Rng;
 import dev.ember.engine.Tensor;
@@ -82,6 +83,17 @@ public final class OnnxModule extends Module {
         }
         Map<String, Tensor> own = ownTensors(model, Map.of());
         this.model = model.withInitializers(own);   // the module holds its weights once, not beside the file's copies
+        this.session = newSession(this.model, own.keySet());
+    }
+
+    /**
+     * After {@link #to}: the statistics are the moved buffers, and the graph and session hold the moved tensors (not the
+     * old ones, which would stay alive beside them).
+     */
+    @Override protected void movedTo(Device device) {
+        statistics.replaceAll((name, old) -> registeredBuffer(name));
+        Map<String, Tensor> own = ownTensors(model, Map.of());
+        this.model = model.withInitializers(own);
         this.session = newSession(this.model, own.keySet());
     }
 
