@@ -9,6 +9,7 @@ import dev.ember.engine.EmberException;
 import dev.ember.engine.Rng;
 import dev.ember.engine.Shape;
 import dev.ember.engine.Tensor;
+import dev.ember.engine.TensorScope;
 import dev.ember.kernels.cuda.CudaBackend;
 import dev.ember.kernels.cuda.DeviceSelection;
 import dev.ember.loaders.onnx.OnnxModel;
@@ -264,11 +265,14 @@ public final class GpuBenchmark {
             for (int i = 0; i < o.warmup() + o.steps(); i++) {
                 sync(backend);
                 long t0 = System.nanoTime();
-                opt.zeroGrad();
-                Variable loss = Loss.crossEntropy(model.forward(Variable.of(x)), labels);
-                loss.backward();
-                opt.step();
-                float value = loss.item();
+                float value;
+                try (TensorScope step = TensorScope.open()) {   // the step's tensors go back to the allocator as it ends
+                    opt.zeroGrad();
+                    Variable loss = Loss.crossEntropy(model.forward(Variable.of(x)), labels);
+                    loss.backward();
+                    opt.step();
+                    value = loss.item();
+                }
                 sync(backend);
                 long t1 = System.nanoTime();
                 if (!Float.isFinite(value)) return failed("resnet18", label, "images/s", "loss " + value + " at step " + i, log);
@@ -277,6 +281,7 @@ public final class GpuBenchmark {
             double median = median(ms);
             Row r = new Row("resnet18", label, "images/s", o.batch() / (median * 1e-3), median, "");
             log.printf(Locale.ROOT, "ember\t%s\t%s images/s\t%s ms median of %d%n", label, num(r.value()), num(median), o.steps());
+            if (backend instanceof CudaBackend cuda) log.println("ember\tafter the resnet18 steps: " + cuda.memoryReport());
             return r;
         } catch (RuntimeException e) {
             e.printStackTrace(log);

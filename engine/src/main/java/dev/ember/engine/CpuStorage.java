@@ -7,9 +7,6 @@ package dev.ember.engine;
 public final class CpuStorage extends Storage {
     private Object array;        // null once released (its TensorScope closed, or TensorScope.releaseIfMadeSince)
     private final int size;
-    private boolean detached;    // kept past every TensorScope (TensorScope.detach)
-    TensorScope owner;           // the scope that made it, or null
-    int birth;                   // its place in the owner's list: storages made later have larger ones
 
     private CpuStorage(DType dtype, Object array, int size) {
         super(dtype);
@@ -52,11 +49,7 @@ public final class CpuStorage extends Storage {
         return (byte[]) checked(DType.UINT8);
     }
 
-    /**
-     * Whether this storage was released (the {@link TensorScope} it was made in closed, or a backward pass freed the
-     * gradient it held), so its elements can no longer be used.
-     */
-    public boolean isReleased() { return array == null; }
+    @Override public boolean isReleased() { return array == null; }
 
     private Object checked(DType want) {
         if (dtype() != want) throw new DTypeException("storage holds " + dtype() + ", not " + want);

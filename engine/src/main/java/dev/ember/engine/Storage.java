@@ -16,8 +16,39 @@ public abstract class Storage {
     private final DType dtype;
     /** Forms derived from a constant storage's values; null until {@link #markConstant} (most storage never is). */
     private volatile Map<Object, Object> derived;
+    TensorScope owner;           // the scope that made it, or null (TensorScope.track)
+    int birth;                   // its place in the owner's list: storages made later have larger ones
+    boolean detached;            // kept past every TensorScope (TensorScope.detach)
+    private boolean deviceReleased;
 
     protected Storage(DType dtype) { this.dtype = dtype; }
+
+    /**
+     * For device storages, called by their constructor: the {@link TensorScope} open on this thread, if any, owns the
+     * storage and calls {@link #releaseDeviceMemory} when it closes (or when a backward pass frees it early), unless it
+     * was detached. CPU storage is always tracked.
+     */
+    protected final void trackInScope() { TensorScope.track(this); }
+
+    /**
+     * Gives a device storage's memory back now (to its allocator's cache): its scope closed. Called at most once;
+     * afterwards {@link #isReleased} is true and the storage must refuse to be used ({@link ReleasedTensorException}).
+     */
+    protected void releaseDeviceMemory() {}
+
+    /**
+     * Whether this storage was released (the {@link TensorScope} it was made in closed, or a backward pass freed the
+     * gradient it held), so its elements can no longer be used.
+     */
+    public boolean isReleased() { return deviceReleased; }
+
+    /** TensorScope's release of a device storage: once, and never a detached one; returns whether it released. */
+    final boolean releaseDevice() {
+        if (detached || deviceReleased) return false;
+        deviceReleased = true;
+        releaseDeviceMemory();
+        return true;
+    }
 
     /**
      * Promises that nothing writes to this storage from now on, so that backends may cache forms derived from its

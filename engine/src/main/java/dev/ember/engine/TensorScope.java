@@ -4,17 +4,18 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The tensors of one unit of repeated work, a training step say, which die together: CPU storage made on this
- * thread while the scope is open is released when it closes, and the float arrays the engine allocated for it go
- * back to a {@link BufferPool} from which the next step's tensors take theirs. A step then allocates nothing the
- * second time round, and the JVM's heap stays at what one step needs instead of growing with the garbage of many.
+ * The tensors of one unit of repeated work, a training step say, which die together: storage made on this thread
+ * while the scope is open is released when it closes. The float arrays the engine allocated for CPU storage go back to
+ * a {@link BufferPool} from which the next step's tensors take theirs, so a step allocates nothing the second time
+ * round and the JVM's heap stays at what one step needs instead of growing with the garbage of many; device memory
+ * (a CUDA tensor's) goes back to its allocator's cache at once, rather than when the JVM collects the tensor.
  *
  * <p>Using a released tensor throws {@link ReleasedTensorException}; it never reads another step's values. What must
  * outlive the scope (an optimizer's state made on its first step, a tensor the caller keeps) is {@link #detach}ed.
  * Storage made before the scope opened (a model's parameters, a data set) is not touched, and updating it in place
  * inside the scope is fine. An array the caller handed in ({@code Tensor.of(float[])}) is never reused: its tensor is
- * released, the array stays the caller's. Storage made on other threads, and storage on other devices, is not
- * tracked and lives as long as something references it.
+ * released, the array stays the caller's. Storage made on other threads is not tracked and lives as long as something
+ * references it.
  *
  * <pre>{@code
  * BufferPool pool = new BufferPool();
@@ -37,7 +38,7 @@ public final class TensorScope implements AutoCloseable {
     private final TensorScope outer;
     private final Thread owner = Thread.currentThread();
     private final BufferPool.Lease lease;
-    private final List<CpuStorage> made = new ArrayList<>();
+    private final List<Storage> made = new ArrayList<>();
     private boolean closed;
 
     private TensorScope(TensorScope outer, BufferPool.Lease lease) {
@@ -61,8 +62,8 @@ public final class TensorScope implements AutoCloseable {
         return scope;
     }
 
-    /** Called by every new CPU storage: the innermost scope open on this thread, if any, owns it. */
-    static void track(CpuStorage s) {
+    /** Called by every new CPU storage and by device storages: the innermost scope open on this thread, if any, owns it. */
+    static void track(Storage s) {
         TensorScope scope = CURRENT.get();
         if (scope == null) return;
         s.owner = scope;
@@ -85,7 +86,8 @@ public final class TensorScope implements AutoCloseable {
      */
     public static boolean madeSince(Tensor t, int mark) {
         TensorScope scope = CURRENT.get();
-        return mark >= 0 && scope != null && t.storage() instanceof CpuStorage c && c.owner == scope && c.birth >= mark && !c.isReleased();
+        Storage s = t.storage();
+        return mark >= 0 && scope != null && s.owner == scope && s.birth >= mark && !s.isReleased();
     }
 
     /**
@@ -97,7 +99,8 @@ public final class TensorScope implements AutoCloseable {
     public static boolean releaseIfMadeSince(Tensor t, int mark) {
         if (!madeSince(t, mark)) return false;
         TensorScope scope = CURRENT.get();
-        Object array = ((CpuStorage) t.storage()).release();
+        if (!(t.storage() instanceof CpuStorage c)) return t.storage().releaseDevice();
+        Object array = c.release();
         if (array == null) return false;
         scope.lease.giveBack(array);
         return true;
@@ -111,6 +114,9 @@ public final class TensorScope implements AutoCloseable {
         if (t.storage() instanceof CpuStorage c) {
             Object array = c.detach();
             for (TensorScope s = CURRENT.get(); s != null && array != null; s = s.outer) s.lease.disown(array);   // nor through another storage over it
+        } else {
+            t.storage().detached = true;
+            t.storage().owner = null;
         }
         return t;
     }
@@ -124,8 +130,12 @@ public final class TensorScope implements AutoCloseable {
         if (Thread.currentThread() != owner) throw new IllegalStateException("a TensorScope closes on the thread that opened it");
         if (CURRENT.get() != this) throw new IllegalStateException("an inner TensorScope is still open; scopes close in the reverse order of opening");
         closed = true;
-        for (CpuStorage s : made) {
-            Object array = s.release();
+        for (Storage s : made) {
+            if (!(s instanceof CpuStorage c)) {
+                s.releaseDevice();
+                continue;
+            }
+            Object array = c.release();
             if (array != null) lease.giveBack(array);   // only arrays the pool handed out are taken back
         }
         made.clear();

@@ -36,6 +36,46 @@ class TensorScopeTest {
         assertEquals("Tensor[2, " + N / 2 + "] float32 (released)", t.toString(), "printing one in a log does not throw");
     }
 
+    /** A device storage as a backend makes one (a CUDA tensor's): it asks to be tracked and counts its releases. */
+    private static final class DeviceStorage extends Storage {
+        int released;
+
+        DeviceStorage() {
+            super(DType.FLOAT32);
+            trackInScope();
+        }
+
+        @Override protected void releaseDeviceMemory() { released++; }
+        @Override public Device device() { return Device.cuda(0); }
+        @Override public int size() { return 4; }
+    }
+
+    private static Tensor onDevice() { return Tensor.of(new DeviceStorage(), Shape.of(4)); }
+
+    private static DeviceStorage storage(Tensor t) { return (DeviceStorage) t.storage(); }
+
+    @Test void deviceMemoryMadeInAScopeIsReleasedOnceWhenItClosesUnlessDetached() {
+        Tensor before = onDevice(), made, kept, freedEarly;
+        try (TensorScope scope = TensorScope.open(new BufferPool())) {
+            int mark = TensorScope.mark();
+            made = onDevice();
+            kept = TensorScope.detach(onDevice());
+            freedEarly = onDevice();
+            assertEquals(3, scope.trackedStorages());
+            assertTrue(TensorScope.madeSince(made, mark) && !TensorScope.madeSince(before, mark) && !TensorScope.madeSince(kept, mark));
+            assertTrue(TensorScope.releaseIfMadeSince(freedEarly, mark), "a backward pass may free a gradient before the scope closes");
+            assertTrue(storage(freedEarly).isReleased());
+            assertFalse(TensorScope.madeSince(freedEarly, mark), "a released storage is no longer live");
+        }
+        assertEquals(1, storage(made).released);
+        assertTrue(storage(made).isReleased());
+        assertEquals(1, storage(freedEarly).released, "released once, not again when the scope closes");
+        assertEquals(0, storage(kept).released);
+        assertFalse(storage(kept).isReleased());
+        assertEquals(0, storage(before).released, "made before the scope: not the scope's");
+        assertEquals(0, storage(onDevice()).released, "no scope open: not tracked");
+    }
+
     @Test void tensorsMadeBeforeTheScopeAreNotTouched() {
         Tensor before = Tensor.of(new float[N], N);
         try (TensorScope scope = TensorScope.open(new BufferPool())) {

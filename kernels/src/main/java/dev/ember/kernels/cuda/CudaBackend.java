@@ -77,6 +77,13 @@ public final class CudaBackend implements Backend {
         return cx.allocator().releaseCached();
     }
 
+    /** Device memory in use by live tensors (and its peak) and cached for reuse, in MiB, for logs and reports. */
+    public String memoryReport() {
+        CudaAllocator.Stats s = cx.allocator().stats();
+        return String.format(java.util.Locale.ROOT, "device memory: %d MiB in use (peak %d MiB), %d MiB cached", s.bytesInUse() >> 20,
+                s.peakBytesInUse() >> 20, s.bytesCached() >> 20);
+    }
+
     /** The device allocator's counters (for tests and environment reports). */
     CudaAllocator.Stats allocatorStats() { return cx.allocator().stats(); }
 
