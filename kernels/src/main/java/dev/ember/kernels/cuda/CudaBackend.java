@@ -22,11 +22,13 @@ import dev.ember.engine.UnaryOp;
  *
  * <p>{@code -Dember.cuda.gemm=own} (read when a backend is made) skips cuBLAS even where it is installed, so the
  * fallback GEMM kernel can be tested and benchmarked on a machine that has cuBLAS; {@code cublas} (the default) uses
- * cuBLAS when it loads.
+ * cuBLAS when it loads. Likewise {@code -Dember.cuda.conv=im2col} skips cuDNN (convolution as im2col + GEMM);
+ * {@code cudnn} (the default) uses cuDNN when it loads.
  */
 public final class CudaBackend implements Backend {
     /** The system property that picks the GEMM: {@code cublas} (default) or {@code own}. */
     static final String GEMM_PROPERTY = "ember.cuda.gemm";
+    static final String CONV_PROPERTY = "ember.cuda.conv";
 
     private final CudaContext cx;
     private final Device device;
@@ -41,7 +43,8 @@ public final class CudaBackend implements Backend {
         cx.bind();
         cublasWhy[0] = ownGemmReason(System.getProperty(GEMM_PROPERTY));
         Cublas cublas = cublasWhy[0] != null ? null : Cublas.load(finder, cublasWhy);
-        Cudnn cudnn = Cudnn.load(finder, cudnnWhy);
+        cudnnWhy[0] = fallbackReason(CONV_PROPERTY, System.getProperty(CONV_PROPERTY), "cudnn", "im2col");
+        Cudnn cudnn = cudnnWhy[0] != null ? null : Cudnn.load(finder, cudnnWhy);
         this.linalg = new CudaLinalg(cx, cublas, cudnn);
         this.libraries = cx.deviceName() + "; GEMM: " + (cublas != null ? "cuBLAS" : "own kernel (" + cublasWhy[0] + ")")
                 + "; convolution: " + (cudnn != null ? "cuDNN (" + cudnn.choosing() + ")" : "im2col + GEMM (" + cudnnWhy[0] + ")");
@@ -51,10 +54,13 @@ public final class CudaBackend implements Backend {
      * Why GEMM must skip cuBLAS, given {@link #GEMM_PROPERTY}'s value: null for {@code cublas} or unset, a reason for
      * {@code own}; anything else is a {@link BackendException} naming the property.
      */
-    static String ownGemmReason(String gemmProperty) {
-        if (gemmProperty == null || gemmProperty.isBlank() || gemmProperty.trim().equals("cublas")) return null;
-        if (gemmProperty.trim().equals("own")) return "-D" + GEMM_PROPERTY + "=own";
-        throw new BackendException("-D" + GEMM_PROPERTY + "=" + gemmProperty + ": expected cublas or own");
+    static String ownGemmReason(String gemmProperty) { return fallbackReason(GEMM_PROPERTY, gemmProperty, "cublas", "own"); }
+
+    /** Null when {@code value} is unset or {@code library}, the reason "-Dproperty=fallback" for {@code fallback}, else an error. */
+    static String fallbackReason(String property, String value, String library, String fallback) {
+        if (value == null || value.isBlank() || value.trim().equals(library)) return null;
+        if (value.trim().equals(fallback)) return "-D" + property + "=" + fallback;
+        throw new BackendException("-D" + property + "=" + value + ": expected " + library + " or " + fallback);
     }
 
     /** For messages and environment reports: the GPU's name and which of cuBLAS / cuDNN are in use (or why not). */
