@@ -21,6 +21,17 @@ public final class Backends {
         return CACHE.computeIfAbsent(device, Backends::create);
     }
 
+    /**
+     * For profilers and tracers: from now on {@link #of}{@code (device)} (and so every tensor op on that device) goes
+     * through {@code wrap} applied to the device's backend, which it must delegate to. Returns that backend. Nothing
+     * in the product calls it; {@code tools/gpu/StepProfile} times each backend call with it.
+     */
+    public static Backend instrument(Device device, java.util.function.UnaryOperator<Backend> wrap) {
+        Backend inner = of(device);
+        CACHE.put(device, wrap.apply(inner));
+        return inner;
+    }
+
     /** The backend named {@code name} for {@code device}, ignoring priorities (for tests and benchmarks). */
     public static Backend named(String name, Device device) {
         for (BackendProvider p : providers()) {

@@ -32,6 +32,32 @@ class BackendProvidersTest {
         assertEquals(Device.Kind.CPU, cpu.deviceKind());
     }
 
+    /** A profiler's wrapper sees every op of the device's tensors until the backend is put back. */
+    @Test void instrumentRoutesTheDevicesOpsThroughAWrapper() {
+        Backend original = Backends.of(Device.CPU);
+        List<String> calls = new ArrayList<>();
+        Backend inner = Backends.instrument(Device.CPU, b -> (Backend) java.lang.reflect.Proxy.newProxyInstance(Backend.class.getClassLoader(),
+                new Class<?>[] {Backend.class}, (proxy, m, args) -> {
+                    calls.add(m.getName());
+                    try {
+                        return m.invoke(b, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                }));
+        try {
+            assertEquals(original, inner);
+            float[] y = dev.ember.engine.Tensor.of(new float[] {1, -2}, 2).relu().toFloatArray();
+            assertEquals(2, y.length);
+            assertEquals(1f, y[0]);
+            assertEquals(0f, y[1]);
+            assertTrue(calls.contains("unary"), "calls seen: " + calls);
+        } finally {
+            Backends.instrument(Device.CPU, b -> original);
+        }
+        assertEquals(original, Backends.of(Device.CPU));
+    }
+
     @Test void theCpuBackendIsTheDefaultAndTheReferenceIsChosenByName() {
         assumeTrue(System.getProperty("ember.backend") == null, "ember.backend is set: the default is overridden");
         assertInstanceOf(CpuBackend.class, Backends.of(Device.CPU));
