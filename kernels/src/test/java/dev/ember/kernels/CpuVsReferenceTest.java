@@ -40,6 +40,20 @@ class CpuVsReferenceTest {
 
     // ---- storage ----
 
+    /** The one-pass ReLU backward gives the reference's dy * STEP(x) to the bit: NaN, -0, denormals, tails, views. */
+    @Test void reluBackwardIsTheProductWithStepToTheBit() {
+        float[] special = {1.5f, -2f, Float.NaN, -0f, 3f, Float.NaN, -1f, 7f, 1e-40f, -1e-40f, Float.POSITIVE_INFINITY, 0f};
+        float[] xs = {2f, -1f, 0f, 5f, -0f, -3f, Float.NaN, 1e-40f, 1f, 2f, -1f, Float.NEGATIVE_INFINITY};
+        Tensor dy = Tensor.of(special, 12), x = Tensor.of(xs, 12);
+        assertArrayEquals(REF.reluBackward(dy, x).toFloatArray(), CPU.reluBackward(dy, x).toFloatArray());
+        for (int n : SIZES) {
+            Tensor g = Tensor.randn(new Rng(n), 1f, n), in = Tensor.randn(new Rng(n + 1), 1f, n);
+            assertArrayEquals(REF.reluBackward(g, in).toFloatArray(), CPU.reluBackward(g, in).toFloatArray(), "n = " + n);
+        }
+        Tensor g = Tensor.randn(new Rng(3), 1f, 40, 1100).slice(0, 7, 23), in = Tensor.randn(new Rng(4), 1f, 1100, 16).transpose(0, 1);
+        assertArrayEquals(REF.reluBackward(g, in).toFloatArray(), CPU.reluBackward(g, in).toFloatArray(), "an offset view and a transposed one");
+    }
+
     @Test void copyIntoEveryDTypePairAndLayout() {
         Rng rng = new Rng(1);
         for (DType from : DType.values()) {

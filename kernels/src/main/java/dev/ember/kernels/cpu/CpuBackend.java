@@ -46,6 +46,11 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b, Shape outShape) { return CpuBinary.apply(op, a, b, outShape); }
 
+    @Override public Tensor reluBackward(Tensor dy, Tensor x) {
+        Tensor dx = CpuBinary.reluBackward(dy, x);
+        return dx != null ? dx : Backend.super.reluBackward(dy, x);
+    }
+
     // ---- reductions ----
 
     @Override public Tensor reduce(ReduceOp op, Tensor x, int[] axes, boolean keepDims) { return CpuReduce.reduce(op, x, axes, keepDims); }
