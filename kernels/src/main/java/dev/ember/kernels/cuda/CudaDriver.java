@@ -45,17 +45,49 @@ final class CudaDriver {
             } else if (r != CUresult.CUDA_SUCCESS) {
                 why = "cuInit failed: " + CUresult.stringFor(r);
             } else {
-                int[] n = new int[1];
+                int[] n = new int[1], version = new int[1];
                 r = JCudaDriver.cuDeviceGetCount(n);
                 if (r != CUresult.CUDA_SUCCESS) why = "cuDeviceGetCount failed: " + CUresult.stringFor(r);
                 else if (n[0] == 0) why = "no CUDA device (the driver reports 0)";
-                else count = n[0];
+                else if (JCudaDriver.cuDriverGetVersion(version) == CUresult.CUDA_SUCCESS) why = tooOld(version[0], ptxVersion());
+                // (a driver that cannot say its version is let through: loading a module would then say what is wrong)
+                if (why == null) count = n[0];
             }
         } catch (Throwable t) {
             why = describeLoadFailure(t);
         }
         problem = why;
         deviceCount = count;
+    }
+
+    /**
+     * Null when a driver of CUDA version {@code driver} (cuDriverGetVersion: 1000 * major + 10 * minor) can JIT-compile
+     * PTX of ISA {@code ptx} ("9.0"), else why not: a driver older than the PTX would fail at the first kernel, midway
+     * through a run, so {@code --device auto} must fall back to the CPU instead. PTX ISA 9.x came with CUDA 13.x,
+     * 8.x with CUDA 12.x.
+     */
+    static String tooOld(int driver, String ptx) {
+        String[] mm = ptx.split("\\.");
+        int major = Integer.parseInt(mm[0]), minor = mm.length > 1 ? Integer.parseInt(mm[1]) : 0;
+        int needed = major >= 8 ? (major + 4) * 1000 + minor * 10 : 0;
+        if (driver >= needed) return null;
+        return "the NVIDIA driver supports CUDA " + driver / 1000 + "." + driver % 1000 / 10 + ", and ember's kernels (PTX ISA " + ptx
+                + ") need a driver for CUDA " + needed / 1000 + "." + needed % 1000 / 10 + " or newer: update the driver (R580 or later for CUDA 13)";
+    }
+
+    /** The ISA version of the PTX carried in the jar (every module is built by one nvcc: PtxResourcesTest checks it). */
+    static String ptxVersion() {
+        try (java.io.InputStream in = CudaDriver.class.getResourceAsStream(Kernel.UNARY.resource())) {
+            if (in == null) return "0.0";
+            java.util.Scanner lines = new java.util.Scanner(in, java.nio.charset.StandardCharsets.US_ASCII);
+            while (lines.hasNextLine()) {
+                String line = lines.nextLine().trim();
+                if (line.startsWith(".version ")) return line.substring(9).trim();
+            }
+            return "0.0";
+        } catch (java.io.IOException e) {
+            return "0.0";
+        }
     }
 
     /** JCuda's load error spells out every attempt; keep the line that says what is missing. */

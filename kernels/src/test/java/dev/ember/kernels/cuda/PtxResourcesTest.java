@@ -25,6 +25,25 @@ class PtxResourcesTest {
         }
     }
 
+    /** The driver check reads one module's ISA version (CudaDriver.ptxVersion): every module must have that one. */
+    @Test void everyModuleHasTheIsaVersionTheDriverCheckReads() {
+        String version = CudaDriver.ptxVersion();
+        assertTrue(version.matches("\\d+\\.\\d+") && !version.equals("0.0"), version);
+        for (Kernel k : Kernel.values()) {
+            String text = new String(CudaContext.ptx(k), StandardCharsets.US_ASCII);
+            assertTrue(text.contains("\n.version " + version + "\n"), k.resource() + " is not PTX ISA " + version);
+        }
+    }
+
+    @Test void aDriverOlderThanThePtxIsRefusedWithTheVersionsNamed() {
+        assertEquals(null, CudaDriver.tooOld(13000, "9.0"));
+        assertEquals(null, CudaDriver.tooOld(13020, "9.0"));
+        assertEquals("the NVIDIA driver supports CUDA 12.2, and ember's kernels (PTX ISA 9.0) need a driver for CUDA 13.0 or newer:"
+                + " update the driver (R580 or later for CUDA 13)", CudaDriver.tooOld(12020, "9.0"));
+        assertTrue(CudaDriver.tooOld(13000, "9.1").contains("CUDA 13.1"));
+        assertEquals(null, CudaDriver.tooOld(12040, "8.4"));
+    }
+
     @Test void oneCommittedPtxPerCudaSourceAndNoEntryUnlisted() throws IOException {
         Set<String> sources = names(Path.of("src/main/cuda"), ".cu"), ptx = names(Path.of("src/main/resources/dev/ember/kernels/cuda"), ".ptx");
         assertEquals(sources, ptx, "each src/main/cuda/NAME.cu needs a committed NAME.ptx (run src/main/cuda/build-ptx.sh)");
