@@ -77,6 +77,10 @@ final class CpuReduce {
         } else if (reducedGroups == 1 && groups.size() >= 2 && groups.get(groups.size() - 2)[1] == 1) {
             int inner = groups.getLast()[0];
             columns(op, CpuCopy.floats(c), c.offset(), y.length / inner, count, inner, y);
+        } else if (op == ReduceOp.SUM && groups.size() == 3 && groups.get(0)[1] == 1 && groups.get(2)[0] % SPECIES.length() == 0) {
+            // x (R1, O, R2), a bias gradient over (N, H, W): each output's row is R1 segments of R2, read in place
+            int r1 = groups.get(0)[0], o = groups.get(1)[0], r2 = groups.get(2)[0];
+            segmentedRows(CpuCopy.floats(c), c.offset(), r1, o, r2, y);
         } else {
             // scattered reduced axes: kept axes first, reduced last, one copy, then rows
             int[] perm = new int[dims.length];
@@ -113,6 +117,39 @@ final class CpuReduce {
             }
         }
     }
+
+    /**
+     * y[o] = sum of x[r1, o, r2] over (r1, r2), x (R1, O, R2) with R2 a multiple of the vector length: the sum that
+     * {@link #rows} gives over the permuted copy x' (O, R1*R2), without the copy. Row o of x' is R1 segments of R2
+     * elements; a vector never straddles two, so {@link #sumBlock}'s loads, accumulators and block boundaries map
+     * one to one onto x and the bits are the same.
+     */
+    private static void segmentedRows(float[] x, int xo, int r1, int outer, int r2, float[] y) {
+        int r = r1 * r2, blocks = (r + BLOCK - 1) / BLOCK;
+        Parallel.forRange(outer, Math.max(1, GRAIN / r), (lo, hi) -> {
+            double[] partial = new double[blocks];
+            for (int o = lo; o < hi; o++) {
+                for (int b = 0; b < blocks; b++) partial[b] = sumSegmented(x, xo + o * r2, outer * r2, r2, b * BLOCK, Math.min(BLOCK, r - b * BLOCK));
+                y[o] = (float) combine(ReduceOp.SUM, partial);
+            }
+        });
+    }
+
+    /** {@link #sumBlock} over virtual elements [v0, v0 + n) of a row whose element v sits at base + (v / len) * stride + v % len. */
+    private static float sumSegmented(float[] x, int base, int stride, int len, int v0, int n) {
+        int lanes = SPECIES.length(), i = 0;
+        FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+        for (int bound = n - 4 * lanes; i <= bound; i += 4 * lanes) {
+            a0 = a0.add(FloatVector.fromArray(SPECIES, x, at(base, stride, len, v0 + i)));
+            a1 = a1.add(FloatVector.fromArray(SPECIES, x, at(base, stride, len, v0 + i + lanes)));
+            a2 = a2.add(FloatVector.fromArray(SPECIES, x, at(base, stride, len, v0 + i + 2 * lanes)));
+            a3 = a3.add(FloatVector.fromArray(SPECIES, x, at(base, stride, len, v0 + i + 3 * lanes)));
+        }
+        for (; i < n; i += lanes) a0 = a0.add(FloatVector.fromArray(SPECIES, x, at(base, stride, len, v0 + i)));   // n is a multiple of lanes
+        return CpuMath.laneSum(a0.add(a1).add(a2.add(a3)));
+    }
+
+    private static int at(int base, int stride, int len, int v) { return base + (v / len) * stride + v % len; }
 
     private static double combine(ReduceOp op, double[] partial) {
         double acc = partial[0];
