@@ -13,8 +13,8 @@
  * Code that runs the same graph again and again and knows when each value dies (an inference session) can hand
  * dead values' arrays to a {@link dev.ember.engine.BufferPool}, from which the CPU kernels take their outputs while
  * the pool's lease is open on the calling thread: its intermediates are then allocated on the first run only.
- * A training loop gets the same through a {@link dev.ember.engine.TensorScope} around each step: every CPU tensor made
- * in it is released when it closes (a later use is a {@link dev.ember.engine.ReleasedTensorException}) and its array
- * serves the next step.
+ * A training loop gets the same through a {@link dev.ember.engine.TensorScope} around each step: every tensor made
+ * in it is released when it closes (a later use is a {@link dev.ember.engine.ReleasedTensorException}); a CPU tensor's
+ * array serves the next step, a GPU tensor's device memory goes back to its allocator's cache.
  */
 package dev.ember.engine;

@@ -12,6 +12,8 @@
  * {@code CudaOptimizerSteps}) launches the kernels; {@code CudaBackend} only dispatches.
  *
  * <p>Determinism: no kernel adds floats with atomics, reductions use fixed trees, and cuDNN is limited to its
- * deterministic algorithms, so a GPU gives the same result run to run.
+ * deterministic algorithms, chosen by its heuristics rather than by timing, so a GPU gives the same result run to run
+ * (checked on an H200: the finetune demo wrote the same bits on every run; {@code -Dember.cudnn.search=true} trades
+ * that for the fastest algorithm of a timed search).
  */
 package dev.ember.kernels.cuda;
