@@ -24,12 +24,13 @@ public record Device(Kind kind, int index) {
         if (s.equals("cuda")) return cuda(0);
         if (s.startsWith("cuda:")) {
             try {
-                return cuda(Integer.parseInt(s.substring(5)));
+                int index = Integer.parseInt(s.substring(5));
+                if (index >= 0) return cuda(index);
             } catch (NumberFormatException e) {
-                throw new BackendException("bad device '" + text + "': expected cpu, cuda or cuda:N");
+                // falls through to the error below
             }
         }
-        throw new BackendException("bad device '" + text + "': expected cpu, cuda or cuda:N");
+        throw new BackendException("bad device '" + text + "': expected cpu, cuda or cuda:N with N >= 0");
     }
 
     @Override public String toString() {

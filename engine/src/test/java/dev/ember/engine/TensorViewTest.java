@@ -101,6 +101,7 @@ class TensorViewTest {
         assertEquals(Device.CPU, Device.parse("cpu"));
         assertEquals(Device.cuda(1), Device.parse("cuda:1"));
         assertThrows(BackendException.class, () -> Device.parse("tpu"));
+        assertTrue(assertThrows(BackendException.class, () -> Device.parse("cuda:-1")).getMessage().contains("'cuda:-1'"), "a negative index is the same typed error");
     }
 
     @Test
