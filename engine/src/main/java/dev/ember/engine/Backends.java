@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 
 /**
  * Finds the backend for a device through {@link ServiceLoader}. Set {@code -Dember.backend=NAME} to force one
@@ -26,7 +27,7 @@ public final class Backends {
      * through {@code wrap} applied to the device's backend, which it must delegate to. Returns that backend. Nothing
      * in the product calls it; {@code tools/gpu/StepProfile} times each backend call with it.
      */
-    public static Backend instrument(Device device, java.util.function.UnaryOperator<Backend> wrap) {
+    public static Backend instrument(Device device, UnaryOperator<Backend> wrap) {
         Backend inner = of(device);
         CACHE.put(device, wrap.apply(inner));
         return inner;

@@ -72,8 +72,7 @@ public final class CpuStorage extends Storage {
 
     /** Keeps this storage past every scope; its array (null if already released). */
     Object detach() {
-        detached = true;
-        owner = null;
+        keepPastScopes();
         return array;
     }
 

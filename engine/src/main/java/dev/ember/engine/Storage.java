@@ -42,6 +42,12 @@ public abstract class Storage {
      */
     public boolean isReleased() { return deviceReleased; }
 
+    /** TensorScope.detach: kept past every scope, owned by none. */
+    void keepPastScopes() {
+        detached = true;
+        owner = null;
+    }
+
     /** TensorScope's release of a device storage: once, and never a detached one; returns whether it released. */
     final boolean releaseDevice() {
         if (detached || deviceReleased) return false;

@@ -115,8 +115,7 @@ public final class TensorScope implements AutoCloseable {
             Object array = c.detach();
             for (TensorScope s = CURRENT.get(); s != null && array != null; s = s.outer) s.lease.disown(array);   // nor through another storage over it
         } else {
-            t.storage().detached = true;
-            t.storage().owner = null;
+            t.storage().keepPastScopes();
         }
         return t;
     }

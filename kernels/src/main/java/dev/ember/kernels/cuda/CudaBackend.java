@@ -14,6 +14,8 @@ import dev.ember.engine.Shape;
 import dev.ember.engine.Tensor;
 import dev.ember.engine.UnaryOp;
 
+import java.util.Locale;
+
 /**
  * The CUDA backend on one GPU: tensors in device memory ({@link CudaStorage} over a caching allocator), our PTX kernels
  * for everything elementwise, reductions, softmax, pooling, normalization, one-hot and optimizer steps; GEMM through
@@ -86,7 +88,7 @@ public final class CudaBackend implements Backend {
     /** Device memory in use by live tensors (and its peak) and cached for reuse, in MiB, for logs and reports. */
     public String memoryReport() {
         CudaAllocator.Stats s = cx.allocator().stats();
-        return String.format(java.util.Locale.ROOT, "device memory: %d MiB in use (peak %d MiB), %d MiB cached", s.bytesInUse() >> 20,
+        return String.format(Locale.ROOT, "device memory: %d MiB in use (peak %d MiB), %d MiB cached", s.bytesInUse() >> 20,
                 s.peakBytesInUse() >> 20, s.bytesCached() >> 20);
     }
 

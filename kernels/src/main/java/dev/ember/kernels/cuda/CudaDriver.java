@@ -4,6 +4,8 @@ import dev.ember.engine.BackendException;
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 
+import java.nio.charset.StandardCharsets;
+
 /**
  * The first touch of JCuda, made once: loading its native library needs the NVIDIA driver's libcuda.so.1, and a
  * failure there (an {@link UnsatisfiedLinkError}, then {@link NoClassDefFoundError} on every later touch) must
@@ -77,17 +79,14 @@ final class CudaDriver {
 
     /** The ISA version of the PTX carried in the jar (every module is built by one nvcc: PtxResourcesTest checks it). */
     static String ptxVersion() {
-        try (java.io.InputStream in = CudaDriver.class.getResourceAsStream(Kernel.UNARY.resource())) {
-            if (in == null) return "0.0";
-            java.util.Scanner lines = new java.util.Scanner(in, java.nio.charset.StandardCharsets.US_ASCII);
-            while (lines.hasNextLine()) {
-                String line = lines.nextLine().trim();
+        try {
+            for (String line : new String(CudaContext.ptx(Kernel.UNARY), StandardCharsets.US_ASCII).split("\n")) {
                 if (line.startsWith(".version ")) return line.substring(9).trim();
             }
-            return "0.0";
-        } catch (java.io.IOException e) {
-            return "0.0";
+        } catch (BackendException e) {
+            // a missing resource fails the first kernel load with its own message; the driver check lets it through
         }
+        return "0.0";
     }
 
     /** JCuda's load error spells out every attempt; keep the line that says what is missing. */

@@ -19,7 +19,8 @@ record Strided(int rank, int offset, int[] dims, int[] strides) {
     static Strided of(Tensor t) { return of(t.dims(), t.strides(), t.offset(), t.toString()); }
 
     static Strided of(int[] dims, int[] strides, int offset, String what) {
-        int[] d = new int[Math.max(MAX_RANK, dims.length)], s = new int[d.length];
+        int[] d = new int[Math.max(MAX_RANK, dims.length)], s = new int[d.length];   // unused axes: dim 1, stride 0
+        Arrays.fill(d, 1);
         int r = 0;
         for (int i = 0; i < dims.length; i++) {
             if (dims[i] == 1) continue;
@@ -33,12 +34,7 @@ record Strided(int rank, int offset, int[] dims, int[] strides) {
             r++;
         }
         if (r > MAX_RANK) throw new BackendException("cuda backend: " + what + " has " + r + " axes that cannot be merged; kernels take at most " + MAX_RANK);
-        int[] dd = Arrays.copyOf(d, MAX_RANK), ss = Arrays.copyOf(s, MAX_RANK);
-        for (int i = r; i < MAX_RANK; i++) {
-            dd[i] = 1;
-            ss[i] = 0;
-        }
-        return new Strided(r, offset, dd, ss);
+        return new Strided(r, offset, Arrays.copyOf(d, MAX_RANK), Arrays.copyOf(s, MAX_RANK));
     }
 
     /** The 2 + 2 * MAX_RANK 32-bit words of the struct. */
