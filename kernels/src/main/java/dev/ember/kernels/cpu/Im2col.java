@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -188,10 +189,28 @@ final class Im2col {
     /** x (Cg, H, W) into this thread's buffer as (Cg, H, 2, half): even columns, then odd ones (a zero past W). */
     private float[] splitColumns(float[] x, int xOff) {
         float[][] holder = SPLIT.get();
-        int size = cPerGroup * h * 2 * half;
+        int rowsIn = cPerGroup * h, size = rowsIn * 2 * half + 2 * SPECIES.length();   // slack: the last row's spill
         if (holder[0].length < size) holder[0] = new float[size];
         float[] out = holder[0];
-        for (int row = 0; row < cPerGroup * h; row++) {
+        int vector = SPECIES.length(), row = 0;
+        if (w % 2 == 0) {
+            // Whole vectors with a spill, rows in order: a row's even vectors spill into its odd half, written next,
+            // and its odd ones into the next row's even half, written after it. The loads may read past the row
+            // (into the next one, landing in spilled lanes) but not past x: the last rows take the scalar loop.
+            int spillRows = Math.min(rowsIn, Math.max(0, Math.floorDiv(x.length - xOff - 2 * roundUp(half, vector), w) + 1));
+            for (; row < spillRows; row++) {
+                int from = xOff + row * w, even = row * 2 * half, odd = even + half;
+                for (int t = 0; t < half; t += vector) {
+                    FloatVector a = FloatVector.fromArray(SPECIES, x, from + 2 * t), b = FloatVector.fromArray(SPECIES, x, from + 2 * t + vector);
+                    a.rearrange(EVEN, b).intoArray(out, even + t);
+                }
+                for (int t = 0; t < half; t += vector) {
+                    FloatVector a = FloatVector.fromArray(SPECIES, x, from + 2 * t), b = FloatVector.fromArray(SPECIES, x, from + 2 * t + vector);
+                    a.rearrange(ODD, b).intoArray(out, odd + t);
+                }
+            }
+        }
+        for (; row < rowsIn; row++) {
             int from = xOff + row * w, even = row * 2 * half, odd = even + half;
             for (int t = 0; t < w / 2; t++) {
                 out[even + t] = x[from + 2 * t];
@@ -204,6 +223,12 @@ final class Im2col {
         }
         return out;
     }
+
+    /** Lanes 0, 2, ..., 2L-2 of two vectors side by side; lanes 1, 3, ..., 2L-1. */
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(SPECIES, i -> 2 * i);
+    private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(SPECIES, i -> 2 * i + 1);
+
+    private static int roundUp(int x, int step) { return (x + step - 1) / step * step; }
 
     /**
      * Rows [rLo, rHi) of the column matrix, from x (Cg, H, W) at {@code xOff}, or for stride 2 from its

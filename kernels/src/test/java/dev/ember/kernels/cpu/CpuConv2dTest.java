@@ -52,6 +52,8 @@ class CpuConv2dTest {
         {40, 32, 4, 4, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // batched chunks widened to 512 columns, run one after the other
         {2, 3, 40, 37, 8, 7, 7, 2, 2, 3, 3, 1, 1, 1},    // stride 2 over odd-width rows wider than a vector: split columns
         {1, 2, 20, 41, 4, 3, 3, 2, 2, 1, 1, 2, 2, 1},    // the same with dilation 2 (every tap on one half)
+        {2, 5, 34, 34, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1},    // stride 2, even rows split in whole vectors spilling into the next half
+        {1, 3, 36, 36, 4, 3, 3, 2, 2, 0, 0, 1, 1, 1},    // the same, unpadded, the last rows of x split one float at a time
         {3, 4, 24, 24, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2},    // images of >= 512 outputs, grouped: each GEMM writes y in place
         {2, 3, 6, 10, 4, 1, 3, 1, 1, 0, 1, 1, 1, 1},     // padding in W only: the bordered copy's last row of a plane
         // one image whose column matrix passes CHUNK_FLOATS: im2col and GEMM in bands of output rows
