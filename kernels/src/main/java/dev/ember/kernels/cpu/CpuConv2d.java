@@ -31,6 +31,7 @@ import jdk.incubator.vector.VectorSpecies;
  * </ul>
  * A 3x3 stride-1 layer may instead take {@link Winograd3x3}, forward with a constant weight (inference) and forward and
  * backwardInput with a changing one where the layer is wide and large enough ({@link Winograd3x3#takesChangingWeight}).
+ * With a constant weight and tiles enough per product it takes {@link Winograd3x3F4} first (4x4 output tiles).
  * Determinism: each output element of forward and backwardInput is one Sgemm element, whose arithmetic does not
  * depend on the GEMM's width, so it is the same in both schedules and for any chunking. backwardWeight sums the
  * batch as per-chunk partial GEMMs added in chunk order; the chunk size depends only on the layer's geometry,
@@ -90,6 +91,12 @@ final class CpuConv2d {
         int xBase = xc.offset(), wBase = wc.offset();
         float[] y = BufferPool.uninitialized(ys.numel()); // (N, OC, OH, OW), every element written below
         boolean constant = constantWeight(wc);
+        Winograd3x3F4 wide = constant ? Winograd3x3F4.plan(g, p) : null;
+        if (wide != null) {
+            Winograd3x3F4.Weight u = wc.storage().derived(new WinogradF4WeightKey(wBase, g.oc, g.c), () -> Winograd3x3F4.transform(wd, wBase, g.oc, g.c));
+            wide.forward(xd, xBase, u, b, relu, y);
+            return Tensor.of(CpuStorage.wrap(y), ys);
+        }
         Winograd3x3 winograd = constant || Winograd3x3.takesChangingWeight(g) ? Winograd3x3.plan(g, p) : null;
         if (winograd != null) {
             Winograd3x3.Weight u = constant
@@ -230,6 +237,9 @@ final class CpuConv2d {
 
     /** What a Winograd-transformed conv weight depends on besides the storage's values. */
     private record WinogradWeightKey(int offset, int oc, int c) {}
+
+    /** What an F(4x4, 3x3)-transformed conv weight depends on besides the storage's values. */
+    private record WinogradF4WeightKey(int offset, int oc, int c) {}
 
     /** dst[d, d + n) = src[s, s + n) + bias, then max(., 0) when {@code relu}; src may be dst. */
     static void biasRelu(float[] src, int s, float[] dst, int d, int n, float bias, boolean relu) {

@@ -288,7 +288,7 @@ final class Winograd3x3 {
             float[] p = s.row = Scratch.grow(s.row, padded * width + 2 * L);
             float[] e = s.split = Scratch.grow(s.split, 2 * halves);   // even columns of every padded row, then odd
             int base = xOff + (img * c + ci) * h * w;
-            for (int pr = 0; pr < padded; pr++) padRow(x, base, 2 * ty0 + pr - padH, p, pr * width, width);
+            for (int pr = 0; pr < padded; pr++) padRow(x, base, 2 * ty0 + pr - padH, h, w, padW, p, pr * width, width);
             java.util.Arrays.fill(p, padded * width, padded * width + 2 * L, 0f);   // read by the last vectors only
             deinterleave(p, padded * span, e, halves);
             // column q of each tile: even[tx] (q = 0), odd[tx], even[tx + 1], odd[tx + 1] of its four rows
@@ -299,8 +299,11 @@ final class Winograd3x3 {
         for (int i = 0; i < 4; i++) acrossRowB(half, i * 4 * pitch, pitch, tiles, v, (i * 4 * c + ci) * tiles, plane);
     }
 
-    /** p[at, at + width) = x[iy, j - padW] for the row at {@code base}, 0 outside x. */
-    private void padRow(float[] x, int base, int iy, float[] p, int at, int width) {
+    /**
+     * p[at, at + width) = x[iy, j - padW] for the row at {@code base} of an (h, w) plane, 0 outside x (F(4x4, 3x3)
+     * pads its rows the same way).
+     */
+    static void padRow(float[] x, int base, int iy, int h, int w, int padW, float[] p, int at, int width) {
         if (iy < 0 || iy >= h) {
             java.util.Arrays.fill(p, at, at + width, 0f);
             return;

@@ -1,0 +1,401 @@
+package dev.ember.kernels.cpu;
+
+import dev.ember.engine.Conv2dParams;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * A 3x3, stride-1 convolution as Winograd F(4x4, 3x3) (Lavin and Gray, 2015): each 4x4 output tile is made from the
+ * 6x6 input tile around it with 36 multiplies per (output channel, input channel) instead of 144, against 64 for the
+ * four 2x2 tiles of {@link Winograd3x3}. Inference only: it takes a constant weight, whose 36 planes are made once
+ * and kept (4 times the weight), so it runs where a product has tiles enough to repay reading them.
+ *
+ * <pre>
+ *   tiles t = (n, ty, tx), ty < ceil(OH/4), tx < ceil(OW/4); d[c, t] (6x6) = x[n, c, 4ty - padH + r, 4tx - padW + q]
+ *   U[xi] (K, C) = (G w[k, c] G^T)[xi]        36 planes xi = (i, j), packed for Sgemm
+ *   V[xi] (C, T) = (B^T d[c, t] B)[xi]        a chunk's T tiles side by side
+ *   M[xi] (K, T) = U[xi] · V[xi]              36 Sgemm products of depth C
+ *   y[n, k, 4ty + a, 4tx + b] = (A^T M[., k, t] A)[a, b] (+ bias, then ReLU)
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ * </pre>
+ * The transforms use the points 0, +-1, +-2, so they lose a few more bits than F(2x2, 3x3): about 1e-6 of the sum
+ * of |terms| here (Winograd3x3F4Test). Each tile's inputs are gathered through a table, vectors over the chunk's
+ * tiles, and every transform runs on whole vectors of T with a scalar tail of the same arithmetic, so each output
+ * depends only on its tile: the same bits for any chunking, batch split or thread count.
+ */
+final class Winograd3x3F4 {
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final int L = SPECIES.length();
+    /** {@code -Dember.winogradF4=false} keeps inference on F(2x2, 3x3) (or im2col + GEMM) everywhere. */
+    static final boolean ENABLED = Winograd3x3.ENABLED && !"false".equals(System.getProperty("ember.winogradF4"));
+    /** V and M of one chunk together, in floats (2 MB), as in {@link Winograd3x3}. */
+    private static final int CHUNK_FLOATS = 1 << 19;
+    /** Fewest input and output channels, as for F(2x2, 3x3). */
+    static final int MIN_CHANNELS = 32;
+    /** Fewest tiles per product: the 36 planes are 4 times the weight and are read once per product. */
+    static final int MIN_TILES = 32;
+    /**
+     * Tile rows at most this wide gather each tile's inputs through a table ({@link #inputTransformNarrow}); wider ones
+     * split padded input rows into their four column phases ({@link #inputTransform}), where a vector of a tile row's
+     * tiles has lanes enough to use. Input transform per call, one JVM per setting: resnet18's 64-channel layer at 1x56x56
+     * (14-tile rows) 0.14 ms split against 0.24 gathered, 128 channels at 1x28x28 (7) 0.09-0.11 against 0.14, but
+     * 64 channels at 32x16x16 (4) 0.69 split against 0.60-0.62 gathered (wall time of the calling thread).
+     */
+    static final int NARROW_TILES = 4;
+
+    private final int n, c, k, h, w, oh, ow, padH, padW, tilesY, tilesX, chunks;
+
+    private Winograd3x3F4(Im2col g, Conv2dParams p) {
+        n = g.n;
+        c = g.c;
+        k = g.oc;
+        h = g.h;
+        w = g.w;
+        oh = g.oh;
+        ow = g.ow;
+        padH = p.padH();
+        padW = p.padW();
+        tilesY = (oh + 3) / 4;
+        tilesX = (ow + 3) / 4;
+        int perRow = 36 * (c + k) * tilesX;
+        int rows = n * tilesY;
+        int per = Math.max(1, Math.min(rows, CHUNK_FLOATS / perRow));
+        chunks = (rows + per - 1) / per;
+    }
+
+    /** The plan for this geometry, or null: 3x3, stride 1, dilation 1, one group, channels and tiles enough. */
+    static Winograd3x3F4 plan(Im2col g, Conv2dParams p) {
+        if (!ENABLED || g.kh != 3 || g.kw != 3 || p.strideH() != 1 || p.strideW() != 1 || p.dilationH() != 1
+                || p.dilationW() != 1 || g.groups != 1 || g.oh < 4 || g.ow < 4 || g.c < MIN_CHANNELS || g.oc < MIN_CHANNELS) return null;
+        Winograd3x3F4 plan = new Winograd3x3F4(g, p);
+        long fewestTiles = (long) (plan.n * plan.tilesY / plan.chunks) * plan.tilesX;
+        return fewestTiles >= MIN_TILES && (long) plan.k * plan.c * fewestTiles >= Sgemm.SMALL ? plan : null;
+    }
+
+    /** The transformed weight: plane xi (K, C) packed for Sgemm. */
+    record Weight(Sgemm.PackedA[] planes) {}
+
+    /** G's rows: a 3-vector (a, b, e) goes to the 6 values of G (a, b, e)^T. */
+    private static void g(double a, double b, double e, double[] out, int at, int step) {
+        out[at] = a / 4;
+        out[at + step] = -(a + b + e) / 6;
+        out[at + 2 * step] = -(a - b + e) / 6;
+        out[at + 3 * step] = a / 24 + b / 12 + e / 6;
+        out[at + 4 * step] = a / 24 - b / 12 + e / 6;
+        out[at + 5 * step] = e;
+    }
+
+    /** U = G w G^T for w (K, C, 3, 3) at {@code wOff}, each 6x6 result computed in double and rounded once. */
+    static Weight transform(float[] wd, int wOff, int k, int c) {
+        // (36, C, K): each plane column-major, so that packing copies MR adjacent values per step (see Winograd3x3)
+        float[] u = new float[36 * c * k];
+        Parallel.forRange(c, Parallel.grain(c, 1), (lo, hi) -> {
+            double[] gw = new double[18];   // G w (6x3), row r at 3r
+            double[] row = new double[6];
+            for (int ci = lo; ci < hi; ci++) {
+                for (int o = 0; o < k; o++) {
+                    int at = wOff + (o * c + ci) * 9;
+                    for (int q = 0; q < 3; q++) g(wd[at + q], wd[at + 3 + q], wd[at + 6 + q], gw, q, 3);
+                    for (int i = 0; i < 6; i++) {   // row i of (G w) G^T
+                        g(gw[3 * i], gw[3 * i + 1], gw[3 * i + 2], row, 0, 1);
+                        for (int j = 0; j < 6; j++) u[((i * 6 + j) * c + ci) * k + o] = (float) row[j];
+                    }
+                }
+            }
+        });
+        Sgemm.PackedA[] planes = new Sgemm.PackedA[36];
+        for (int xi = 0; xi < 36; xi++) planes[xi] = Sgemm.PackedA.of(k, c, u, xi * c * k, 1, k);
+        return new Weight(planes);
+    }
+
+    /** Per-thread buffers: V and M of the chunk a thread owns, a channel's gathered and half-transformed tiles, the gather table. */
+    private static final class Scratch {
+        float[] v = new float[0], m = new float[0], d = new float[0], half = new float[0], out = new float[0], row = new float[0];
+        int[] corner = new int[0];
+        boolean[] inside = new boolean[0];
+
+        static float[] grow(float[] a, int size) { return a.length < size ? new float[size] : a; }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * y (N, K, OH, OW) = conv(x, w) (+ bias, then ReLU), x (N, C, H, W) contiguous at {@code xOff}; {@code u} from
+     * {@link #transform} of w; bias (K) may be null.
+     */
+    void forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
+        if (chunks >= 2 * Parallel.THREADS) {
+            Parallel.forRange(chunks, 1, (lo, hi) -> {
+                for (int q = lo; q < hi; q++) chunk(q, x, xOff, u, bias, relu, y);
+            });
+        } else {
+            for (int q = 0; q < chunks; q++) chunk(q, x, xOff, u, bias, relu, y);
+        }
+    }
+
+    /** Tile rows [r0, r1) of chunk q: as many per chunk as fit, with sizes that differ by at most one. */
+    private int firstRow(int q) { return (int) ((long) q * n * tilesY / chunks); }
+
+    private void chunk(int q, float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
+        int r0 = firstRow(q), r1 = firstRow(q + 1), tiles = (r1 - r0) * tilesX;
+        Scratch s = SCRATCH.get();
+        float[] v = s.v = Scratch.grow(s.v, 36 * c * tiles);   // (36, C, T)
+        float[] m = s.m = Scratch.grow(s.m, 36 * k * tiles);   // (36, K, T)
+        boolean narrow = tilesX <= NARROW_TILES;
+        if (narrow) gatherTable(s, r0, r1, tiles);
+        int[] corner = s.corner;
+        boolean[] inside = s.inside;
+        Parallel.forRange(c, Parallel.grain(c, 1), (lo, hi) -> {
+            for (int ci = lo; ci < hi; ci++) {
+                if (narrow) inputTransformNarrow(x, xOff, ci, v, tiles, corner, inside);
+                else inputTransform(x, xOff, ci, r0, r1, v, tiles);
+            }
+        });
+        Parallel.forRange(36, 1, (lo, hi) -> {
+            for (int xi = lo; xi < hi; xi++) {
+                Sgemm.gemm(k, tiles, c, null, 0, c, 1, u.planes()[xi], v, xi * c * tiles, tiles, 1, m, xi * k * tiles, tiles, false);
+            }
+        });
+        Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {
+            for (int o = lo; o < hi; o++) outputTransform(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y);
+        });
+    }
+
+    /**
+     * For tile rows [r0, r1): for input (r, q) of tile t, at [(6r + q)(T + L) + t], whether it lies inside x and its
+     * offset in x from channel 0 of the batch (0 where outside, so that every lane's index is valid: the Vector API
+     * checks masked-off lanes too). Made by the chunk's owner; its workers only read it.
+     */
+    private void gatherTable(Scratch s, int r0, int r1, int tiles) {
+        int pitch = tiles + L;
+        int[] corner = s.corner = s.corner.length < 36 * pitch ? new int[36 * pitch] : s.corner;
+        boolean[] inside = s.inside = s.inside.length < 36 * pitch ? new boolean[36 * pitch] : s.inside;
+        java.util.Arrays.fill(inside, 0, 36 * pitch, false);   // lanes past the last tile stay off and read x[0]
+        java.util.Arrays.fill(corner, 0, 36 * pitch, 0);
+        for (int row = r0; row < r1; row++) {
+            int img = row / tilesY, iy = 4 * (row % tilesY) - padH;
+            for (int tx = 0; tx < tilesX; tx++) {
+                int t = (row - r0) * tilesX + tx, ix = 4 * tx - padW;
+                for (int rq = 0; rq < 36; rq++) {
+                    int yy = iy + rq / 6, xx = ix + rq % 6, at = rq * pitch + t;
+                    inside[at] = yy >= 0 && yy < h && xx >= 0 && xx < w;
+                    corner[at] = inside[at] ? (img * c * h + yy) * w + xx : 0;
+                }
+            }
+        }
+    }
+
+    /**
+     * V[., ci, .] for the chunk's tiles, in two passes: B^T down each of the tiles' six columns into {@code half}
+     * (36, T), then B across each of its six rows into V. An image's input rows are copied with their zero border into
+     * rows of 4 * (tilesX + 2), and all of them split at once into their four column phases (one flat pass: the rows'
+     * width is a multiple of 4), so that column 4tx + q of a tile is phase q mod 4 at tx + q div 4: the first pass
+     * then runs on whole vectors of a tile row's tiles, the second on whole vectors of T.
+     */
+    private void inputTransform(float[] x, int xOff, int ci, int r0, int r1, float[] v, int tiles) {
+        int span = tilesX + 2, width = 4 * span;   // a padded row: padW zeros, x's row, zeros up to 4 * span
+        Scratch s = SCRATCH.get();
+        int pitch = tiles + L;   // half's planes, with room for a tile row's whole-vector spill past the last tiles
+        float[] half = s.half = Scratch.grow(s.half, 36 * pitch);
+        for (int row = r0; row < r1; ) {   // one image's tile rows at a time
+            int img = row / tilesY, ty0 = row % tilesY, rows = Math.min(tilesY - ty0, r1 - row);
+            int padded = 4 * rows + 2, quarter = padded * span + 2 * L;   // the padded rows these tile rows read
+            float[] p = s.row = Scratch.grow(s.row, padded * width + 4 * L);
+            float[] e = s.d = Scratch.grow(s.d, 4 * quarter);   // column phase 0 of every padded row, then 1, 2, 3
+            int base = xOff + (img * c + ci) * h * w;
+            for (int pr = 0; pr < padded; pr++) Winograd3x3.padRow(x, base, 4 * ty0 + pr - padH, h, w, padW, p, pr * width, width);
+            java.util.Arrays.fill(p, padded * width, padded * width + 4 * L, 0f);   // read by the last vectors only
+            deinterleave4(p, padded * span, e, quarter);
+            for (int q = 0; q < 6; q++) {
+                downColumnsBt(e, (q % 4) * quarter + q / 4, span, rows, half, q * pitch + (row - r0) * tilesX, 6 * pitch);
+            }
+            row += rows;
+        }
+        int plane = c * tiles;
+        for (int i = 0; i < 6; i++) sixPointBt(half, i * 6 * pitch, pitch, tiles, v, (i * 6 * c + ci) * tiles, plane);   // across row i
+    }
+
+    /** Lanes 0, 2, ..., 2L-2 of two vectors side by side; lanes 1, 3, ..., 2L-1. */
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(SPECIES, i -> 2 * i);
+    private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(SPECIES, i -> 2 * i + 1);
+
+    /**
+     * e[f * quarter + j] = p[4j + f] for the four phases f and j < n, in one flat pass (even and odd lanes twice).
+     * Whole vectors: up to L - 1 floats are written past each phase, and p is read up to 4L floats past 4n.
+     */
+    private static void deinterleave4(float[] p, int n, float[] e, int quarter) {
+        for (int j = 0; j < n; j += L) {
+            FloatVector a = FloatVector.fromArray(SPECIES, p, 4 * j), b = FloatVector.fromArray(SPECIES, p, 4 * j + L);
+            FloatVector c = FloatVector.fromArray(SPECIES, p, 4 * j + 2 * L), d = FloatVector.fromArray(SPECIES, p, 4 * j + 3 * L);
+            FloatVector even1 = a.rearrange(EVEN, b), odd1 = a.rearrange(ODD, b), even2 = c.rearrange(EVEN, d), odd2 = c.rearrange(ODD, d);
+            even1.rearrange(EVEN, even2).intoArray(e, j);
+            odd1.rearrange(EVEN, odd2).intoArray(e, quarter + j);
+            even1.rearrange(ODD, even2).intoArray(e, 2 * quarter + j);
+            odd1.rearrange(ODD, odd2).intoArray(e, 3 * quarter + j);
+        }
+    }
+
+    /**
+     * Column q of B^T d for every tile of {@code rows} tile rows: tile row k's input row r starts at
+     * e[from + (4k + r) * span] (its column q values side by side over tx), into planes 6i + q of {@code half}
+     * ({@code plane} apart) from {@code dst} + k * tilesX. Whole vectors, unmasked: lanes past a tile row's last
+     * tile read the next values and land in the next tile row's place, written after it, or in the plane's slack.
+     * The arithmetic of {@link #sixPointBt}, so the same V as the gathering transform.
+     */
+    private void downColumnsBt(float[] e, int from, int span, int rows, float[] half, int dst, int plane) {
+        for (int k = 0; k < rows; k++) {
+            int src = from + 4 * k * span, to = dst + k * tilesX;
+            for (int tx = 0; tx < tilesX; tx += L) {
+                FloatVector d0 = FloatVector.fromArray(SPECIES, e, src + tx), d1 = FloatVector.fromArray(SPECIES, e, src + span + tx);
+                FloatVector d2 = FloatVector.fromArray(SPECIES, e, src + 2 * span + tx), d3 = FloatVector.fromArray(SPECIES, e, src + 3 * span + tx);
+                FloatVector d4 = FloatVector.fromArray(SPECIES, e, src + 4 * span + tx), d5 = FloatVector.fromArray(SPECIES, e, src + 5 * span + tx);
+                FloatVector s34 = d3.add(d4), s12 = d1.add(d2), t43 = d4.sub(d3), t12 = d1.sub(d2), t42 = d4.sub(d2), t31 = d3.sub(d1);
+                d0.mul(4f).sub(d2.mul(5f)).add(d4).intoArray(half, to + tx);
+                s34.sub(s12.mul(4f)).intoArray(half, to + plane + tx);
+                t43.add(t12.mul(4f)).intoArray(half, to + 2 * plane + tx);
+                t42.add(t31.mul(2f)).intoArray(half, to + 3 * plane + tx);
+                t42.sub(t31.mul(2f)).intoArray(half, to + 4 * plane + tx);
+                d1.mul(4f).sub(d3.mul(5f)).add(d5).intoArray(half, to + 5 * plane + tx);
+            }
+        }
+    }
+
+    /**
+     * inputTransform for narrow tile rows: d (36, T) gathered a vector of tiles at a time through the chunk's
+     * {@link #gatherTable} (0 outside x), then B^T down each of its six columns and B across each of its six rows,
+     * on whole vectors over all T tiles.
+     */
+    private void inputTransformNarrow(float[] x, int xOff, int ci, float[] v, int tiles, int[] corner, boolean[] inside) {
+        Scratch s = SCRATCH.get();
+        int pitch = tiles + L;   // room for the last whole vector of each plane
+        float[] d = s.d = Scratch.grow(s.d, 36 * pitch);
+        float[] half = s.half = Scratch.grow(s.half, 36 * pitch);
+        int base = xOff + ci * h * w;
+        for (int rq = 0; rq < 36; rq++) {
+            for (int t = 0; t < tiles; t += L) {
+                VectorMask<Float> in = VectorMask.fromArray(SPECIES, inside, rq * pitch + t);
+                FloatVector.fromArray(SPECIES, x, base, corner, rq * pitch + t, in).intoArray(d, rq * pitch + t);
+            }
+        }
+        for (int q = 0; q < 6; q++) sixPointBt(d, q * pitch, 6 * pitch, tiles, half, q * pitch, 6 * pitch);   // down column q
+        int plane = c * tiles;
+        for (int i = 0; i < 6; i++) sixPointBt(half, i * 6 * pitch, pitch, tiles, v, (i * 6 * c + ci) * tiles, plane);   // across row i
+    }
+
+    /**
+     * B^T (d0 .. d5), over n tiles: inputs planes {@code step} apart from s, outputs planes {@code plane} apart from
+     * {@code to}. Whole vectors, then a scalar tail with the same operations in the same order.
+     */
+    private static void sixPointBt(float[] a, int s, int step, int n, float[] out, int to, int plane) {
+        int t = 0;
+        for (int bound = SPECIES.loopBound(n); t < bound; t += L) {
+            FloatVector d0 = FloatVector.fromArray(SPECIES, a, s + t), d1 = FloatVector.fromArray(SPECIES, a, s + step + t);
+            FloatVector d2 = FloatVector.fromArray(SPECIES, a, s + 2 * step + t), d3 = FloatVector.fromArray(SPECIES, a, s + 3 * step + t);
+            FloatVector d4 = FloatVector.fromArray(SPECIES, a, s + 4 * step + t), d5 = FloatVector.fromArray(SPECIES, a, s + 5 * step + t);
+            FloatVector s34 = d3.add(d4), s12 = d1.add(d2), t43 = d4.sub(d3), t12 = d1.sub(d2), t42 = d4.sub(d2), t31 = d3.sub(d1);
+            d0.mul(4f).sub(d2.mul(5f)).add(d4).intoArray(out, to + t);
+            s34.sub(s12.mul(4f)).intoArray(out, to + plane + t);
+            t43.add(t12.mul(4f)).intoArray(out, to + 2 * plane + t);
+            t42.add(t31.mul(2f)).intoArray(out, to + 3 * plane + t);
+            t42.sub(t31.mul(2f)).intoArray(out, to + 4 * plane + t);
+            d1.mul(4f).sub(d3.mul(5f)).add(d5).intoArray(out, to + 5 * plane + t);
+        }
+        for (; t < n; t++) {
+            float d0 = a[s + t], d1 = a[s + step + t], d2 = a[s + 2 * step + t], d3 = a[s + 3 * step + t], d4 = a[s + 4 * step + t], d5 = a[s + 5 * step + t];
+            float s34 = d3 + d4, s12 = d1 + d2, t43 = d4 - d3, t12 = d1 - d2, t42 = d4 - d2, t31 = d3 - d1;
+            out[to + t] = d0 * 4f - d2 * 5f + d4;
+            out[to + plane + t] = s34 - s12 * 4f;
+            out[to + 2 * plane + t] = t43 + t12 * 4f;
+            out[to + 3 * plane + t] = t42 + t31 * 2f;
+            out[to + 4 * plane + t] = t42 - t31 * 2f;
+            out[to + 5 * plane + t] = d1 * 4f - d3 * 5f + d5;
+        }
+    }
+
+    /** Interleaves two vectors: (a0, b0, a1, b1, ...) from the lower halves, and from the upper halves. */
+    private static final VectorShuffle<Float> ZIP_LOW = VectorShuffle.fromOp(SPECIES, i -> (i % 2 == 0 ? 0 : L) + i / 2);
+    private static final VectorShuffle<Float> ZIP_HIGH = VectorShuffle.fromOp(SPECIES, i -> (i % 2 == 0 ? 0 : L) + L / 2 + i / 2);
+
+    /**
+     * y[., o, ., .] for the chunk's tiles: A^T down each of the six columns of M into {@code half} (24, T), then A
+     * across each of the four rows with bias and ReLU, the tiles' four columns interleaved, flat over all tiles into
+     * {@code out}; then each output row copied to y.
+     */
+    private void outputTransform(float[] m, int tiles, int o, int r0, int r1, float bias, boolean relu, float[] y) {
+        Scratch s = SCRATCH.get();
+        int pitch = tiles + L;
+        float[] half = s.half = Scratch.grow(s.half, 24 * pitch);
+        int plane = k * tiles;
+        for (int j = 0; j < 6; j++) sixPointAt(m, (j * k + o) * tiles, 6 * plane, tiles, half, j * pitch, 6 * pitch);   // down column j
+        int rowPitch = 4 * pitch;   // output row 4ty + a of every tile row, side by side, and the vectors' slack
+        float[] out = s.out = Scratch.grow(s.out, 4 * rowPitch);
+        for (int a = 0; a < 4; a++) acrossRowA(half, a * 6 * pitch, pitch, tiles, bias, relu, out, a * rowPitch);
+        for (int row = r0; row < r1; row++) {
+            // where this chunk's rows of y[img, o] end: past them, other chunks' rows, written by other threads
+            int img = row / tilesY, ty = row % tilesY, last = Math.min(r1, (img + 1) * tilesY) - 1 - img * tilesY;
+            int end = ((img * k + o) * oh + Math.min(oh, 4 * last + 4)) * ow;
+            for (int a = 0; a < 4 && 4 * ty + a < oh; a++) {
+                int from = a * rowPitch + 4 * (row - r0) * tilesX, to = ((img * k + o) * oh + 4 * ty + a) * ow, j = 0;
+                // whole vectors (rows of 11 to 56 floats: a copy call costs more): a spill past the row lands in this
+                // chunk's later rows of y[img, o], written after it
+                for (int stop = Math.min(ow, end - to - L + 1); j < stop; j += L) FloatVector.fromArray(SPECIES, out, from + j).intoArray(y, to + j);
+                for (; j < ow; j++) y[to + j] = out[from + j];
+            }
+        }
+    }
+
+    /** A^T (m0 .. m5) over n tiles: inputs planes {@code step} apart from s, four outputs planes {@code plane} apart from {@code to}. */
+    private static void sixPointAt(float[] m, int s, int step, int n, float[] out, int to, int plane) {
+        int t = 0;
+        for (int bound = SPECIES.loopBound(n); t < bound; t += L) {
+            FloatVector m0 = FloatVector.fromArray(SPECIES, m, s + t), m1 = FloatVector.fromArray(SPECIES, m, s + step + t);
+            FloatVector m2 = FloatVector.fromArray(SPECIES, m, s + 2 * step + t), m3 = FloatVector.fromArray(SPECIES, m, s + 3 * step + t);
+            FloatVector m4 = FloatVector.fromArray(SPECIES, m, s + 4 * step + t), m5 = FloatVector.fromArray(SPECIES, m, s + 5 * step + t);
+            FloatVector p12 = m1.add(m2), d12 = m1.sub(m2), p34 = m3.add(m4), d34 = m3.sub(m4);
+            m0.add(p12).add(p34).intoArray(out, to + t);
+            d12.add(d34.mul(2f)).intoArray(out, to + plane + t);
+            p12.add(p34.mul(4f)).intoArray(out, to + 2 * plane + t);
+            d12.add(d34.mul(8f)).add(m5).intoArray(out, to + 3 * plane + t);
+        }
+        for (; t < n; t++) {
+            float m0 = m[s + t], m1 = m[s + step + t], m2 = m[s + 2 * step + t], m3 = m[s + 3 * step + t], m4 = m[s + 4 * step + t], m5 = m[s + 5 * step + t];
+            float p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4;
+            out[to + t] = m0 + p12 + p34;
+            out[to + plane + t] = d12 + d34 * 2f;
+            out[to + 2 * plane + t] = p12 + p34 * 4f;
+            out[to + 3 * plane + t] = d12 + d34 * 8f + m5;
+        }
+    }
+
+    /**
+     * Output row a of every tile, flat over all n tiles: A across its row of A^T M (six planes {@code p} apart from
+     * {@code from}), + bias, then ReLU, columns 4tx .. 4tx+3 interleaved into out[to + 4t ..]. Whole vectors: the last
+     * ones read and write up to 4L floats past the tiles (slack).
+     */
+    private static void acrossRowA(float[] half, int from, int p, int n, float bias, boolean relu, float[] out, int to) {
+        for (int t = 0; t < n; t += L) {
+            FloatVector m0 = FloatVector.fromArray(SPECIES, half, from + t), m1 = FloatVector.fromArray(SPECIES, half, from + p + t);
+            FloatVector m2 = FloatVector.fromArray(SPECIES, half, from + 2 * p + t), m3 = FloatVector.fromArray(SPECIES, half, from + 3 * p + t);
+            FloatVector m4 = FloatVector.fromArray(SPECIES, half, from + 4 * p + t), m5 = FloatVector.fromArray(SPECIES, half, from + 5 * p + t);
+            FloatVector p12 = m1.add(m2), d12 = m1.sub(m2), p34 = m3.add(m4), d34 = m3.sub(m4);
+            FloatVector c0 = m0.add(p12).add(p34).add(bias), c1 = d12.add(d34.mul(2f)).add(bias);
+            FloatVector c2 = p12.add(p34.mul(4f)).add(bias), c3 = d12.add(d34.mul(8f)).add(m5).add(bias);
+            if (relu) {
+                c0 = c0.max(0f);
+                c1 = c1.max(0f);
+                c2 = c2.max(0f);
+                c3 = c3.max(0f);
+            }
+            FloatVector low02 = c0.rearrange(ZIP_LOW, c2), high02 = c0.rearrange(ZIP_HIGH, c2);
+            FloatVector low13 = c1.rearrange(ZIP_LOW, c3), high13 = c1.rearrange(ZIP_HIGH, c3);
+            low02.rearrange(ZIP_LOW, low13).intoArray(out, to + 4 * t);
+            low02.rearrange(ZIP_HIGH, low13).intoArray(out, to + 4 * t + L);
+            high02.rearrange(ZIP_LOW, high13).intoArray(out, to + 4 * t + 2 * L);
+            high02.rearrange(ZIP_HIGH, high13).intoArray(out, to + 4 * t + 3 * L);
+        }
+    }
+}

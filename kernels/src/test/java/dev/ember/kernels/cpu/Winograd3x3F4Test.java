@@ -1,0 +1,151 @@
+package dev.ember.kernels.cpu;
+
+import static dev.ember.kernels.cpu.MatmulConvAssert.abs;
+import static dev.ember.kernels.cpu.MatmulConvAssert.assertBitIdentical;
+import static dev.ember.kernels.cpu.MatmulConvAssert.randn;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.ember.engine.Conv2dParams;
+import dev.ember.engine.Rng;
+import dev.ember.engine.Shape;
+import dev.ember.engine.Tensor;
+import dev.ember.kernels.reference.ReferenceLinalg;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Winograd F(4x4, 3x3) path of CpuConv2d (3x3 stride-1 convolutions with a constant weight and tiles enough)
+ * against the direct reference: output sizes that are and are not multiples of 4 (edge tiles one to three quarters
+ * outside), padding 0/1/2 and unequal, tile rows split into column phases and narrow ones gathered, one chunk and
+ * several run in parallel, tile counts that are and are not
+ * multiples of a vector (the transforms' scalar tails), bias and ReLU. Tolerance 2e-5 of the sum of |terms| plus
+ * 1e-6: twice im2col + GEMM's, since the transforms' points +-2 scale terms by up to 8 before they cancel.
+ */
+class Winograd3x3F4Test {
+    /** n, c, h, w, oc, padH, padW */
+    private static final int[][] CASES = {
+        {1, 64, 56, 56, 64, 1, 1},     // resnet18's first stage at 224x224: two chunks of 7 tile rows, 98 tiles each
+        {1, 128, 28, 28, 128, 1, 1},   // its second stage: one chunk of 49 tiles (3 vectors and a tail of 1)
+        {32, 32, 13, 13, 64, 0, 0},    // small_cnn's conv2 at batch 32: 11 x 11 outputs, the last tile 3/4 outside (gathered: 3-tile rows)
+        {8, 64, 10, 10, 64, 1, 1},     // 10 x 10: gathered, the last tile half outside
+        {8, 64, 24, 24, 64, 1, 1},     // three chunks run in parallel
+        {2, 64, 22, 21, 96, 1, 1},     // 22 x 21: the last tile row half outside, the last column 3/4
+        {2, 64, 26, 26, 64, 2, 2},     // padding 2: 28 x 28 outputs
+        {3, 80, 18, 17, 64, 0, 1},     // unequal padding, 16 x 17
+        {4, 48, 16, 16, 40, 1, 1},     // channel counts that are not multiples of a packed strip
+    };
+
+    private static Conv2dParams params(int[] c) { return new Conv2dParams(1, 1, c[5], c[6], 1, 1, 1); }
+
+    private static Tensor constant(Tensor w) {
+        Tensor copy = Tensor.of(w.toFloatArray(), w.dims());
+        copy.storage().markConstant();
+        return copy;
+    }
+
+    private static Im2col geometry(Tensor x, Tensor w, Conv2dParams p) {
+        return new Im2col(x.shape(), w.shape(), p.outputShape(x.shape(), w.shape()), p);
+    }
+
+    /** F(4x4, 3x3) run directly on a freshly transformed weight. */
+    private static Tensor direct(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p) {
+        Im2col g = geometry(x, w, p);
+        Shape ys = p.outputShape(x.shape(), w.shape());
+        float[] y = new float[ys.numel()];
+        Winograd3x3F4.plan(g, p).forward(x.toFloatArray(), 0, Winograd3x3F4.transform(w.toFloatArray(), 0, g.oc, g.c),
+                bias == null ? null : bias.toFloatArray(), relu, y);
+        return Tensor.of(y, ys.dims());
+    }
+
+    /** |actual - expected| <= 2e-5 * bound + 1e-6 everywhere; returns the largest error relative to the bound. */
+    private static double assertNear(Tensor expected, Tensor bound, Tensor actual, String what) {
+        float[] e = expected.toFloatArray(), b = bound.toFloatArray(), a = actual.toFloatArray();
+        if (e.length != a.length) fail(what + ": " + a.length + " elements, expected " + e.length);
+        double worst = 0;
+        for (int i = 0; i < e.length; i++) {
+            double err = Math.abs(a[i] - e[i]);
+            if (!(err <= 2e-5 * b[i] + 1e-6)) fail(what + ": element " + i + " = " + a[i] + ", expected " + e[i] + " (bound " + b[i] + ")");
+            worst = Math.max(worst, err / b[i]);
+        }
+        return worst;
+    }
+
+    @Test void matchesTheDirectReference() {
+        Rng rng = new Rng(61);
+        for (int[] c : CASES) {
+            Conv2dParams p = params(c);
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]), w = randn(rng, c[4], c[1], 3, 3);
+            String what = Arrays.toString(c);
+            assertNotNull(Winograd3x3F4.plan(geometry(x, w, p), p), what + " should take F(4x4, 3x3)");
+            Tensor cw = constant(w);
+            Tensor y = CpuConv2d.forward(x, cw, p);
+            assertNear(ReferenceLinalg.conv2d(x, w, p), ReferenceLinalg.conv2d(abs(x), abs(w), p), y, what + " first run");
+            assertBitIdentical(y, CpuConv2d.forward(x, cw, p), what + " second run (weight transformed ahead)");
+            assertBitIdentical(direct(x, w, null, false, p), y, what + " CpuConv2d runs it");
+        }
+    }
+
+    /** Every output is made from its own tile's GEMM elements: the same bits whatever the batch around the image. */
+    @Test void anImagesOutputDoesNotDependOnItsBatch() {
+        Rng rng = new Rng(62);
+        int checked = 0;
+        for (int[] c : CASES) {
+            if (c[0] == 1) continue;
+            Conv2dParams p = params(c);
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]), w = randn(rng, c[4], c[1], 3, 3);
+            Tensor all = direct(x, w, null, false, p);
+            int last = c[0] - 1;
+            Tensor one = x.slice(0, last, c[0]).contiguous();
+            if (Winograd3x3F4.plan(geometry(one, w, p), p) == null) continue;   // one image alone may be too small for it
+            assertBitIdentical(all.slice(0, last, c[0]), direct(one, w, null, false, p), Arrays.toString(c) + " last image alone");
+            checked++;
+        }
+        assertTrue(checked >= 3, "cases checked: " + checked);
+    }
+
+    /** The epilogue adds the bias and clamps after the output transform, in the arithmetic of separate passes. */
+    @Test void biasAndReluEqualSeparatePasses() {
+        Rng rng = new Rng(63);
+        for (int[] c : CASES) {
+            Conv2dParams p = params(c);
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]), w = constant(randn(rng, c[4], c[1], 3, 3));
+            float[] b = randn(rng, c[4]).toFloatArray();
+            float[] plain = CpuConv2d.forward(x, w, p).toFloatArray();
+            int spatial = plain.length / (c[0] * c[4]);
+            float[] expected = new float[plain.length];
+            for (int i = 0; i < plain.length; i++) expected[i] = Math.max(plain[i] + b[i / spatial % c[4]], 0f);
+            Tensor fused = CpuConv2d.forward(x, w, Tensor.of(b, c[4]), true, p);
+            assertBitIdentical(Tensor.of(expected, fused.dims()), fused, Arrays.toString(c) + " bias+relu");
+        }
+    }
+
+    /** What it leaves to F(2x2, 3x3) or im2col + GEMM: other kernels and strides, few channels, few tiles per product. */
+    @Test void takesOnlyLayersWithTilesEnough() {
+        Conv2dParams same = Conv2dParams.of(1, 1);
+        Tensor w64 = Tensor.zeros(64, 64, 3, 3);
+        assertNotNull(Winograd3x3F4.plan(geometry(Tensor.zeros(1, 64, 56, 56), w64, same), same));
+        assertNotNull(Winograd3x3F4.plan(geometry(Tensor.zeros(1, 64, 24, 24), w64, same), same));   // 36 tiles
+        assertNull(Winograd3x3F4.plan(geometry(Tensor.zeros(1, 64, 14, 14), w64, same), same));      // 16 tiles (resnet18's 14x14 at batch 1)
+        assertNull(Winograd3x3F4.plan(geometry(Tensor.zeros(1, 64, 3, 3), w64, same), same));        // outputs narrower than a tile
+        assertNull(Winograd3x3F4.plan(geometry(Tensor.zeros(1, 64, 56, 56), w64, Conv2dParams.of(2, 1)), Conv2dParams.of(2, 1)));
+        assertNull(Winograd3x3F4.plan(geometry(Tensor.zeros(1, 64, 56, 56), Tensor.zeros(64, 64, 5, 5), Conv2dParams.of(1, 2)), Conv2dParams.of(1, 2)));
+        assertNull(Winograd3x3F4.plan(geometry(Tensor.zeros(1, 16, 56, 56), Tensor.zeros(64, 16, 3, 3), same), same));   // 16 channels in
+        Conv2dParams dilated = new Conv2dParams(1, 1, 2, 2, 2, 2, 1), grouped = new Conv2dParams(1, 1, 1, 1, 1, 1, 2);
+        assertNull(Winograd3x3F4.plan(geometry(Tensor.zeros(1, 64, 56, 56), w64, dilated), dilated));
+        assertNull(Winograd3x3F4.plan(geometry(Tensor.zeros(1, 64, 56, 56), Tensor.zeros(64, 32, 3, 3), grouped), grouped));
+    }
+
+    /** A changing weight (training) never takes it: the planes would be made on every call, and the bits would change. */
+    @Test void aChangingWeightKeepsItsPath() {
+        Rng rng = new Rng(64);
+        Conv2dParams same = Conv2dParams.of(1, 1);
+        Tensor x = randn(rng, 1, 64, 24, 24), w = randn(rng, 64, 64, 3, 3);
+        float[] changing = CpuConv2d.forward(x, w, same).toFloatArray(), f4 = direct(x, w, null, false, same).toFloatArray();
+        int differ = 0;
+        for (int i = 0; i < f4.length; i++) if (changing[i] != f4[i]) differ++;
+        assertTrue(differ > 0, "a changing weight should not take F(4x4, 3x3)");
+    }
+}
