@@ -3,6 +3,7 @@ package dev.ember.kernels.cpu;
 import static dev.ember.kernels.cpu.MatmulConvAssert.abs;
 import static dev.ember.kernels.cpu.MatmulConvAssert.assertBitIdentical;
 import static dev.ember.kernels.cpu.MatmulConvAssert.randn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,11 +28,12 @@ import org.junit.jupiter.api.Test;
 class Winograd3x3F4Test {
     /** n, c, h, w, oc, padH, padW */
     private static final int[][] CASES = {
-        {1, 64, 56, 56, 64, 1, 1},     // resnet18's first stage at 224x224: two chunks of 7 tile rows, 98 tiles each
+        {1, 64, 56, 56, 64, 1, 1},     // resnet18's first stage at 224x224: one chunk of 196 tiles
         {1, 128, 28, 28, 128, 1, 1},   // its second stage: one chunk of 49 tiles (3 vectors and a tail of 1)
         {32, 32, 13, 13, 64, 0, 0},    // small_cnn's conv2 at batch 32: 11 x 11 outputs, the last tile 3/4 outside (gathered: 3-tile rows)
         {8, 64, 10, 10, 64, 1, 1},     // 10 x 10: gathered, the last tile half outside
-        {8, 64, 24, 24, 64, 1, 1},     // three chunks run in parallel
+        {8, 64, 24, 24, 64, 1, 1},     // 288 tiles in one chunk
+        {12, 48, 30, 30, 48, 1, 1},    // V and M past 8 MB: six chunks run in parallel
         {2, 64, 22, 21, 96, 1, 1},     // 22 x 21: the last tile row half outside, the last column 3/4
         {2, 64, 26, 26, 64, 2, 2},     // padding 2: 28 x 28 outputs
         {3, 80, 18, 17, 64, 0, 1},     // unequal padding, 16 x 17
@@ -86,6 +88,14 @@ class Winograd3x3F4Test {
             assertBitIdentical(y, CpuConv2d.forward(x, cw, p), what + " second run (weight transformed ahead)");
             assertBitIdentical(direct(x, w, null, false, p), y, what + " CpuConv2d runs it");
         }
+    }
+
+    /** A batch whose V and M fit 8 MB runs as one chunk, a larger one in chunks of at most 2 MB. */
+    @Test void chunksBySize() {
+        Conv2dParams same = Conv2dParams.of(1, 1);
+        assertEquals(1, Winograd3x3F4.plan(geometry(Tensor.zeros(1, 64, 56, 56), Tensor.zeros(64, 64, 3, 3), same), same).chunks());
+        assertEquals(1, Winograd3x3F4.plan(geometry(Tensor.zeros(8, 64, 24, 24), Tensor.zeros(64, 64, 3, 3), same), same).chunks());
+        assertEquals(6, Winograd3x3F4.plan(geometry(Tensor.zeros(12, 48, 30, 30), Tensor.zeros(48, 48, 3, 3), same), same).chunks());
     }
 
     /** Every output is made from its own tile's GEMM elements: the same bits whatever the batch around the image. */
