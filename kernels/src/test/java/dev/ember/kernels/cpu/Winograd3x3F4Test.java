@@ -3,6 +3,8 @@ package dev.ember.kernels.cpu;
 import static dev.ember.kernels.cpu.MatmulConvAssert.abs;
 import static dev.ember.kernels.cpu.MatmulConvAssert.assertBitIdentical;
 import static dev.ember.kernels.cpu.MatmulConvAssert.randn;
+import static dev.ember.kernels.cpu.Winograd3x3Test.constant;
+import static dev.ember.kernels.cpu.Winograd3x3Test.geometry;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -41,16 +43,6 @@ class Winograd3x3F4Test {
     };
 
     private static Conv2dParams params(int[] c) { return new Conv2dParams(1, 1, c[5], c[6], 1, 1, 1); }
-
-    private static Tensor constant(Tensor w) {
-        Tensor copy = Tensor.of(w.toFloatArray(), w.dims());
-        copy.storage().markConstant();
-        return copy;
-    }
-
-    private static Im2col geometry(Tensor x, Tensor w, Conv2dParams p) {
-        return new Im2col(x.shape(), w.shape(), p.outputShape(x.shape(), w.shape()), p);
-    }
 
     /** F(4x4, 3x3) run directly on a freshly transformed weight. */
     private static Tensor direct(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p) {

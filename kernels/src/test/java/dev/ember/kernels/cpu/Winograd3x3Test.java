@@ -46,13 +46,14 @@ class Winograd3x3Test {
 
     private static Conv2dParams params(int[] c) { return new Conv2dParams(1, 1, c[5], c[6], 1, 1, 1); }
 
-    private static Tensor constant(Tensor w) {
+    /** A copy of w marked constant, as an inference session's initializer. */
+    static Tensor constant(Tensor w) {
         Tensor copy = Tensor.of(w.toFloatArray(), w.dims());
         copy.storage().markConstant();
         return copy;
     }
 
-    private static Im2col geometry(Tensor x, Tensor w, Conv2dParams p) {
+    static Im2col geometry(Tensor x, Tensor w, Conv2dParams p) {
         return new Im2col(x.shape(), w.shape(), p.outputShape(x.shape(), w.shape()), p);
     }
 
