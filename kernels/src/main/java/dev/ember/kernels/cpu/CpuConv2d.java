@@ -29,8 +29,8 @@ import jdk.incubator.vector.VectorSpecies;
  *       columns sit side by side in one buffer, so each GEMM is (OCg, Cg*KH*KW) · (Cg*KH*KW, images*S), wide
  *       enough for the microkernel and packing the weight once per chunk; (chunk, group) jobs run in parallel.
  * </ul>
- * A 3x3 stride-1 layer may instead take {@link Winograd3x3}, forward with a constant weight (inference) and forward and
- * backwardInput with a changing one where the layer is wide and large enough ({@link Winograd3x3#takesChangingWeight}).
+ * A 3x3 stride-1 layer may instead take {@link Winograd3x3}, forward with a constant weight (inference) and all three
+ * directions with a changing one where the layer is wide and large enough ({@link Winograd3x3#takesChangingWeight}).
  * With a constant weight and tiles enough per product it takes {@link Winograd3x3F4} first (4x4 output tiles).
  * Determinism: each output element of forward and backwardInput is one Sgemm element, whose arithmetic does not
  * depend on the GEMM's width, so it is the same in both schedules and for any chunking. backwardWeight sums the
@@ -323,6 +323,11 @@ final class CpuConv2d {
         float[] dyd = CpuMatmul.floats(dyc), xd = CpuMatmul.floats(xc);
         int dyBase = dyc.offset(), xBase = xc.offset();
         float[] dw = BufferPool.uninitialized(weightShape.numel()); // (OC, Cg, KH, KW): every element written below (the first image's GEMM overwrites)
+        Winograd3x3 winograd = Winograd3x3.takesChangingWeight(g) ? Winograd3x3.plan(g, p) : null;   // the layers forward takes it in
+        if (winograd != null) {
+            winograd.backwardWeight(xd, xBase, dyd, dyBase, dw);
+            return Tensor.of(CpuStorage.wrap(dw), weightShape);
+        }
         int block = g.ocPerGroup * g.rows;
         if (batched(g)) {
             int per = imagesPerChunk(g), chunks = (g.n + per - 1) / per, jobs = chunks * g.groups;

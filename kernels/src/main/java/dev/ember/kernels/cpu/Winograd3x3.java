@@ -19,9 +19,9 @@ import jdk.incubator.vector.VectorSpecies;
  *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],  A^T = [1 1 1 0; 0 1 -1 -1]
  * </pre>
  * Inference takes it for a constant weight, whose planes are made once and kept (see {@link CpuConv2d}). Training
- * takes it, forward and backwardInput, only in layers wide and large enough to repay making the planes on every call
- * ({@link #takesChangingWeight}: resnet's first two stages at 64x64, its first three at 224x224); elsewhere it keeps
- * im2col + GEMM and the bits it has always had. The values differ from im2col + GEMM by rounding (about 1e-6
+ * takes it, forward, backwardInput and backwardWeight ({@link #backwardWeight}), only in layers wide and large enough
+ * to repay making the planes on every call ({@link #takesChangingWeight}: resnet's first two stages at 64x64, its
+ * first three at 224x224); elsewhere it keeps im2col + GEMM and the bits it has always had. The values differ from im2col + GEMM by rounding (about 1e-6
  * relative here). Each output depends only on
  * its tile's GEMM elements, whose arithmetic does not depend on the chunk's width, so results are the same for any
  * chunking, batch split or thread count. A NaN reaches the same outputs as in the direct convolution (each input
@@ -210,6 +210,9 @@ final class Winograd3x3 {
         /** The gather table of the chunk this thread owns (narrow tile rows): see {@link #gatherTable}. */
         int[] corner = new int[0];
         boolean[] inside = new boolean[0];
+        /** The chunk's dy gather table for backwardWeight: see {@link #dyTable}. */
+        int[] dyCorner = new int[0];
+        boolean[] dyInside = new boolean[0];
 
         static float[] grow(float[] a, int size) { return a.length < size ? new float[size] : a; }
     }
@@ -256,6 +259,155 @@ final class Winograd3x3 {
         Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {
             for (int o = lo; o < hi; o++) outputTransform(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y);
         });
+    }
+
+    /**
+     * The weight gradient dw (K, C, 3, 3) for x (N, C, H, W) at {@code xOff} and dy (N, K, OH, OW) at {@code dyOff}, both
+     * contiguous; every element of dw written. Since y's tile is A^T (sum over c of U ⊙ V) A with U = G w G^T:
+     * <pre>
+     *   Q[xi] (K, T) = (A dy A^T)[xi]              dy's 2x2 tile taken to 4x4 (the output transform's adjoint)
+     *   V[xi] (C, T) = (B^T d B)[xi]               forward's input transform of x
+     *   dU[xi] (K, C) = sum over tiles Q[xi] · V[xi]^T   16 Sgemm products of depth T per chunk, added to dU in chunk order
+     *   dw[k, c] = G^T dU[., k, c] G               in double, rounded once
+     * </pre>
+     * 16 multiplies per tile and channel pair where im2col + GEMM spends 36. Chunks run one after the other (each adds
+     * to dU), their phases in parallel; the chunking depends on the geometry only, so the result is the same for any
+     * thread count. Training takes it where {@link #takesChangingWeight} takes forward.
+     */
+    void backwardWeight(float[] x, int xOff, float[] dy, int dyOff, float[] dw) {
+        float[] du = dev.ember.engine.BufferPool.uninitialized(16 * k * c);   // (16, K, C): the first chunk writes every element
+        for (int q = 0; q < chunks; q++) {
+            int r0 = firstRow(q), r1 = firstRow(q + 1), tiles = (r1 - r0) * tilesX;
+            Scratch s = SCRATCH.get();
+            float[] v = s.v = Scratch.grow(s.v, 16 * c * tiles);   // (16, C, T)
+            float[] m = s.m = Scratch.grow(s.m, 16 * k * tiles);   // (16, K, T): Q
+            boolean narrow = tilesX <= NARROW_TILES;
+            if (narrow) gatherTable(s, r0, r1, tiles);
+            dyTable(s, r0, r1, tiles);
+            int[] corner = s.corner, dyCorner = s.dyCorner;
+            boolean[] inside = s.inside, dyInside = s.dyInside;
+            Parallel.forRange(c, Parallel.grain(c, 1), (lo, hi) -> {
+                for (int ci = lo; ci < hi; ci++) {
+                    if (narrow) inputTransformNarrow(x, xOff, ci, v, tiles, corner, inside);
+                    else inputTransform(x, xOff, ci, r0, r1, v, tiles);
+                }
+            });
+            Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {
+                for (int o = lo; o < hi; o++) gradientTransform(dy, dyOff, o, m, tiles, dyCorner, dyInside);
+            });
+            boolean add = q > 0;
+            Parallel.forRange(16, 1, (lo, hi) -> {   // dU[xi] (+)= Q[xi] (K, T) · V[xi]^T (T, C)
+                for (int xi = lo; xi < hi; xi++) {
+                    Sgemm.gemm(k, c, tiles, m, xi * k * tiles, tiles, 1, v, xi * c * tiles, 1, tiles, du, xi * k * c, c, add);
+                }
+            });
+        }
+        int pairs = k * c;
+        Parallel.forRange(pairs, Parallel.grain(pairs, 64), (lo, hi) -> {
+            double[] g = new double[12];   // G^T dU (3x4)
+            for (int kc = lo; kc < hi; kc++) {
+                for (int j = 0; j < 4; j++) {
+                    double u0 = du[j * pairs + kc], u1 = du[(4 + j) * pairs + kc], u2 = du[(8 + j) * pairs + kc], u3 = du[(12 + j) * pairs + kc];
+                    g[j] = u0 + (u1 + u2) / 2;
+                    g[4 + j] = (u1 - u2) / 2;
+                    g[8 + j] = (u1 + u2) / 2 + u3;
+                }
+                for (int i = 0; i < 3; i++) {   // row i of (G^T dU) G
+                    double a = g[4 * i], b = g[4 * i + 1], e = g[4 * i + 2], d = g[4 * i + 3];
+                    dw[kc * 9 + 3 * i] = (float) (a + (b + e) / 2);
+                    dw[kc * 9 + 3 * i + 1] = (float) ((b - e) / 2);
+                    dw[kc * 9 + 3 * i + 2] = (float) ((b + e) / 2 + d);
+                }
+            }
+        });
+        dev.ember.engine.BufferPool.recycle(du);
+    }
+
+    /**
+     * For backwardWeight's tile rows [r0, r1): for output (a, b) of tile t, at [(2a + b)(T + L) + t], whether it lies
+     * inside dy and its offset in dy from channel 0 of the batch (0 where outside, every lane's index valid).
+     */
+    private void dyTable(Scratch s, int r0, int r1, int tiles) {
+        int pitch = tiles + L;
+        int[] corner = s.dyCorner = s.dyCorner.length < 4 * pitch ? new int[4 * pitch] : s.dyCorner;
+        boolean[] inside = s.dyInside = s.dyInside.length < 4 * pitch ? new boolean[4 * pitch] : s.dyInside;
+        java.util.Arrays.fill(inside, 0, 4 * pitch, false);
+        java.util.Arrays.fill(corner, 0, 4 * pitch, 0);
+        for (int row = r0; row < r1; row++) {
+            int img = row / tilesY, oy = 2 * (row % tilesY);
+            for (int tx = 0; tx < tilesX; tx++) {
+                int t = (row - r0) * tilesX + tx;
+                for (int ab = 0; ab < 4; ab++) {
+                    int yy = oy + ab / 2, xx = 2 * tx + ab % 2, at = ab * pitch + t;
+                    inside[at] = yy < oh && xx < ow;
+                    corner[at] = inside[at] ? (img * k * oh + yy) * ow + xx : 0;
+                }
+            }
+        }
+    }
+
+    /**
+     * Q[., o, .] = A dy[., o] A^T for the chunk's tiles: dy's four values of each tile gathered a vector of tiles at a
+     * time (0 outside dy), then rows (y0, y0 + y1, y0 - y1, -y1) of the 2x2 tile and each row's (a, a + b, a - b, -b),
+     * on whole vectors of T with a scalar tail of the same arithmetic (Q's planes are exactly T apart).
+     */
+    private void gradientTransform(float[] dy, int dyOff, int o, float[] m, int tiles, int[] corner, boolean[] inside) {
+        Scratch s = SCRATCH.get();
+        int pitch = tiles + L;
+        float[] d = s.split = Scratch.grow(s.split, 4 * pitch);
+        int base = dyOff + o * oh * ow;
+        for (int ab = 0; ab < 4; ab++) {
+            for (int t = 0; t < tiles; t += L) {
+                VectorMask<Float> in = VectorMask.fromArray(SPECIES, inside, ab * pitch + t);
+                FloatVector.fromArray(SPECIES, dy, base, corner, ab * pitch + t, in).intoArray(d, ab * pitch + t);
+            }
+        }
+        int plane = k * tiles, at = o * tiles, t = 0;
+        for (int bound = SPECIES.loopBound(tiles); t < bound; t += L) {
+            FloatVector y00 = FloatVector.fromArray(SPECIES, d, t), y01 = FloatVector.fromArray(SPECIES, d, pitch + t);
+            FloatVector y10 = FloatVector.fromArray(SPECIES, d, 2 * pitch + t), y11 = FloatVector.fromArray(SPECIES, d, 3 * pitch + t);
+            // row i of A dy is (a, b): (y00, y01), (y00 + y10, y01 + y11), (y00 - y10, y01 - y11), (-y10, -y11); each
+            // row times A^T is (a, a + b, a - b, -b)
+            FloatVector a1 = y00.add(y10), b1 = y01.add(y11), a2 = y00.sub(y10), b2 = y01.sub(y11), a3 = y10.neg(), b3 = y11.neg();
+            int to = at + t;
+            y00.intoArray(m, to);
+            y00.add(y01).intoArray(m, to + plane);
+            y00.sub(y01).intoArray(m, to + 2 * plane);
+            y01.neg().intoArray(m, to + 3 * plane);
+            a1.intoArray(m, to + 4 * plane);
+            a1.add(b1).intoArray(m, to + 5 * plane);
+            a1.sub(b1).intoArray(m, to + 6 * plane);
+            b1.neg().intoArray(m, to + 7 * plane);
+            a2.intoArray(m, to + 8 * plane);
+            a2.add(b2).intoArray(m, to + 9 * plane);
+            a2.sub(b2).intoArray(m, to + 10 * plane);
+            b2.neg().intoArray(m, to + 11 * plane);
+            a3.intoArray(m, to + 12 * plane);
+            a3.add(b3).intoArray(m, to + 13 * plane);
+            a3.sub(b3).intoArray(m, to + 14 * plane);
+            b3.neg().intoArray(m, to + 15 * plane);
+        }
+        for (; t < tiles; t++) {
+            float y00 = d[t], y01 = d[pitch + t], y10 = d[2 * pitch + t], y11 = d[3 * pitch + t];
+            float a1 = y00 + y10, b1 = y01 + y11, a2 = y00 - y10, b2 = y01 - y11, a3 = -y10, b3 = -y11;
+            int to = at + t;
+            m[to] = y00;
+            m[to + plane] = y00 + y01;
+            m[to + 2 * plane] = y00 - y01;
+            m[to + 3 * plane] = -y01;
+            m[to + 4 * plane] = a1;
+            m[to + 5 * plane] = a1 + b1;
+            m[to + 6 * plane] = a1 - b1;
+            m[to + 7 * plane] = -b1;
+            m[to + 8 * plane] = a2;
+            m[to + 9 * plane] = a2 + b2;
+            m[to + 10 * plane] = a2 - b2;
+            m[to + 11 * plane] = -b2;
+            m[to + 12 * plane] = a3;
+            m[to + 13 * plane] = a3 + b3;
+            m[to + 14 * plane] = a3 - b3;
+            m[to + 15 * plane] = -b3;
+        }
     }
 
     /** Interleaves two vectors: (a0, b0, a1, b1, ...) from the lower halves, and from the upper halves. */

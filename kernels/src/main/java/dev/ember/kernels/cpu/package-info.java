@@ -3,7 +3,7 @@
  * per package-private class ({@code CpuCopy}, {@code CpuUnary}, {@code CpuBinary}, {@code CpuReduce},
  * {@code CpuSoftmax}, {@code CpuPool2d}, {@code CpuOneHot}, {@code CpuInPlace}, {@code CpuOptimizerSteps}, {@code CpuNorm} (fused batch/layer norm), matmul
  * and convolution over {@code Sgemm}; 3x3 stride-1 convolutions as Winograd F(2x2, 3x3) in {@code Winograd3x3}
- * (inference's, and training's forward and backwardInput in wide, large layers) and F(4x4, 3x3) in
+ * (inference's, and training's forward, backwardInput and backwardWeight in wide, large layers) and F(4x4, 3x3) in
  * {@code Winograd3x3F4} (inference's, where a product has tiles enough), both tested against the reference's
  * direct convolution), with {@code StridedWalk} for strided and broadcast operands and
  * {@code CpuMath} for exp/erf. Work runs over one fixed-chunk thread pool ({@code Parallel}) and uses no

@@ -160,6 +160,36 @@ class Winograd3x3Test {
     }
 
     /**
+     * backwardWeight of a wide layer, dw = G^T (sum over tiles of (A dy A^T) ⊙ (B^T d B)) G, against the direct
+     * reference for padding 0, 1, 2 and unequal, odd and even sizes (half-empty edge tiles, whose dy is zero past the
+     * output), several chunks, and rows of at most 4 tiles (gathered). Tolerance from the sum of |terms| as above.
+     */
+    @Test void backwardWeightMatchesTheDirectReference() {
+        Rng rng = new Rng(56);
+        int[][] cases = {   // n, c, h, w, oc, padH, padW
+            {4, 64, 16, 16, 64, 1, 1},
+            {3, 64, 21, 19, 96, 1, 1},   // odd sizes: half-empty edge tiles
+            {4, 96, 17, 18, 64, 0, 0},
+            {4, 64, 16, 16, 64, 2, 2},
+            {4, 64, 18, 16, 64, 0, 1},
+            {64, 64, 8, 8, 64, 1, 1},    // rows of 4 tiles: the gathering input transform, several chunks
+            {40, 64, 7, 5, 64, 0, 1},    // and odd sizes there
+        };
+        for (int[] c : cases) {
+            Conv2dParams p = params(c);
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]);
+            dev.ember.engine.Shape ws = dev.ember.engine.Shape.of(c[4], c[1], 3, 3);
+            dev.ember.engine.Shape ys = p.outputShape(x.shape(), ws);
+            assertTrue(Winograd3x3.takesChangingWeight(geometry(x, Tensor.zeros(ws.dims()), p)), Arrays.toString(c) + " should take Winograd");
+            Tensor dy = randn(rng, ys.dims());
+            Tensor dw = CpuConv2d.backwardWeight(dy, x, ws, p);
+            assertNear(ReferenceLinalg.conv2dBackwardWeight(dy, x, ws, p), ReferenceLinalg.conv2dBackwardWeight(abs(dy), abs(x), ws, p),
+                    dw, Arrays.toString(c) + " backwardWeight");
+            assertBitIdentical(dw, CpuConv2d.backwardWeight(dy, x, ws, p), Arrays.toString(c) + " backwardWeight, second run");
+        }
+    }
+
+    /**
      * backwardInput of a wide layer is the convolution of dy with w turned half a turn and transposed, padding
      * 2 - pad, through the forward planes permuted: against the direct reference for padding 0, 1, 2 and unequal,
      * odd and even sizes. Tolerance from the sum of |terms| as above.
