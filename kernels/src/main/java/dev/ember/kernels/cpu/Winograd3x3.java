@@ -355,13 +355,7 @@ final class Winograd3x3 {
         Scratch s = SCRATCH.get();
         int pitch = tiles + L;
         float[] d = s.split = Scratch.grow(s.split, 4 * pitch);
-        int base = dyOff + o * oh * ow;
-        for (int ab = 0; ab < 4; ab++) {
-            for (int t = 0; t < tiles; t += L) {
-                VectorMask<Float> in = VectorMask.fromArray(SPECIES, inside, ab * pitch + t);
-                FloatVector.fromArray(SPECIES, dy, base, corner, ab * pitch + t, in).intoArray(d, ab * pitch + t);
-            }
-        }
+        gather(dy, dyOff + o * oh * ow, corner, inside, 4, pitch, tiles, d);
         int plane = k * tiles, at = o * tiles, t = 0;
         for (int bound = SPECIES.loopBound(tiles); t < bound; t += L) {
             FloatVector y00 = FloatVector.fromArray(SPECIES, d, t), y01 = FloatVector.fromArray(SPECIES, d, pitch + t);
@@ -594,6 +588,20 @@ final class Winograd3x3 {
     }
 
     /**
+     * d[r*pitch + t] = src[base + corner[r*pitch + t]] where inside, else 0, for planes r < {@code planes} and t < tiles,
+     * a vector of tiles at a time (the last vector's lanes past the tiles land in the plane's slack). Both sizes of
+     * Winograd tile gather their narrow rows' inputs, and dy's tiles, this way.
+     */
+    static void gather(float[] src, int base, int[] corner, boolean[] inside, int planes, int pitch, int tiles, float[] d) {
+        for (int r = 0; r < planes; r++) {
+            for (int t = 0; t < tiles; t += L) {
+                VectorMask<Float> in = VectorMask.fromArray(SPECIES, inside, r * pitch + t);
+                FloatVector.fromArray(SPECIES, src, base, corner, r * pitch + t, in).intoArray(d, r * pitch + t);
+            }
+        }
+    }
+
+    /**
      * For the gathering input transform of tile rows [r0, r1): for input (r, q) of tile t, at [(4r + q)(T + L) + t], whether it
      * lies inside x and its offset in x from channel 0 of the batch (0 where outside, so that every lane's index is
      * valid: the Vector API checks masked-off lanes too). Made by the chunk's owner; its workers only read it.
@@ -627,13 +635,7 @@ final class Winograd3x3 {
         int pitch = tiles + L;   // room for the last whole vector of each plane
         float[] d = s.split = Scratch.grow(s.split, 16 * pitch);
         float[] half = s.half = Scratch.grow(s.half, 16 * pitch);
-        int base = xOff + ci * h * w;
-        for (int rq = 0; rq < 16; rq++) {
-            for (int t = 0; t < tiles; t += L) {
-                VectorMask<Float> in = VectorMask.fromArray(SPECIES, inside, rq * pitch + t);
-                FloatVector.fromArray(SPECIES, x, base, corner, rq * pitch + t, in).intoArray(d, rq * pitch + t);
-            }
-        }
+        gather(x, xOff + ci * h * w, corner, inside, 16, pitch, tiles, d);
         for (int q = 0; q < 4; q++) acrossRowB(d, q * pitch, 4 * pitch, tiles, half, q * pitch, 4 * pitch);   // B^T down column q
         int plane = c * tiles;
         for (int i = 0; i < 4; i++) acrossRowB(half, i * 4 * pitch, pitch, tiles, v, (i * 4 * c + ci) * tiles, plane);

@@ -2,7 +2,6 @@ package dev.ember.kernels.cpu;
 
 import dev.ember.engine.Conv2dParams;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -285,13 +284,7 @@ final class Winograd3x3F4 {
         int pitch = tiles + L;   // room for the last whole vector of each plane
         float[] d = s.d = Scratch.grow(s.d, 36 * pitch);
         float[] half = s.half = Scratch.grow(s.half, 36 * pitch);
-        int base = xOff + ci * h * w;
-        for (int rq = 0; rq < 36; rq++) {
-            for (int t = 0; t < tiles; t += L) {
-                VectorMask<Float> in = VectorMask.fromArray(SPECIES, inside, rq * pitch + t);
-                FloatVector.fromArray(SPECIES, x, base, corner, rq * pitch + t, in).intoArray(d, rq * pitch + t);
-            }
-        }
+        Winograd3x3.gather(x, xOff + ci * h * w, corner, inside, 36, pitch, tiles, d);
         for (int q = 0; q < 6; q++) sixPointBt(d, q * pitch, 6 * pitch, tiles, half, q * pitch, 6 * pitch);   // down column q
         int plane = c * tiles;
         for (int i = 0; i < 6; i++) sixPointBt(half, i * 6 * pitch, pitch, tiles, v, (i * 6 * c + ci) * tiles, plane);   // across row i
