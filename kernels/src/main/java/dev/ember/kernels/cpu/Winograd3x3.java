@@ -21,12 +21,12 @@ import jdk.incubator.vector.VectorSpecies;
  * Inference takes it for a constant weight, whose planes are made once and kept (see {@link CpuConv2d}). Training
  * takes it, forward, backwardInput and backwardWeight ({@link #backwardWeight}), only in layers wide and large enough
  * to repay making the planes on every call ({@link #takesChangingWeight}: resnet's first two stages at 64x64, its
- * first three at 224x224); elsewhere it keeps im2col + GEMM and the bits it has always had. The values differ from im2col + GEMM by rounding (about 1e-6
- * relative here). Each output depends only on
- * its tile's GEMM elements, whose arithmetic does not depend on the chunk's width, so results are the same for any
- * chunking, batch split or thread count. A NaN reaches the same outputs as in the direct convolution (each input
- * enters only the sums of outputs whose windows hold it), but an infinite input or weight can come out NaN where
- * the direct one gives +-inf, since the transforms add and subtract it.
+ * first three at 224x224); elsewhere it keeps im2col + GEMM and the bits it has always had. The values differ from
+ * im2col + GEMM by rounding (about 1e-6 relative here). Each output depends only on its tile's GEMM elements, whose
+ * arithmetic does not depend on the chunk's width, so results are the same for any chunking, batch split or thread
+ * count. A NaN reaches the same outputs as in the direct convolution (each input enters only the sums of outputs
+ * whose windows hold it), but an infinite input or weight can come out NaN where the direct one gives +-inf, since
+ * the transforms add and subtract it.
  *
  * <p>The batch's tile rows (n, ty) are cut into chunks whose V and M fit {@link #CHUNK_FLOATS}; chunks run in
  * parallel when there are enough, else one by one with each phase (input transform over channels, the 16 products,
