@@ -34,4 +34,19 @@ class CpuCopyTest {
             assertArrayEquals(transposed.toFloatArray(), transposed.contiguous().toFloatArray());
         }
     }
+
+    /** A copy in short runs is cut into several chunks run in parallel: each element still lands in its place. */
+    @Test void aCopyInShortRunsSplitAcrossThreadsPutsEveryElementInPlace() {
+        int n = 16, c = 512, k = 4;   // (N, C, 4) -> (C, N, 4): runs of 4, 32k elements
+        float[] values = new float[n * c * k];
+        for (int i = 0; i < values.length; i++) values[i] = i;
+        Tensor permuted = Tensor.of(values, n, c, k).permute(1, 0, 2);
+        float[] expected = new float[values.length];
+        for (int ci = 0; ci < c; ci++) {
+            for (int ni = 0; ni < n; ni++) {
+                for (int ki = 0; ki < k; ki++) expected[(ci * n + ni) * k + ki] = (ni * c + ci) * k + ki;
+            }
+        }
+        assertArrayEquals(expected, ((CpuStorage) permuted.contiguous().storage()).floats());
+    }
 }
