@@ -417,6 +417,29 @@ class CpuVsReferenceTest {
     }
 
     /**
+     * The 3x3 stride-2 pool with padding 1 (resnet's after its stem) with indices runs in two passes, rows then columns:
+     * even and odd widths and heights, rows of exactly a vector of outputs, more and fewer, one cell, NaNs and ties.
+     */
+    @Test void stemMaxPoolWithIndicesMatchesTheReference() {
+        Rng rng = new Rng(14);
+        Pool2dParams p = Pool2dParams.of(3, 2, 1);
+        int[][] shapes = {{2, 3, 32, 32}, {1, 4, 31, 33}, {1, 2, 112, 112}, {3, 2, 7, 9}, {1, 1, 1, 1}, {2, 2, 2, 2}, {1, 3, 5, 64}};
+        for (int[] dims : shapes) {
+            float[] v = new float[dims[0] * dims[1] * dims[2] * dims[3]];
+            for (int i = 0; i < v.length; i++) v[i] = rng.nextFloat() < 0.01f ? Float.NaN : (float) rng.nextGaussian();
+            float[] ties = v.clone();   // few distinct values: ties across rows and columns
+            for (int i = 0; i < ties.length; i++) if (!Float.isNaN(ties[i])) ties[i] = (float) Math.floor(ties[i]);
+            for (float[] values : new float[][] {v, ties}) {
+                Tensor x = Tensor.of(values, dims);
+                Backend.MaxPoolResult want = REF.maxPool2d(x, p), got = CPU.maxPool2d(x, p);
+                String what = "stem pool " + Arrays.toString(dims) + (values == ties ? " ties" : "");
+                assertArrayEquals(want.indices().toIntArray(), got.indices().toIntArray(), what + " indices");
+                check(want.output(), got.output(), 0f, 0f, what);
+            }
+        }
+    }
+
+    /**
      * The 2x2 stride-2 pool (value-only and with indices) runs over whole row pairs (a buffer at pitch 2*OW, then even/odd lanes over
      * it flat): odd and even sizes, rows narrower than a vector, many planes (several blocks and parallel chunks),
      * NaNs, a view, and the last pair at the very end of the array.
