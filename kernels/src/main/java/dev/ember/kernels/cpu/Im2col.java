@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -202,11 +201,11 @@ final class Im2col {
                 int from = xOff + row * w, even = row * 2 * half, odd = even + half;
                 for (int t = 0; t < half; t += vector) {
                     FloatVector a = FloatVector.fromArray(SPECIES, x, from + 2 * t), b = FloatVector.fromArray(SPECIES, x, from + 2 * t + vector);
-                    a.rearrange(EVEN, b).intoArray(out, even + t);
+                    a.rearrange(Winograd3x3.EVEN, b).intoArray(out, even + t);
                 }
                 for (int t = 0; t < half; t += vector) {
                     FloatVector a = FloatVector.fromArray(SPECIES, x, from + 2 * t), b = FloatVector.fromArray(SPECIES, x, from + 2 * t + vector);
-                    a.rearrange(ODD, b).intoArray(out, odd + t);
+                    a.rearrange(Winograd3x3.ODD, b).intoArray(out, odd + t);
                 }
             }
         }
@@ -223,10 +222,6 @@ final class Im2col {
         }
         return out;
     }
-
-    /** Lanes 0, 2, ..., 2L-2 of two vectors side by side; lanes 1, 3, ..., 2L-1. */
-    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(SPECIES, i -> 2 * i);
-    private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(SPECIES, i -> 2 * i + 1);
 
     private static int roundUp(int x, int step) { return (x + step - 1) / step * step; }
 

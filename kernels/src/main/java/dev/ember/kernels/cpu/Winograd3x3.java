@@ -213,9 +213,10 @@ final class Winograd3x3 {
         /** The chunk's dy gather table for backwardWeight: see {@link #dyTable}. */
         int[] dyCorner = new int[0];
         boolean[] dyInside = new boolean[0];
-
-        static float[] grow(float[] a, int size) { return a.length < size ? new float[size] : a; }
     }
+
+    /** {@code a}, or a new array when it is shorter than {@code size} (the per-thread buffers of both tile sizes). */
+    static float[] grow(float[] a, int size) { return a.length < size ? new float[size] : a; }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -224,12 +225,20 @@ final class Winograd3x3 {
      * {@link #transform} of w; bias (K) may be null.
      */
     void forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
+        forChunks(chunks, q -> chunk(q, x, xOff, u, bias, relu, y));
+    }
+
+    /**
+     * Runs chunks 0 .. chunks-1 (of either tile size): in parallel, each with its phases inline, when there are enough
+     * to keep every thread busy; else one after the other, each with its phases parallel inside.
+     */
+    static void forChunks(int chunks, java.util.function.IntConsumer chunk) {
         if (chunks >= 2 * Parallel.THREADS) {
             Parallel.forRange(chunks, 1, (lo, hi) -> {
-                for (int q = lo; q < hi; q++) chunk(q, x, xOff, u, bias, relu, y);
+                for (int q = lo; q < hi; q++) chunk.accept(q);
             });
         } else {
-            for (int q = 0; q < chunks; q++) chunk(q, x, xOff, u, bias, relu, y);
+            for (int q = 0; q < chunks; q++) chunk.accept(q);
         }
     }
 
@@ -239,8 +248,21 @@ final class Winograd3x3 {
     private void chunk(int q, float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
         int r0 = firstRow(q), r1 = firstRow(q + 1), tiles = (r1 - r0) * tilesX;
         Scratch s = SCRATCH.get();
-        float[] v = s.v = Scratch.grow(s.v, 16 * c * tiles);   // (16, C, T)
-        float[] m = s.m = Scratch.grow(s.m, 16 * k * tiles);   // (16, K, T)
+        float[] v = s.v = grow(s.v, 16 * c * tiles);   // (16, C, T)
+        float[] m = s.m = grow(s.m, 16 * k * tiles);   // (16, K, T)
+        inputTransforms(s, x, xOff, r0, r1, v, tiles);
+        Parallel.forRange(16, 1, (lo, hi) -> {
+            for (int xi = lo; xi < hi; xi++) {
+                Sgemm.gemm(k, tiles, c, null, 0, c, 1, u.planes()[xi], v, xi * c * tiles, tiles, 1, m, xi * k * tiles, tiles, false);
+            }
+        });
+        Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {
+            for (int o = lo; o < hi; o++) outputTransform(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y);
+        });
+    }
+
+    /** V (16, C, T) of tile rows [r0, r1), in parallel over channels; {@code s} is the chunk owner's scratch. */
+    private void inputTransforms(Scratch s, float[] x, int xOff, int r0, int r1, float[] v, int tiles) {
         boolean narrow = tilesX <= NARROW_TILES;
         if (narrow) gatherTable(s, r0, r1, tiles);
         int[] corner = s.corner;
@@ -250,14 +272,6 @@ final class Winograd3x3 {
                 if (narrow) inputTransformNarrow(x, xOff, ci, v, tiles, corner, inside);
                 else inputTransform(x, xOff, ci, r0, r1, v, tiles);
             }
-        });
-        Parallel.forRange(16, 1, (lo, hi) -> {
-            for (int xi = lo; xi < hi; xi++) {
-                Sgemm.gemm(k, tiles, c, null, 0, c, 1, u.planes()[xi], v, xi * c * tiles, tiles, 1, m, xi * k * tiles, tiles, false);
-            }
-        });
-        Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {
-            for (int o = lo; o < hi; o++) outputTransform(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y);
         });
     }
 
@@ -279,19 +293,12 @@ final class Winograd3x3 {
         for (int q = 0; q < chunks; q++) {
             int r0 = firstRow(q), r1 = firstRow(q + 1), tiles = (r1 - r0) * tilesX;
             Scratch s = SCRATCH.get();
-            float[] v = s.v = Scratch.grow(s.v, 16 * c * tiles);   // (16, C, T)
-            float[] m = s.m = Scratch.grow(s.m, 16 * k * tiles);   // (16, K, T): Q
-            boolean narrow = tilesX <= NARROW_TILES;
-            if (narrow) gatherTable(s, r0, r1, tiles);
+            float[] v = s.v = grow(s.v, 16 * c * tiles);   // (16, C, T)
+            float[] m = s.m = grow(s.m, 16 * k * tiles);   // (16, K, T): Q
+            inputTransforms(s, x, xOff, r0, r1, v, tiles);
             dyTable(s, r0, r1, tiles);
-            int[] corner = s.corner, dyCorner = s.dyCorner;
-            boolean[] inside = s.inside, dyInside = s.dyInside;
-            Parallel.forRange(c, Parallel.grain(c, 1), (lo, hi) -> {
-                for (int ci = lo; ci < hi; ci++) {
-                    if (narrow) inputTransformNarrow(x, xOff, ci, v, tiles, corner, inside);
-                    else inputTransform(x, xOff, ci, r0, r1, v, tiles);
-                }
-            });
+            int[] dyCorner = s.dyCorner;
+            boolean[] dyInside = s.dyInside;
             Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {
                 for (int o = lo; o < hi; o++) gradientTransform(dy, dyOff, o, m, tiles, dyCorner, dyInside);
             });
@@ -354,7 +361,7 @@ final class Winograd3x3 {
     private void gradientTransform(float[] dy, int dyOff, int o, float[] m, int tiles, int[] corner, boolean[] inside) {
         Scratch s = SCRATCH.get();
         int pitch = tiles + L;
-        float[] d = s.split = Scratch.grow(s.split, 4 * pitch);
+        float[] d = s.split = grow(s.split, 4 * pitch);
         gather(dy, dyOff + o * oh * ow, corner, inside, 4, pitch, tiles, d);
         int plane = k * tiles, at = o * tiles, t = 0;
         for (int bound = SPECIES.loopBound(tiles); t < bound; t += L) {
@@ -405,8 +412,8 @@ final class Winograd3x3 {
     }
 
     /** Interleaves two vectors: (a0, b0, a1, b1, ...) from the lower halves, and from the upper halves. */
-    private static final VectorShuffle<Float> ZIP_LOW = VectorShuffle.fromOp(SPECIES, i -> (i % 2 == 0 ? 0 : L) + i / 2);
-    private static final VectorShuffle<Float> ZIP_HIGH = VectorShuffle.fromOp(SPECIES, i -> (i % 2 == 0 ? 0 : L) + L / 2 + i / 2);
+    static final VectorShuffle<Float> ZIP_LOW = VectorShuffle.fromOp(SPECIES, i -> (i % 2 == 0 ? 0 : L) + i / 2);
+    static final VectorShuffle<Float> ZIP_HIGH = VectorShuffle.fromOp(SPECIES, i -> (i % 2 == 0 ? 0 : L) + L / 2 + i / 2);
 
     /**
      * V[., ci, .] for the chunk's tiles, in two passes over all of them: B^T down each tile's four columns into
@@ -427,12 +434,12 @@ final class Winograd3x3 {
         int span = tilesX + 1, width = 2 * span;   // a padded row: padW zeros, x's row, zeros up to 2 * span
         Scratch s = SCRATCH.get();
         int pitch = tiles + L;   // half's planes, with room for a tile row's whole-vector spill past the last tiles
-        float[] half = s.half = Scratch.grow(s.half, 16 * pitch);
+        float[] half = s.half = grow(s.half, 16 * pitch);
         for (int row = r0; row < r1; ) {   // one image's tile rows at a time
             int img = row / tilesY, ty0 = row % tilesY, rows = Math.min(tilesY - ty0, r1 - row);
             int padded = 2 * rows + 2, halves = padded * span + 2 * L;   // the padded rows these tile rows read
-            float[] p = s.row = Scratch.grow(s.row, padded * width + 2 * L);
-            float[] e = s.split = Scratch.grow(s.split, 2 * halves);   // even columns of every padded row, then odd
+            float[] p = s.row = grow(s.row, padded * width + 2 * L);
+            float[] e = s.split = grow(s.split, 2 * halves);   // even columns of every padded row, then odd
             int base = xOff + (img * c + ci) * h * w;
             for (int pr = 0; pr < padded; pr++) padRow(x, base, 2 * ty0 + pr - padH, h, w, padW, p, pr * width, width);
             java.util.Arrays.fill(p, padded * width, padded * width + 2 * L, 0f);   // read by the last vectors only
@@ -464,8 +471,8 @@ final class Winograd3x3 {
     }
 
     /** Even lanes of two vectors side by side (lanes 0, 2, ..., 2L-2 of their concatenation); odd lanes. */
-    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(SPECIES, i -> 2 * i);
-    private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(SPECIES, i -> 2 * i + 1);
+    static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(SPECIES, i -> 2 * i);
+    static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(SPECIES, i -> 2 * i + 1);
 
     /**
      * e[j] = p[2j], e[odd + j] = p[2j + 1] for j < n, as one flat pass over all the padded rows (their width is even,
@@ -532,11 +539,11 @@ final class Winograd3x3 {
      */
     private void outputTransform(float[] m, int tiles, int o, int r0, int r1, float bias, boolean relu, float[] y) {
         Scratch s = SCRATCH.get();
-        float[] half = s.half = Scratch.grow(s.half, 16 * tiles + L);
+        float[] half = s.half = grow(s.half, 16 * tiles + L);
         int plane = k * tiles;
         for (int j = 0; j < 4; j++) downColumnAt(m, (j * k + o) * tiles, 4 * plane, tiles, half, j * tiles, (4 + j) * tiles);
         int pitch = 2 * tiles + 2 * L;   // output row 2ty + a of every tile row, side by side, and a vector's slack
-        float[] out = s.split = Scratch.grow(s.split, 2 * pitch);
+        float[] out = s.split = grow(s.split, 2 * pitch);
         for (int a = 0; a < 2; a++) interleaveRowA(half, 4 * a * tiles, tiles, bias, relu, out, a * pitch);
         for (int row = r0; row < r1; row++) {
             // where this chunk's rows of y[img, o] end: past them, other chunks' rows, written by other threads
@@ -633,8 +640,8 @@ final class Winograd3x3 {
     private void inputTransformNarrow(float[] x, int xOff, int ci, float[] v, int tiles, int[] corner, boolean[] inside) {
         Scratch s = SCRATCH.get();
         int pitch = tiles + L;   // room for the last whole vector of each plane
-        float[] d = s.split = Scratch.grow(s.split, 16 * pitch);
-        float[] half = s.half = Scratch.grow(s.half, 16 * pitch);
+        float[] d = s.split = grow(s.split, 16 * pitch);
+        float[] half = s.half = grow(s.half, 16 * pitch);
         gather(x, xOff + ci * h * w, corner, inside, 16, pitch, tiles, d);
         for (int q = 0; q < 4; q++) acrossRowB(d, q * pitch, 4 * pitch, tiles, half, q * pitch, 4 * pitch);   // B^T down column q
         int plane = c * tiles;

@@ -2,8 +2,12 @@ package dev.ember.kernels.cpu;
 
 import dev.ember.engine.Conv2dParams;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
+
+import static dev.ember.kernels.cpu.Winograd3x3.EVEN;
+import static dev.ember.kernels.cpu.Winograd3x3.ODD;
+import static dev.ember.kernels.cpu.Winograd3x3.ZIP_HIGH;
+import static dev.ember.kernels.cpu.Winograd3x3.ZIP_LOW;
 
 /**
  * A 3x3, stride-1 convolution as Winograd F(4x4, 3x3) (Lavin and Gray, 2015): each 4x4 output tile is made from the
@@ -127,8 +131,6 @@ final class Winograd3x3F4 {
         float[] v = new float[0], m = new float[0], d = new float[0], half = new float[0], out = new float[0], row = new float[0];
         int[] corner = new int[0];
         boolean[] inside = new boolean[0];
-
-        static float[] grow(float[] a, int size) { return a.length < size ? new float[size] : a; }
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -138,13 +140,7 @@ final class Winograd3x3F4 {
      * {@link #transform} of w; bias (K) may be null.
      */
     void forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
-        if (chunks >= 2 * Parallel.THREADS) {
-            Parallel.forRange(chunks, 1, (lo, hi) -> {
-                for (int q = lo; q < hi; q++) chunk(q, x, xOff, u, bias, relu, y);
-            });
-        } else {
-            for (int q = 0; q < chunks; q++) chunk(q, x, xOff, u, bias, relu, y);
-        }
+        Winograd3x3.forChunks(chunks, q -> chunk(q, x, xOff, u, bias, relu, y));
     }
 
     /** Tile rows [r0, r1) of chunk q: as many per chunk as fit, with sizes that differ by at most one. */
@@ -153,8 +149,8 @@ final class Winograd3x3F4 {
     private void chunk(int q, float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
         int r0 = firstRow(q), r1 = firstRow(q + 1), tiles = (r1 - r0) * tilesX;
         Scratch s = SCRATCH.get();
-        float[] v = s.v = Scratch.grow(s.v, 36 * c * tiles);   // (36, C, T)
-        float[] m = s.m = Scratch.grow(s.m, 36 * k * tiles);   // (36, K, T)
+        float[] v = s.v = Winograd3x3.grow(s.v, 36 * c * tiles);   // (36, C, T)
+        float[] m = s.m = Winograd3x3.grow(s.m, 36 * k * tiles);   // (36, K, T)
         boolean narrow = tilesX <= NARROW_TILES;
         if (narrow) gatherTable(s, r0, r1, tiles);
         int[] corner = s.corner;
@@ -210,12 +206,12 @@ final class Winograd3x3F4 {
         int span = tilesX + 2, width = 4 * span;   // a padded row: padW zeros, x's row, zeros up to 4 * span
         Scratch s = SCRATCH.get();
         int pitch = tiles + L;   // half's planes, with room for a tile row's whole-vector spill past the last tiles
-        float[] half = s.half = Scratch.grow(s.half, 36 * pitch);
+        float[] half = s.half = Winograd3x3.grow(s.half, 36 * pitch);
         for (int row = r0; row < r1; ) {   // one image's tile rows at a time
             int img = row / tilesY, ty0 = row % tilesY, rows = Math.min(tilesY - ty0, r1 - row);
             int padded = 4 * rows + 2, quarter = padded * span + 2 * L;   // the padded rows these tile rows read
-            float[] p = s.row = Scratch.grow(s.row, padded * width + 4 * L);
-            float[] e = s.d = Scratch.grow(s.d, 4 * quarter);   // column phase 0 of every padded row, then 1, 2, 3
+            float[] p = s.row = Winograd3x3.grow(s.row, padded * width + 4 * L);
+            float[] e = s.d = Winograd3x3.grow(s.d, 4 * quarter);   // column phase 0 of every padded row, then 1, 2, 3
             int base = xOff + (img * c + ci) * h * w;
             for (int pr = 0; pr < padded; pr++) Winograd3x3.padRow(x, base, 4 * ty0 + pr - padH, h, w, padW, p, pr * width, width);
             java.util.Arrays.fill(p, padded * width, padded * width + 4 * L, 0f);   // read by the last vectors only
@@ -228,10 +224,6 @@ final class Winograd3x3F4 {
         int plane = c * tiles;
         for (int i = 0; i < 6; i++) sixPointBt(half, i * 6 * pitch, pitch, tiles, v, (i * 6 * c + ci) * tiles, plane);   // across row i
     }
-
-    /** Lanes 0, 2, ..., 2L-2 of two vectors side by side; lanes 1, 3, ..., 2L-1. */
-    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(SPECIES, i -> 2 * i);
-    private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(SPECIES, i -> 2 * i + 1);
 
     /**
      * e[f * quarter + j] = p[4j + f] for the four phases f and j < n, in one flat pass (even and odd lanes twice).
@@ -282,8 +274,8 @@ final class Winograd3x3F4 {
     private void inputTransformNarrow(float[] x, int xOff, int ci, float[] v, int tiles, int[] corner, boolean[] inside) {
         Scratch s = SCRATCH.get();
         int pitch = tiles + L;   // room for the last whole vector of each plane
-        float[] d = s.d = Scratch.grow(s.d, 36 * pitch);
-        float[] half = s.half = Scratch.grow(s.half, 36 * pitch);
+        float[] d = s.d = Winograd3x3.grow(s.d, 36 * pitch);
+        float[] half = s.half = Winograd3x3.grow(s.half, 36 * pitch);
         Winograd3x3.gather(x, xOff + ci * h * w, corner, inside, 36, pitch, tiles, d);
         for (int q = 0; q < 6; q++) sixPointBt(d, q * pitch, 6 * pitch, tiles, half, q * pitch, 6 * pitch);   // down column q
         int plane = c * tiles;
@@ -320,10 +312,6 @@ final class Winograd3x3F4 {
         }
     }
 
-    /** Interleaves two vectors: (a0, b0, a1, b1, ...) from the lower halves, and from the upper halves. */
-    private static final VectorShuffle<Float> ZIP_LOW = VectorShuffle.fromOp(SPECIES, i -> (i % 2 == 0 ? 0 : L) + i / 2);
-    private static final VectorShuffle<Float> ZIP_HIGH = VectorShuffle.fromOp(SPECIES, i -> (i % 2 == 0 ? 0 : L) + L / 2 + i / 2);
-
     /**
      * y[., o, ., .] for the chunk's tiles: A^T down each of the six columns of M into {@code half} (24, T), then A
      * across each of the four rows with bias and ReLU, the tiles' four columns interleaved, flat over all tiles into
@@ -332,11 +320,11 @@ final class Winograd3x3F4 {
     private void outputTransform(float[] m, int tiles, int o, int r0, int r1, float bias, boolean relu, float[] y) {
         Scratch s = SCRATCH.get();
         int pitch = tiles + L;
-        float[] half = s.half = Scratch.grow(s.half, 24 * pitch);
+        float[] half = s.half = Winograd3x3.grow(s.half, 24 * pitch);
         int plane = k * tiles;
         for (int j = 0; j < 6; j++) sixPointAt(m, (j * k + o) * tiles, 6 * plane, tiles, half, j * pitch, 6 * pitch);   // down column j
         int rowPitch = 4 * pitch;   // output row 4ty + a of every tile row, side by side, and the vectors' slack
-        float[] out = s.out = Scratch.grow(s.out, 4 * rowPitch);
+        float[] out = s.out = Winograd3x3.grow(s.out, 4 * rowPitch);
         for (int a = 0; a < 4; a++) acrossRowA(half, a * 6 * pitch, pitch, tiles, bias, relu, out, a * rowPitch);
         for (int row = r0; row < r1; row++) {
             // where this chunk's rows of y[img, o] end: past them, other chunks' rows, written by other threads
