@@ -94,10 +94,10 @@ final class CpuConv2d {
         Winograd3x3F4 wide = constant ? Winograd3x3F4.plan(g, p) : null;
         if (wide != null) {
             Winograd3x3F4.Weight u = wc.storage().derived(new WinogradF4WeightKey(wBase, g.oc, g.c), () -> Winograd3x3F4.transform(wd, wBase, g.oc, g.c));
-            wide.forward(xd, xBase, u, b, relu, y);
-            return Tensor.of(CpuStorage.wrap(y), ys);
+            if (wide.forward(xd, xBase, u, b, relu, y)) return Tensor.of(CpuStorage.wrap(y), ys);
         }
-        Winograd3x3 winograd = constant || Winograd3x3.takesChangingWeight(g) ? Winograd3x3.plan(g, p) : null;
+        // a NaN or an infinity met F(4x4): this call takes im2col + GEMM, whose outputs are the reference's NaNs and infinities
+        Winograd3x3 winograd = wide == null && (constant || Winograd3x3.takesChangingWeight(g)) ? Winograd3x3.plan(g, p) : null;
         if (winograd != null) {
             Winograd3x3.Weight u = constant
                     ? wc.storage().derived(new WinogradWeightKey(wBase, g.oc, g.c), () -> Winograd3x3.transform(wd, wBase, g.oc, g.c))

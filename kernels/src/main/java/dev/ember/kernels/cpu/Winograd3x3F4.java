@@ -2,6 +2,7 @@ package dev.ember.kernels.cpu;
 
 import dev.ember.engine.Conv2dParams;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import static dev.ember.kernels.cpu.Winograd3x3.EVEN;
@@ -135,12 +136,19 @@ final class Winograd3x3F4 {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /** Set when an output came out NaN or infinite before the ReLU (by any thread of this call). */
+    private volatile boolean nonFinite;
+
     /**
      * y (N, K, OH, OW) = conv(x, w) (+ bias, then ReLU), x (N, C, H, W) contiguous at {@code xOff}; {@code u} from
-     * {@link #transform} of w; bias (K) may be null.
+     * {@link #transform} of w; bias (K) may be null. Returns false when an output came out NaN or infinite: the
+     * transforms' zeros come from cancellation (4x - 4x), so a NaN or an infinity in x reaches the whole 4x4 tile, not
+     * only the outputs whose windows hold it, and the caller computes such a call another way.
      */
-    void forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
+    boolean forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
+        nonFinite = false;
         Winograd3x3.forChunks(chunks, q -> chunk(q, x, xOff, u, bias, relu, y));
+        return !nonFinite;
     }
 
     /** Tile rows [r0, r1) of chunk q: as many per chunk as fit, with sizes that differ by at most one. */
@@ -325,7 +333,9 @@ final class Winograd3x3F4 {
         for (int j = 0; j < 6; j++) sixPointAt(m, (j * k + o) * tiles, 6 * plane, tiles, half, j * pitch, 6 * pitch);   // down column j
         int rowPitch = 4 * pitch;   // output row 4ty + a of every tile row, side by side, and the vectors' slack
         float[] out = s.out = Winograd3x3.grow(s.out, 4 * rowPitch);
-        for (int a = 0; a < 4; a++) acrossRowA(half, a * 6 * pitch, pitch, tiles, bias, relu, out, a * rowPitch);
+        boolean finite = true;
+        for (int a = 0; a < 4; a++) finite &= acrossRowA(half, a * 6 * pitch, pitch, tiles, bias, relu, out, a * rowPitch);
+        if (!finite) nonFinite = true;
         for (int row = r0; row < r1; row++) {
             // where this chunk's rows of y[img, o] end: past them, other chunks' rows, written by other threads
             int img = row / tilesY, ty = row % tilesY, last = Math.min(r1, (img + 1) * tilesY) - 1 - img * tilesY;
@@ -366,9 +376,11 @@ final class Winograd3x3F4 {
     /**
      * Output row a of every tile, flat over all n tiles: A across its row of A^T M (six planes {@code p} apart from
      * {@code from}), + bias, then ReLU, columns 4tx .. 4tx+3 interleaved into out[to + 4t ..]. Whole vectors: the last
-     * ones read and write up to 4L floats past the tiles (slack).
+     * ones read and write up to 4L floats past the tiles (slack). Returns whether every value of the n tiles was finite
+     * before the ReLU (the lanes past them hold stale values and are left out).
      */
-    private static void acrossRowA(float[] half, int from, int p, int n, float bias, boolean relu, float[] out, int to) {
+    private static boolean acrossRowA(float[] half, int from, int p, int n, float bias, boolean relu, float[] out, int to) {
+        FloatVector probe = FloatVector.zero(SPECIES);   // stays 0 while every value is finite, NaN after
         for (int t = 0; t < n; t += L) {
             FloatVector m0 = FloatVector.fromArray(SPECIES, half, from + t), m1 = FloatVector.fromArray(SPECIES, half, from + p + t);
             FloatVector m2 = FloatVector.fromArray(SPECIES, half, from + 2 * p + t), m3 = FloatVector.fromArray(SPECIES, half, from + 3 * p + t);
@@ -376,6 +388,9 @@ final class Winograd3x3F4 {
             FloatVector p12 = m1.add(m2), d12 = m1.sub(m2), p34 = m3.add(m4), d34 = m3.sub(m4);
             FloatVector c0 = m0.add(p12).add(p34).add(bias), c1 = d12.add(d34.mul(2f)).add(bias);
             FloatVector c2 = p12.add(p34.mul(4f)).add(bias), c3 = d12.add(d34.mul(8f)).add(m5).add(bias);
+            // 0 times the sum is 0 for finite values and NaN for a NaN or an infinity (or an overflowing sum: then the
+            // call is only recomputed)
+            probe = probe.add(c0.add(c1).add(c2).add(c3).mul(0f).blend(0f, SPECIES.indexInRange(t, n).not()));
             if (relu) {
                 c0 = c0.max(0f);
                 c1 = c1.max(0f);
@@ -389,5 +404,6 @@ final class Winograd3x3F4 {
             high02.rearrange(ZIP_LOW, high13).intoArray(out, to + 4 * t + 2 * L);
             high02.rearrange(ZIP_HIGH, high13).intoArray(out, to + 4 * t + 3 * L);
         }
+        return !probe.test(VectorOperators.IS_NAN).anyTrue();
     }
 }

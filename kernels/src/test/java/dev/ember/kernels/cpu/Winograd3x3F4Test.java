@@ -140,6 +140,33 @@ class Winograd3x3F4Test {
         assertNull(Winograd3x3F4.plan(geometry(Tensor.zeros(1, 64, 56, 56), Tensor.zeros(64, 32, 3, 3), grouped), grouped));
     }
 
+    /**
+     * A NaN or an infinity in x reaches the outputs the direct convolution gives it to, no more: the transforms' zeros
+     * come from cancellation, so such a call is recomputed as im2col + GEMM (the same layer with finite inputs keeps
+     * F(4x4): its bits are the direct run's).
+     */
+    @Test void aNanOrAnInfinityReachesTheReferencesOutputsOnly() {
+        Rng rng = new Rng(65);
+        Conv2dParams same = Conv2dParams.of(1, 1);
+        Tensor w = randn(rng, 64, 64, 3, 3), cw = constant(w);
+        for (float special : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+            float[] xv = randn(rng, 1, 64, 24, 24).toFloatArray();
+            xv[5 * 576 + 7 * 24 + 9] = special;   // channel 5, row 7, column 9: inside a tile, not on its edge
+            Tensor x = Tensor.of(xv, 1, 64, 24, 24);
+            float[] got = CpuConv2d.forward(x, cw, same).toFloatArray(), want = ReferenceLinalg.conv2d(x, w, same).toFloatArray();
+            int special0 = 0;
+            for (int i = 0; i < got.length; i++) {
+                if (!Float.isFinite(want[i])) special0++;
+                if (Float.isNaN(want[i]) != Float.isNaN(got[i]) || (Float.isInfinite(want[i]) && want[i] != got[i])) {
+                    fail(special + " in x: output " + i + " = " + got[i] + ", the reference's " + want[i]);
+                }
+            }
+            assertTrue(special0 > 0 && special0 < got.length / 10, special + " should reach some outputs only: " + special0);
+        }
+        Tensor finite = randn(rng, 1, 64, 24, 24);
+        assertBitIdentical(direct(finite, w, null, false, same), CpuConv2d.forward(finite, cw, same), "finite inputs keep F(4x4)");
+    }
+
     /** A changing weight (training) never takes it: the planes would be made on every call, and the bits would change. */
     @Test void aChangingWeightKeepsItsPath() {
         Rng rng = new Rng(64);
