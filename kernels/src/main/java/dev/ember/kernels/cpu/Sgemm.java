@@ -230,6 +230,7 @@ final class Sgemm {
             float[] dst = full ? c : edge;
             int dAt = full ? cAt : 0, ldd = full ? ldc : w;
             if (w == NR) SgemmKernel.block(kc, ap, aOff, bp, bOff, ldb, dst, dAt, ldd, add && full);
+            else if (aPacked) SgemmKernel.blockHalfPacked(kc, ap, aOff, bp, bOff, ldb, dst, dAt, ldd, add && full);
             else SgemmKernel.blockHalf(kc, ap, aOff, aStep, aNext, bp, bOff, ldb, dst, dAt, ldd, add && full);
             if (full) return;
             for (int i = 0; i < rows; i++) {

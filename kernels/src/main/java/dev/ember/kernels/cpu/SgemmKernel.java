@@ -141,4 +141,43 @@ final class SgemmKernel {
         c6.intoArray(c, cOff + 6 * ldc);
         c7.intoArray(c, cOff + 7 * ldc);
     }
+
+    /**
+     * {@link #blockHalf} for a packed A strip: its MR elements of a step are adjacent, so the JIT sees constant
+     * offsets (one bounds check a step, not eight).
+     */
+    static void blockHalfPacked(int kc, float[] ap, int aOff, float[] bp, int bOff, int ldb, float[] c, int cOff, int ldc, boolean add) {
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z;
+        for (int p = 0; p < kc; p++) {
+            int ai = aOff + p * MR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, bp, bOff + p * ldb);
+            c0 = FloatVector.broadcast(SPECIES, ap[ai]).fma(b0, c0);
+            c1 = FloatVector.broadcast(SPECIES, ap[ai + 1]).fma(b0, c1);
+            c2 = FloatVector.broadcast(SPECIES, ap[ai + 2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(SPECIES, ap[ai + 3]).fma(b0, c3);
+            c4 = FloatVector.broadcast(SPECIES, ap[ai + 4]).fma(b0, c4);
+            c5 = FloatVector.broadcast(SPECIES, ap[ai + 5]).fma(b0, c5);
+            c6 = FloatVector.broadcast(SPECIES, ap[ai + 6]).fma(b0, c6);
+            c7 = FloatVector.broadcast(SPECIES, ap[ai + 7]).fma(b0, c7);
+        }
+        if (add) {
+            c0 = c0.add(FloatVector.fromArray(SPECIES, c, cOff));
+            c1 = c1.add(FloatVector.fromArray(SPECIES, c, cOff + ldc));
+            c2 = c2.add(FloatVector.fromArray(SPECIES, c, cOff + 2 * ldc));
+            c3 = c3.add(FloatVector.fromArray(SPECIES, c, cOff + 3 * ldc));
+            c4 = c4.add(FloatVector.fromArray(SPECIES, c, cOff + 4 * ldc));
+            c5 = c5.add(FloatVector.fromArray(SPECIES, c, cOff + 5 * ldc));
+            c6 = c6.add(FloatVector.fromArray(SPECIES, c, cOff + 6 * ldc));
+            c7 = c7.add(FloatVector.fromArray(SPECIES, c, cOff + 7 * ldc));
+        }
+        c0.intoArray(c, cOff);
+        c1.intoArray(c, cOff + ldc);
+        c2.intoArray(c, cOff + 2 * ldc);
+        c3.intoArray(c, cOff + 3 * ldc);
+        c4.intoArray(c, cOff + 4 * ldc);
+        c5.intoArray(c, cOff + 5 * ldc);
+        c6.intoArray(c, cOff + 6 * ldc);
+        c7.intoArray(c, cOff + 7 * ldc);
+    }
 }
