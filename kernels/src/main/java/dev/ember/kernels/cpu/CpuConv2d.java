@@ -106,6 +106,11 @@ final class CpuConv2d {
             if (!constant) u.recycle();
             return Tensor.of(CpuStorage.wrap(y), ys);
         }
+        TapConv taps = constant ? null : TapConv.plan(g, p);   // training on small maps: no products with padding
+        if (taps != null) {
+            taps.forward(xd, xBase, wd, wBase, b, relu, y);
+            return Tensor.of(CpuStorage.wrap(y), ys);
+        }
         Sgemm.PackedA[] packed = packedWeights(wc, wd, wBase, g);   // null unless w is constant (inference)
         if (batched(g)) {
             // An image wide enough for the microkernel is a chunk of its own: its GEMM writes y in place, without
@@ -270,6 +275,12 @@ final class CpuConv2d {
             u.recycle();
             return Tensor.of(CpuStorage.wrap(dx), inputShape);
         }
+        TapConv taps = TapConv.plan(g, p);
+        if (taps != null) {
+            float[] dx = BufferPool.uninitialized(inputShape.numel()); // (N, C, H, W), every element written
+            taps.backwardInput(dyd, dyBase, wd, wBase, dx);
+            return Tensor.of(CpuStorage.wrap(dx), inputShape);
+        }
         float[] dx = BufferPool.zeroed(inputShape.numel()); // (N, C, H, W)
         // w[group]^T (Cg*KH*KW, OCg): row stride 1, column stride Cg*KH*KW
         if (batched(g)) {
@@ -326,6 +337,11 @@ final class CpuConv2d {
         Winograd3x3 winograd = Winograd3x3.takesChangingWeight(g) ? Winograd3x3.plan(g, p) : null;   // the layers forward takes it in
         if (winograd != null) {
             winograd.backwardWeight(xd, xBase, dyd, dyBase, dw);
+            return Tensor.of(CpuStorage.wrap(dw), weightShape);
+        }
+        TapConv taps = TapConv.plan(g, p);
+        if (taps != null) {
+            taps.backwardWeight(xd, xBase, dyd, dyBase, dw);
             return Tensor.of(CpuStorage.wrap(dw), weightShape);
         }
         int block = g.ocPerGroup * g.rows;

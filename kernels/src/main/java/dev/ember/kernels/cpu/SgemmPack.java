@@ -57,6 +57,21 @@ final class SgemmPack {
             int src = aOff + row0 * aRow + p0;
             for (; p + L <= kc; p += L) transpose8x16(a, src + p, aRow, dst, d0 + p * MR);
         }
+        if (rows == MR && aCol != 1) {   // any other full strip (TapConv's every-ninth-float taps): one step at a time
+            int src = aOff + row0 * aRow + p0 * aCol;
+            for (int q = p; q < kc; q++) {
+                int s = src + q * aCol, d = d0 + q * MR;
+                dst[d] = a[s];
+                dst[d + 1] = a[s + aRow];
+                dst[d + 2] = a[s + 2 * aRow];
+                dst[d + 3] = a[s + 3 * aRow];
+                dst[d + 4] = a[s + 4 * aRow];
+                dst[d + 5] = a[s + 5 * aRow];
+                dst[d + 6] = a[s + 6 * aRow];
+                dst[d + 7] = a[s + 7 * aRow];
+            }
+            return;
+        }
         for (int r = 0; r < rows; r++) {
             int src = aOff + (row0 + r) * aRow + p0 * aCol;
             for (int q = p; q < kc; q++) dst[d0 + q * MR + r] = a[src + q * aCol];

@@ -96,14 +96,16 @@ class CpuConv2dTest {
 
     /**
      * A constant weight is packed once and kept; the first and later runs give the bits of an ordinary weight. (Layers
-     * that take Winograd with a constant weight are {@link Winograd3x3Test}'s.)
+     * that take Winograd with a constant weight are {@link Winograd3x3Test}'s, those that take TapConv with a changing
+     * one {@link TapConvTest}'s.)
      */
     @Test void aConstantWeightPackedAheadGivesTheSameBits() {
         Rng rng = new Rng(36);
         for (int[] c : CASES) {
             Conv2dParams p = params(c);
             Tensor x = input(rng, c), w = weight(rng, c);
-            if (Winograd3x3.plan(new Im2col(x.shape(), w.shape(), p.outputShape(x.shape(), w.shape()), p), p) != null) continue;
+            Im2col g = new Im2col(x.shape(), w.shape(), p.outputShape(x.shape(), w.shape()), p);
+            if (Winograd3x3.plan(g, p) != null || TapConv.plan(g, p) != null) continue;
             Tensor constant = Tensor.of(w.toFloatArray(), w.dims());
             constant.storage().markConstant();
             Tensor y = CpuConv2d.forward(x, w, p);
