@@ -23,8 +23,10 @@ import java.util.Arrays;
  * The products run in blocks of {@link #ROWS} rows (output channels, or input channels for backwardInput), in
  * parallel, each block through all taps in turn: Sgemm packs w_t from w itself (every KH*KW-th float), and a block's
  * rows of w stay in L2 across its taps, so the weight is read from memory once, as im2col + GEMM reads it (a
- * reordered copy of resnet18's 9.4 MB layer4 weight cost more than the products). backwardWeight's blocks make
- * dw_t^T (C, rows) = X_t · DY_t^T, X_t packed once for all blocks, and write their rows of dw while those are in L2.
+ * reordered copy of resnet18's 9.4 MB layer4 weight cost more than the products). Each row of a block then sums its
+ * columns into its images' positions in an L1 buffer and writes them out once (with bias and ReLU). backwardWeight's
+ * blocks make dw_t^T (C, rows) = X_t · DY_t^T for every tap, X_t packed once for all blocks, and then write their rows
+ * of dw in order.
  * The gathered matrices' columns are a chunk of images side by side, a tap's after the one before, at a row stride
  * of an odd multiple of 16 floats (see {@link #stride}); a chunk's size depends on the geometry only. Determinism:
  * every product is one Sgemm element; forward and backwardInput add a position's taps in tap order, backwardWeight
@@ -86,9 +88,9 @@ final class TapConv {
      * used) forward 2.1-4.8 ms as im2col + GEMM against 1.6-1.9, backwardInput 2.4-3.9 against 1.7-2.3,
      * backwardWeight 2.3-3.8 against 2.0-2.3; its 4x4 layers (25 of 36) forward 1.8-1.9 against 1.6, backwardInput
      * 2.0-3.4 against 1.6-2.8, backwardWeight the same. In the training step (blocks of 4 steps with and without, in
-     * one JVM; the weights come from memory there): 2x2 forward 2.5-2.7 against 2.2-2.4, backwardInput 2.8-3.1
-     * against 2.5-2.8, backwardWeight 2.8-3.1 against 2.7-3.0; 4x4 forward 2.1-2.3 against 1.9-2.0, backwardInput
-     * 2.2-2.4 against 1.9-2.1, backwardWeight 2.1 both. Its stride-2 layer into the 2x2 maps (25 of 36) ran slower
+     * one JVM; the weights come from memory there): 2x2 forward 2.5-2.7 against 2.0-2.1, backwardInput 2.7-3.0
+     * against 2.3-2.4, backwardWeight 2.7-2.9 against 2.6-2.8; 4x4 forward 2.0-2.2 against 1.8-1.9, backwardInput
+     * 2.1-2.3 against 1.9-2.0, backwardWeight 2.0-2.3 against 1.8-2.2. Its stride-2 layer into the 2x2 maps (25 of 36) ran slower
      * alone in both backward directions (1.0-1.1 ms against 1.3-1.6: one-pair runs, shallow products), so strides
      * other than 1 are left to im2col.
      */
@@ -107,20 +109,19 @@ final class TapConv {
         for (int n0 = 0; n0 < n; n0 += perChunk) {
             int images = Math.min(perChunk, n - n0), ld = stride(images * pairs), n1 = n0;
             float[] cols = gather(x, xOff, c, inPositions, inAt, n0, images);   // (C, ld)
-            int[] to = table(outAt, k * outPositions, images);
+            int[] to = table(outAt, outPositions, images);
             forRowBlocks(k, (o0, rows, prod) -> {
                 for (int t = 0; t < taps; t++) {   // w_t rows o0.. (rows, C): row stride C*taps, column stride taps
                     int at = images * first[t];
                     Sgemm.gemm(rows, columns(t, images), c, w, wOff + o0 * c * taps + t, c * taps, taps, cols, at, ld, 1, prod, at, ld, false);
                 }
-                for (int img = 0; img < images; img++) {
-                    Arrays.fill(y, ((n1 + img) * k + o0) * outPositions, ((n1 + img) * k + o0 + rows) * outPositions, 0f);
-                }
-                scatterAdd(prod, ld, rows, (n1 * k + o0) * outPositions, outPositions, to, images * pairs, y);
-                for (int img = 0; img < images && (bias != null || relu); img++) {
-                    for (int o = o0; o < o0 + rows; o++) {
+                float[] sum = SCRATCH.get().sum(images * outPositions);
+                for (int r = 0; r < rows; r++) {
+                    addColumns(prod, r * ld, to, images * pairs, sum, images * outPositions);
+                    int o = o0 + r;
+                    for (int img = 0; img < images; img++) {
                         int at = ((n1 + img) * k + o) * outPositions;
-                        CpuConv2d.biasRelu(y, at, y, at, outPositions, bias == null ? 0f : bias[o], relu);
+                        CpuConv2d.biasRelu(sum, img * outPositions, y, at, outPositions, bias == null ? 0f : bias[o], relu);
                     }
                 }
             }, ld);
@@ -133,16 +134,19 @@ final class TapConv {
         for (int n0 = 0; n0 < n; n0 += perChunk) {
             int images = Math.min(perChunk, n - n0), ld = stride(images * pairs), n1 = n0;
             float[] cols = gather(dy, dyOff, k, outPositions, outAt, n0, images);   // (K, ld)
-            int[] to = table(inAt, c * inPositions, images);
+            int[] to = table(inAt, inPositions, images);
             forRowBlocks(c, (c0, rows, prod) -> {
                 for (int t = 0; t < taps; t++) {   // w_t^T rows c0.. (rows, K): row stride taps, column stride C*taps
                     int at = images * first[t];
                     Sgemm.gemm(rows, columns(t, images), k, w, wOff + c0 * taps + t, taps, c * taps, cols, at, ld, 1, prod, at, ld, false);
                 }
-                for (int img = 0; img < images; img++) {
-                    Arrays.fill(dx, ((n1 + img) * c + c0) * inPositions, ((n1 + img) * c + c0 + rows) * inPositions, 0f);
+                float[] sum = SCRATCH.get().sum(images * inPositions);
+                for (int r = 0; r < rows; r++) {
+                    addColumns(prod, r * ld, to, images * pairs, sum, images * inPositions);
+                    for (int img = 0; img < images; img++) {
+                        System.arraycopy(sum, img * inPositions, dx, ((n1 + img) * c + c0 + r) * inPositions, inPositions);
+                    }
                 }
-                scatterAdd(prod, ld, rows, (n1 * c + c0) * inPositions, inPositions, to, images * pairs, dx);
             }, ld);
             BufferPool.recycle(cols);
         }
@@ -157,19 +161,22 @@ final class TapConv {
             float[] dys = gather(dy, dyOff, k, outPositions, outAt, n0, images);  // (K, ld)
             Sgemm.PackedA[] xt = new Sgemm.PackedA[taps];   // X_t (C, columns), packed once for every block of rows
             for (int t = 0; t < taps; t++) xt[t] = columns(t, images) == 0 ? null : Sgemm.PackedA.of(c, columns(t, images), xs, images * first[t], ld, 1, true);
-            forRowBlocks(k, (o0, rows, block) -> {
+            forRowBlocks(k, (o0, rows, block) -> {   // block (taps, C, rows)
                 for (int t = 0; t < taps; t++) {
                     // dw_t^T (C, rows) = X_t · DY_t^T, DY_t^T (columns, rows) at row stride 1, column stride ld
-                    int at = images * first[t];
-                    if (xt[t] == null) Arrays.fill(block, 0, c * rows, 0f);
-                    else Sgemm.gemm(c, rows, columns(t, images), xs, at, ld, 1, xt[t], dys, o0 * ld + at, 1, ld, block, 0, rows, false);
-                    for (int r = 0; r < rows; r++) {
-                        int to = (o0 + r) * c * taps + t;
-                        if (add) for (int ci = 0; ci < c; ci++) dw[to + ci * taps] += block[ci * rows + r];
-                        else for (int ci = 0; ci < c; ci++) dw[to + ci * taps] = block[ci * rows + r];
+                    int at = images * first[t], into = t * c * rows;
+                    if (xt[t] == null) Arrays.fill(block, into, into + c * rows, 0f);
+                    else Sgemm.gemm(c, rows, columns(t, images), xs, at, ld, 1, xt[t], dys, o0 * ld + at, 1, ld, block, into, rows, false);
+                }
+                for (int r = 0; r < rows; r++) {   // dw rows o0.. written in order, taps innermost
+                    int to = (o0 + r) * c * taps;
+                    for (int ci = 0; ci < c; ci++, to += taps) {
+                        for (int t = 0, from = ci * rows + r; t < taps; t++, from += c * rows) {
+                            dw[to + t] = add ? dw[to + t] + block[from] : block[from];
+                        }
                     }
                 }
-            }, c);
+            }, taps * c);
             for (Sgemm.PackedA packed : xt) if (packed != null) packed.recycle();
             BufferPool.recycle(xs);
             BufferPool.recycle(dys);
@@ -194,6 +201,13 @@ final class TapConv {
 
     private static final class Scratch {
         float[] block = new float[0];
+        /** One row's sums over its images' positions (forward and backwardInput), in L1. */
+        float[] sum = new float[0];
+
+        float[] sum(int size) {
+            if (sum.length < size) sum = new float[size];
+            return sum;
+        }
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -208,7 +222,7 @@ final class TapConv {
         return ld / 16 % 2 == 0 ? ld + 16 : ld;
     }
 
-    /** Column j of a chunk of {@code images}: the offset it reads or writes from its row's plane in the first image. */
+    /** Column j of a chunk of {@code images}: img * imageStride + the position it reads or writes. */
     private int[] table(int[] at, int imageStride, int images) {
         int[] offsets = new int[images * pairs];
         int j = 0;
@@ -239,13 +253,11 @@ final class TapConv {
     }
 
     /**
-     * The adjoint of {@link #gather} for a block of rows of a (N, rowsAll, positions) output, its first row's plane at
-     * {@code base}: each of the block's (rows, columns) values added to its position, taps in order.
+     * The adjoint of {@link #gather} for one row of a product, from {@code block[from]}: sum (images, positions) =
+     * 0, then each column added to its position, taps in order.
      */
-    private static void scatterAdd(float[] block, int ld, int rows, int base, int positions, int[] to, int total, float[] out) {
-        for (int r = 0; r < rows; r++) {
-            int row = base + r * positions, from = r * ld;
-            for (int j = 0; j < total; j++) out[row + to[j]] += block[from + j];
-        }
+    private static void addColumns(float[] block, int from, int[] to, int total, float[] sum, int size) {
+        Arrays.fill(sum, 0, size, 0f);
+        for (int j = 0; j < total; j++) sum[to[j]] += block[from + j];
     }
 }
