@@ -32,7 +32,8 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link #WHOLE_FLOATS} packs all its K blocks in one round, and each tile then runs through them in order: two
  * phases in all rather than two per K block. Packing is skipped
  * where it cannot pay: a row-major B is read in place when few rows of A reuse it ({@link #DIRECT_B_ROWS}), and a
- * row- or column-major A when N fits one narrow strip (each A element is then used once). Edges are zero-padded
+ * row- or column-major A when N fits one narrow strip (each A element is then used once), and an A strided both ways
+ * when N is at most {@link #STRIDED_A_COLS}. Edges are zero-padded
  * in the packed buffers, so the microkernel has no edge cases; a partial C block is computed into scratch and
  * only its valid part written.
  *
@@ -58,6 +59,13 @@ final class Sgemm {
      * 256^3, 512^3 and resnet18's 512-channel convs unchanged within the noise; at M = 2048 packing is 3% faster.
      */
     static final int DIRECT_B_ROWS = 256;
+    /**
+     * Up to this many columns, an A with both strides above one (TapConv's taps: every 9th float of a weight) is read
+     * in place: packing it cost as much as such narrow products. resnet18's 2x2 layers in the training step (blocks of
+     * steps with and without, one JVM): forward 2.1-2.3 -> 1.4-1.5 ms, backwardInput 2.3-2.5 -> 1.9. Wider products
+     * (its 4x4 layers, 144-256 columns) ran slower in place.
+     */
+    static final int STRIDED_A_COLS = 64;
     /** Most floats (A and B packed, 4 MB) for packing a whole product at once. */
     static final long WHOLE_FLOATS = 1L << 20;
     /** Below this many multiply-adds packing does not pay. */
@@ -118,7 +126,7 @@ final class Sgemm {
         }
         boolean parallel = work >= PARALLEL_MIN && Parallel.THREADS > 1;
         int threads = parallel ? Parallel.THREADS : 1;
-        boolean aInPlace = packed == null && n <= L && (aCol == 1 || aRow == 1);
+        boolean aInPlace = packed == null && (n <= L && (aCol == 1 || aRow == 1) || n <= STRIDED_A_COLS && aCol != 1 && aRow != 1);
         boolean bInPlace = bCol == 1 && m <= DIRECT_B_ROWS;
         int kcMax = Math.min(KC, k), kBlocks = (k + KC - 1) / KC;
         int aBlockSize = Math.min(MB, roundUp(m, MR)) * kcMax, bBlockSize = Math.min(NC, roundUp(n, NR)) * kcMax;
@@ -229,7 +237,8 @@ final class Sgemm {
             boolean full = rows == MR && cols == w;
             float[] dst = full ? c : edge;
             int dAt = full ? cAt : 0, ldd = full ? ldc : w;
-            if (w == NR) SgemmKernel.block(kc, ap, aOff, bp, bOff, ldb, dst, dAt, ldd, add && full);
+            if (w == NR && !aPacked) SgemmKernel.blockStrided(kc, ap, aOff, aStep, aNext, bp, bOff, ldb, dst, dAt, ldd, add && full);
+            else if (w == NR) SgemmKernel.block(kc, ap, aOff, bp, bOff, ldb, dst, dAt, ldd, add && full);
             else if (aPacked) SgemmKernel.blockHalfPacked(kc, ap, aOff, bp, bOff, ldb, dst, dAt, ldd, add && full);
             else SgemmKernel.blockHalf(kc, ap, aOff, aStep, aNext, bp, bOff, ldb, dst, dAt, ldd, add && full);
             if (full) return;

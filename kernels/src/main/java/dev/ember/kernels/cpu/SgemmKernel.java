@@ -102,6 +102,82 @@ final class SgemmKernel {
     }
 
     /**
+     * As {@link #block}, with A read in place: element (p, r) at {@code ap[aOff + p*aStep + r*aRow]} (TapConv's taps of
+     * a weight, every KH*KW-th float, in narrow products where packing them cost as much as the products). A copy of
+     * block rather than block with strides: the packed case's constant offsets are what lets the JIT check one load
+     * a step instead of eight (see {@link #blockHalfPacked}).
+     */
+    static void blockStrided(int kc, float[] ap, int aOff, int aStep, int aRow, float[] bp, int bOff, int ldb, float[] c, int cOff, int ldc, boolean add) {
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        for (int p = 0; p < kc; p++) {
+            int ai = aOff + p * aStep;
+            int bi = bOff + p * ldb;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, bp, bi + L);
+            FloatVector a = FloatVector.broadcast(SPECIES, ap[ai]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(SPECIES, ap[ai + 1 * aRow]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(SPECIES, ap[ai + 2 * aRow]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(SPECIES, ap[ai + 3 * aRow]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(SPECIES, ap[ai + 4 * aRow]);
+            c40 = a.fma(b0, c40);
+            c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(SPECIES, ap[ai + 5 * aRow]);
+            c50 = a.fma(b0, c50);
+            c51 = a.fma(b1, c51);
+            a = FloatVector.broadcast(SPECIES, ap[ai + 6 * aRow]);
+            c60 = a.fma(b0, c60);
+            c61 = a.fma(b1, c61);
+            a = FloatVector.broadcast(SPECIES, ap[ai + 7 * aRow]);
+            c70 = a.fma(b0, c70);
+            c71 = a.fma(b1, c71);
+        }
+        if (add) {
+            c00 = c00.add(FloatVector.fromArray(SPECIES, c, cOff));
+            c01 = c01.add(FloatVector.fromArray(SPECIES, c, cOff + L));
+            c10 = c10.add(FloatVector.fromArray(SPECIES, c, cOff + ldc));
+            c11 = c11.add(FloatVector.fromArray(SPECIES, c, cOff + ldc + L));
+            c20 = c20.add(FloatVector.fromArray(SPECIES, c, cOff + 2 * ldc));
+            c21 = c21.add(FloatVector.fromArray(SPECIES, c, cOff + 2 * ldc + L));
+            c30 = c30.add(FloatVector.fromArray(SPECIES, c, cOff + 3 * ldc));
+            c31 = c31.add(FloatVector.fromArray(SPECIES, c, cOff + 3 * ldc + L));
+            c40 = c40.add(FloatVector.fromArray(SPECIES, c, cOff + 4 * ldc));
+            c41 = c41.add(FloatVector.fromArray(SPECIES, c, cOff + 4 * ldc + L));
+            c50 = c50.add(FloatVector.fromArray(SPECIES, c, cOff + 5 * ldc));
+            c51 = c51.add(FloatVector.fromArray(SPECIES, c, cOff + 5 * ldc + L));
+            c60 = c60.add(FloatVector.fromArray(SPECIES, c, cOff + 6 * ldc));
+            c61 = c61.add(FloatVector.fromArray(SPECIES, c, cOff + 6 * ldc + L));
+            c70 = c70.add(FloatVector.fromArray(SPECIES, c, cOff + 7 * ldc));
+            c71 = c71.add(FloatVector.fromArray(SPECIES, c, cOff + 7 * ldc + L));
+        }
+        c00.intoArray(c, cOff);
+        c01.intoArray(c, cOff + L);
+        c10.intoArray(c, cOff + ldc);
+        c11.intoArray(c, cOff + ldc + L);
+        c20.intoArray(c, cOff + 2 * ldc);
+        c21.intoArray(c, cOff + 2 * ldc + L);
+        c30.intoArray(c, cOff + 3 * ldc);
+        c31.intoArray(c, cOff + 3 * ldc + L);
+        c40.intoArray(c, cOff + 4 * ldc);
+        c41.intoArray(c, cOff + 4 * ldc + L);
+        c50.intoArray(c, cOff + 5 * ldc);
+        c51.intoArray(c, cOff + 5 * ldc + L);
+        c60.intoArray(c, cOff + 6 * ldc);
+        c61.intoArray(c, cOff + 6 * ldc + L);
+        c70.intoArray(c, cOff + 7 * ldc);
+        c71.intoArray(c, cOff + 7 * ldc + L);
+    }
+
+    /**
      * As {@link #block}, for a B strip of only L columns: the last strip of a B panel when at most L columns are
      * left, so a narrow product (N = 10 logits, a 4x4 feature map) or a tail does not run at a quarter of the
      * lanes. Writes an MR x L block. A element (p, r) is {@code ap[aOff + p*aStep + r*aNext]}: (MR, 1) for a packed

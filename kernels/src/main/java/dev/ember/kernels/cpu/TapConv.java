@@ -21,8 +21,9 @@ import java.util.Arrays;
  *   backwardWeight:  dw[:, :, t]   = DY_t · X_t^T (K, C)
  * </pre>
  * The products run in blocks of {@link #ROWS} rows (output channels, or input channels for backwardInput), in
- * parallel, each block through all taps in turn: Sgemm packs w_t from w itself (every KH*KW-th float), and a block's
- * rows of w stay in L2 across its taps, so the weight is read from memory once, as im2col + GEMM reads it (a
+ * parallel, each block through all taps in turn: Sgemm reads w_t from w itself (every KH*KW-th float; in place where
+ * the product is at most {@link Sgemm#STRIDED_A_COLS} wide, packed where it is wider), and a block's rows of w stay
+ * in L2 across its taps, so the weight is read from memory once, as im2col + GEMM reads it (a
  * reordered copy of resnet18's 9.4 MB layer4 weight cost more than the products). Each row of a block then sums its
  * columns into its images' positions in an L1 buffer and writes them out once (with bias and ReLU). backwardWeight's
  * blocks make dw_t^T (C, rows) = X_t · DY_t^T for every tap, X_t packed once for all blocks, and then write their rows

@@ -42,6 +42,28 @@ class SgemmTest {
     }
 
     /**
+     * An A strided both ways (TapConv's taps, every 9th float of a weight) is read in place up to
+     * {@link Sgemm#STRIDED_A_COLS} columns: the same bits as the packed path on a contiguous copy of A, for partial
+     * strips, a partial last row strip, several K blocks and C += A·B.
+     */
+    @Test void anAStridedBothWaysReadInPlaceGivesThePackedBits() {
+        Rng rng = new Rng(13);
+        int[][] shapes = {{96, 64, 512}, {37, 20, 300}, {64, 33, 2 * Sgemm.KC + 5}, {8, Sgemm.STRIDED_A_COLS, 9}, {40, 17, 64}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2], taps = 9, tap = 4;
+            float[] w = random(rng, m * k * taps), b = random(rng, k * n);
+            float[] copy = new float[m * k];   // A (m, k) = w[i*k*taps + p*taps + tap], contiguous
+            for (int i = 0; i < m; i++) for (int p = 0; p < k; p++) copy[i * k + p] = w[i * k * taps + p * taps + tap];
+            for (boolean accumulate : new boolean[] {false, true}) {
+                float[] c0 = random(rng, m * n), c1 = c0.clone();
+                Sgemm.gemm(m, n, k, w, tap, k * taps, taps, b, 0, n, 1, c0, 0, n, accumulate);
+                Sgemm.gemm(m, n, k, copy, 0, k, 1, b, 0, n, 1, c1, 0, n, accumulate);
+                assertArrayEquals(c1, c0, m + "x" + n + "x" + k + (accumulate ? " C+=" : "") + ": in place vs packed");
+            }
+        }
+    }
+
+    /**
      * A packed once ahead (a model's weights at inference) gives the same bits as packing on every call, also where
      * C is narrow enough for {@link SgemmNarrow}.
      */
