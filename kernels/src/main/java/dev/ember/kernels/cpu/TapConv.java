@@ -25,9 +25,9 @@ import java.util.Arrays;
  * the product is at most {@link Sgemm#STRIDED_A_COLS} wide, packed where it is wider), and a block's rows of w stay
  * in L2 across its taps, so the weight is read from memory once, as im2col + GEMM reads it (a
  * reordered copy of resnet18's 9.4 MB layer4 weight cost more than the products). Each row of a block then sums its
- * columns into its images' positions in an L1 buffer and writes them out once (with bias and ReLU). backwardWeight's
- * blocks make dw_t^T (C, rows) = X_t · DY_t^T for every tap, X_t packed once for all blocks, and then write their rows
- * of dw in order.
+ * columns into its images' positions in an L1 buffer and writes them out once (with bias and ReLU). backwardWeight
+ * gathers X transposed, (columns, C), so that every block's products read X_t^T in place, keeps dw_t (rows, C) for
+ * all taps and then writes its rows of dw in order.
  * The gathered matrices' columns are a chunk of images side by side, a tap's after the one before, at a row stride
  * of an odd multiple of 16 floats (see {@link #stride}); a chunk's size depends on the geometry only. Determinism:
  * every product is one Sgemm element; forward and backwardInput add a position's taps in tap order, backwardWeight
@@ -158,27 +158,23 @@ final class TapConv {
         for (int n0 = 0; n0 < n; n0 += perChunk) {
             int images = Math.min(perChunk, n - n0), ld = stride(images * pairs);
             boolean add = n0 > 0;
-            float[] xs = gather(x, xOff, c, inPositions, inAt, n0, images);      // (C, ld)
-            float[] dys = gather(dy, dyOff, k, outPositions, outAt, n0, images);  // (K, ld)
-            Sgemm.PackedA[] xt = new Sgemm.PackedA[taps];   // X_t (C, columns), packed once for every block of rows
-            for (int t = 0; t < taps; t++) xt[t] = columns(t, images) == 0 ? null : Sgemm.PackedA.of(c, columns(t, images), xs, images * first[t], ld, 1, true);
-            forRowBlocks(k, (o0, rows, block) -> {   // block (taps, C, rows)
-                for (int t = 0; t < taps; t++) {
-                    // dw_t^T (C, rows) = X_t · DY_t^T, DY_t^T (columns, rows) at row stride 1, column stride ld
-                    int at = images * first[t], into = t * c * rows;
-                    if (xt[t] == null) Arrays.fill(block, into, into + c * rows, 0f);
-                    else Sgemm.gemm(c, rows, columns(t, images), xs, at, ld, 1, xt[t], dys, o0 * ld + at, 1, ld, block, into, rows, false);
+            int ldx = stride(c);
+            float[] xs = gatherRows(x, xOff, c, inPositions, inAt, n0, images, ldx);   // X^T (columns, C) at row stride ldx
+            float[] dys = gather(dy, dyOff, k, outPositions, outAt, n0, images);      // (K, ld)
+            forRowBlocks(k, (o0, rows, block) -> {   // block (taps, rows, C)
+                for (int t = 0; t < taps; t++) {   // dw_t rows o0.. (rows, C) = DY_t rows · X_t^T, X_t^T read in place
+                    int at = images * first[t];
+                    Sgemm.gemm(rows, c, columns(t, images), dys, o0 * ld + at, ld, 1, xs, at * ldx, ldx, 1, block, t * rows * c, c, false);
                 }
                 for (int r = 0; r < rows; r++) {   // dw rows o0.. written in order, taps innermost
                     int to = (o0 + r) * c * taps;
                     for (int ci = 0; ci < c; ci++, to += taps) {
-                        for (int t = 0, from = ci * rows + r; t < taps; t++, from += c * rows) {
+                        for (int t = 0, from = r * c + ci; t < taps; t++, from += rows * c) {
                             dw[to + t] = add ? dw[to + t] + block[from] : block[from];
                         }
                     }
                 }
             }, taps * c);
-            for (Sgemm.PackedA packed : xt) if (packed != null) packed.recycle();
             BufferPool.recycle(xs);
             BufferPool.recycle(dys);
         }
@@ -248,6 +244,23 @@ final class TapConv {
             for (int r = lo; r < hi; r++) {
                 int base = off + (n0 * rows + r) * positions, to = r * ld;
                 for (int j = 0; j < total; j++) g[to + j] = a[base + from[j]];
+            }
+        });
+        return g;
+    }
+
+    /**
+     * {@link #gather} transposed: column j of the chunk as row j of a (columns, rows) array at row stride {@code ldr}
+     * (backwardWeight's X_t^T, read in place by its products). A pooled array.
+     */
+    private float[] gatherRows(float[] a, int off, int rows, int positions, int[] at, int n0, int images, int ldr) {
+        int total = images * pairs;
+        int[] from = table(at, rows * positions, images);
+        float[] g = BufferPool.uninitialized(total * ldr);
+        Parallel.forRange(total, Parallel.grain(total, 8), (lo, hi) -> {
+            for (int j = lo; j < hi; j++) {
+                int src = off + n0 * rows * positions + from[j], to = j * ldr;
+                for (int r = 0; r < rows; r++) g[to + r] = a[src + r * positions];
             }
         });
         return g;
