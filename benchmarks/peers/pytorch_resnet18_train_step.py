@@ -65,5 +65,5 @@ if __name__ == "__main__":
     model = resnet18(10, variant == "bn").train()
     batch = 16
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    ms, first = step_times(model, opt, torch.randn(batch, 3, 64, 64), torch.randint(0, 10, (batch,)), warmup=5, steps=20)
+    ms, first = step_times(model, opt, torch.randn(batch, 3, 64, 64), torch.randint(0, 10, (batch,)), warmup=60, steps=20)  # TrainStepComparison.RESNET_WARMUP_STEPS
     print(f"resnet18-{variant}\t{batch}\t{ms:.3f}\t{peak_rss_mib():.0f}\t{first:.3f}")

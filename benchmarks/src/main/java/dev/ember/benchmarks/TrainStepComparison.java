@@ -30,7 +30,7 @@ import java.util.Locale;
  * compiled, and 20 MLP steps take 0.1 s), then the median.
  * <ul>
  *   <li>mlp, batch 128, and cnn, batch 64 (1x28x28): SGD lr 0.01 momentum 0.9, 20 warm-up steps, median of 100;</li>
- *   <li>resnet18, batch 16 (3x64x64), 10 classes, train mode, Adam lr 1e-3, 5 warm-up steps, median of 20. Ours is
+ *   <li>resnet18, batch 16 (3x64x64), 10 classes, train mode, Adam lr 1e-3, 60 warm-up steps, median of 20. Ours is
  *       {@code resnet18.onnx} imported as an {@link OnnxModule} with a new 10-class head, every parameter trained; that
  *       file is torch's export with BatchNorm folded into the convs, so PyTorch runs twice: the same folded network
  *       (the same arithmetic) and torchvision's resnet18 with BatchNorm (baselines.md's row).</li>
@@ -43,10 +43,18 @@ import java.util.Locale;
 public final class TrainStepComparison {
     record Case(String model, int batch, String optimizer, int warmup, int steps) {}
 
+    /**
+     * Warm-up steps of resnet18, on both sides (pytorch_resnet18_train_step.py takes the same). ember's step reaches its
+     * steady state only after 40-50 steps, about 10 s: C2 compiles each layer's kernel paths as their call counts grow,
+     * and one step calls many of them only once or twice. Measured step by step in one JVM with the launchers' flags:
+     * 130-150 ms for steps 8-40, 84-92 ms from step 50 on. With 5 steps and 3 s the median of the next 20 was a
+     * mid-warm-up figure (119-133 ms).
+     */
+    static final int RESNET_WARMUP_STEPS = 60;
     static final List<Case> CASES = List.of(
             new Case("mlp", 128, "SGD lr 0.01 momentum 0.9", 20, 100),
             new Case("cnn", 64, "SGD lr 0.01 momentum 0.9", 20, 100),
-            new Case("resnet18", 16, "Adam lr 1e-3", 5, 20));
+            new Case("resnet18", 16, "Adam lr 1e-3", RESNET_WARMUP_STEPS, 20));
     /** Least warm-up time, on both sides (the peers' scripts take it as their last argument). */
     static final double WARMUP_SECONDS = 3;
     /** Issue 5: at most 0.8 of PyTorch's step time and 0.5 of its peak RSS. */
@@ -242,8 +250,9 @@ public final class TrainStepComparison {
                 + "Measured " + Machine.describe() + ". Peer: " + (version.isEmpty() ? "PyTorch" : version)
                 + " (Debian python3-torch, OPENBLAS_CORETYPE=SkylakeX), 2 threads. Both sides: one fixed synthetic batch, "
                 + "forward + cross-entropy + backward + optimizer step; warm-up of at least " + Markdown.num(WARMUP_SECONDS, 0)
-                + " s (and at least 20 steps, resnet18 5) on both sides, since ember's vector kernels run compiled only after "
-                + "about a second of JIT work; then the median of 100 steps (resnet18: 20). First step: the very first, "
+                + " s (and at least 20 steps, resnet18 " + RESNET_WARMUP_STEPS + ") on both sides, since ember's vector kernels run "
+                + "compiled only after about a second of JIT work, and its resnet18 step reaches its steady state only after "
+                + "40–50 steps (~10 s: C2 compiles each layer's paths as their call counts grow); then the median of 100 steps (resnet18: 20). First step: the very first, "
                 + "with everything cold (ember: interpreted and JIT-compiling). MLP batch 128, CNN batch 64, resnet18 3×64×64, "
                 + "10 classes, train mode. Peak RSS: VmHWM of a process that ran only that "
                 + "model (ember: a fresh JVM with the launchers' flags, " + collector() + " collector, " + heapFlags() + "; each step "
