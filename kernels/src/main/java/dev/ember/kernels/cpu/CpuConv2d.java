@@ -106,7 +106,7 @@ final class CpuConv2d {
             if (!constant) u.recycle();
             return Tensor.of(CpuStorage.wrap(y), ys);
         }
-        TapConv taps = constant ? null : TapConv.plan(g, p);   // training on small maps: no products with padding
+        TapConv taps = constant ? null : TapConv.plan(g, p, false);   // training on small maps: no products with padding
         if (taps != null) {
             taps.forward(xd, xBase, wd, wBase, b, relu, y);
             return Tensor.of(CpuStorage.wrap(y), ys);
@@ -275,7 +275,7 @@ final class CpuConv2d {
             u.recycle();
             return Tensor.of(CpuStorage.wrap(dx), inputShape);
         }
-        TapConv taps = TapConv.plan(g, p);
+        TapConv taps = TapConv.plan(g, p, false);
         if (taps != null) {
             float[] dx = BufferPool.uninitialized(inputShape.numel()); // (N, C, H, W), every element written
             taps.backwardInput(dyd, dyBase, wd, wBase, dx);
@@ -339,7 +339,7 @@ final class CpuConv2d {
             winograd.backwardWeight(xd, xBase, dyd, dyBase, dw);
             return Tensor.of(CpuStorage.wrap(dw), weightShape);
         }
-        TapConv taps = TapConv.plan(g, p);
+        TapConv taps = TapConv.plan(g, p, true);
         if (taps != null) {
             taps.backwardWeight(xd, xBase, dyd, dyBase, dw);
             return Tensor.of(CpuStorage.wrap(dw), weightShape);

@@ -83,20 +83,22 @@ final class TapConv {
     }
 
     /**
-     * The plan for this geometry, or null where im2col + GEMM does as well: one group, stride 1, a map of at most
-     * {@link #MAX_POSITIONS} outputs, and at most {@link #MAX_USED} of im2col's multiplies meeting the input.
-     * Measured on resnet18 at 16x64x64. Alone (one JVM per side, alternating): its 2x2 layers (16 of 36 products
-     * used) forward 2.1-4.8 ms as im2col + GEMM against 1.6-1.9, backwardInput 2.4-3.9 against 1.7-2.3,
-     * backwardWeight 2.3-3.8 against 2.0-2.3; its 4x4 layers (25 of 36) forward 1.8-1.9 against 1.6, backwardInput
-     * 2.0-3.4 against 1.6-2.8, backwardWeight the same. In the training step (blocks of 4 steps with and without, in
-     * one JVM; the weights come from memory there): 2x2 forward 2.5-2.7 against 2.0-2.1, backwardInput 2.7-3.0
-     * against 2.3-2.4, backwardWeight 2.7-2.9 against 2.6-2.8; 4x4 forward 2.0-2.2 against 1.8-1.9, backwardInput
-     * 2.1-2.3 against 1.9-2.0, backwardWeight 2.0-2.3 against 1.8-2.2. Its stride-2 layer into the 2x2 maps (25 of 36) ran slower
-     * alone in both backward directions (1.0-1.1 ms against 1.3-1.6: one-pair runs, shallow products), so strides
-     * other than 1 are left to im2col.
+     * The plan for this geometry, or null where im2col + GEMM does as well: one group, a map of at most
+     * {@link #MAX_POSITIONS} outputs, at most {@link #MAX_USED} of im2col's multiplies meeting the input, and for the
+     * weight gradient ({@code weightGradient}) stride 1. Measured on resnet18 at 16x64x64. Alone (one JVM per side,
+     * alternating): its 2x2 layers (16 of 36 products used) forward 2.1-4.8 ms as im2col + GEMM against 1.6-1.9,
+     * backwardInput 2.4-3.9 against 1.7-2.3, backwardWeight 2.3-3.8 against 2.0-2.3; its 4x4 layers (25 of 36)
+     * forward 1.8-1.9 against 1.6, backwardInput 2.0-3.4 against 1.6-2.8, backwardWeight the same. In the training
+     * step (blocks of 4 steps with and without, in one JVM; the weights come from memory there): 2x2 forward 2.5-2.7
+     * against 2.0-2.1, backwardInput 2.7-3.0 against 2.3-2.4, backwardWeight 2.7-2.9 against 2.6-2.8; 4x4 forward
+     * 2.0-2.2 against 1.8-1.9, backwardInput 2.1-2.3 against 1.9-2.0, backwardWeight 2.0-2.3 against 1.8-2.2 (before
+     * the strided A was read in place, which took the 2x2 layers' forward and backwardInput to 1.4-1.5 and 1.9). Its
+     * stride-2 layer into the 2x2 maps (25 of 36), alone with a cold cache: forward 1.16-1.17 against 0.89-0.91,
+     * backwardInput 1.33-1.42 against 0.95-1.00, but backwardWeight 1.08-1.18 against 1.41-1.51 (products of depth
+     * 16-64 per tap), so the weight gradient of a strided layer stays on im2col.
      */
-    static TapConv plan(Im2col g, Conv2dParams p) {
-        if (!ENABLED || g.groups != 1 || g.pointwise || p.strideH() != 1 || p.strideW() != 1
+    static TapConv plan(Im2col g, Conv2dParams p, boolean weightGradient) {
+        if (!ENABLED || g.groups != 1 || g.pointwise || weightGradient && (p.strideH() != 1 || p.strideW() != 1)
                 || g.oh * g.ow > MAX_POSITIONS || g.kh * g.kw > MAX_POSITIONS) return null;
         TapConv plan = new TapConv(g, p, CHUNK_FLOATS);
         return plan.pairs > 0 && plan.pairs <= MAX_USED * plan.taps * plan.outPositions ? plan : null;

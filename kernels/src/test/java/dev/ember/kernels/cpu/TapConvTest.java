@@ -61,7 +61,7 @@ class TapConvTest {
             Conv2dParams p = params(c);
             Tensor x = randn(rng, c[0], c[1], c[2], c[3]), w = randn(rng, c[4], c[1], c[5], c[6]);
             Tensor dy = randn(rng, p.outputShape(x.shape(), w.shape()).dims());
-            TapConv plan = TapConv.plan(geometry(x.shape(), w.shape(), p), p);
+            TapConv plan = TapConv.plan(geometry(x.shape(), w.shape(), p), p, true);
             assertNotNull(plan, Arrays.toString(c) + " should take TapConv");
             check(plan, x, w, dy, p, Arrays.toString(c));
         }
@@ -79,7 +79,7 @@ class TapConvTest {
         check(chunked, x, w, dy, p, "chunks of 2 images");
     }
 
-    /** Strides other than 1 are left to im2col (slower here, measured), but the arithmetic holds for them too. */
+    /** Stride 2 (taken forward and backwardInput; its weight gradient stays on im2col, measured) against the reference. */
     @Test void aStride2PlanMatchesTheReference() {
         Rng rng = new Rng(75);
         Conv2dParams p = new Conv2dParams(2, 2, 1, 1, 1, 1, 1);
@@ -126,11 +126,13 @@ class TapConvTest {
         assertTrue(Float.isInfinite(got[0]), "output (0, 0) of image 0 sees the infinity");
     }
 
-    /** What it leaves to im2col + GEMM (or Winograd): large maps, strides, groups, 1x1 unpadded layers. */
+    /** What it leaves to im2col + GEMM (or Winograd): large maps, strided weight gradients, groups, 1x1 unpadded layers. */
     @Test void takesOnlySmallPaddedMaps() {
         Conv2dParams same = new Conv2dParams(1, 1, 1, 1, 1, 1, 1);
         assertNull(plan(16, 64, 8, 8, 64, 3, same), "8x8: 22 of 24 rows and columns used");
-        assertNull(plan(16, 64, 4, 4, 64, 3, new Conv2dParams(2, 2, 1, 1, 1, 1, 1)), "stride 2");
+        assertNull(plan(16, 64, 4, 4, 64, 3, new Conv2dParams(2, 2, 1, 1, 1, 1, 1)), "stride 2, weight gradient");
+        Conv2dParams s2 = new Conv2dParams(2, 2, 1, 1, 1, 1, 1);
+        assertNotNull(TapConv.plan(geometry(Shape.of(16, 64, 4, 4), Shape.of(64, 64, 3, 3), s2), s2, false), "stride 2, forward and backwardInput");
         assertNull(plan(16, 64, 2, 2, 64, 3, new Conv2dParams(1, 1, 1, 1, 1, 1, 2)), "two groups");
         assertNull(plan(16, 64, 2, 2, 64, 1, new Conv2dParams(1, 1, 0, 0, 1, 1, 1)), "1x1, no padding");
         assertNotNull(plan(16, 64, 4, 4, 64, 3, same), "4x4");
@@ -139,6 +141,6 @@ class TapConvTest {
 
     private static TapConv plan(int n, int c, int h, int w, int k, int ks, Conv2dParams p) {
         Shape xs = Shape.of(n, c, h, w), ws = Shape.of(k, c / p.groups(), ks, ks);
-        return TapConv.plan(geometry(xs, ws, p), p);
+        return TapConv.plan(geometry(xs, ws, p), p, true);
     }
 }
