@@ -137,6 +137,8 @@ class TapConvTest {
         assertNull(plan(16, 64, 2, 2, 64, 1, new Conv2dParams(1, 1, 0, 0, 1, 1, 1)), "1x1, no padding");
         assertNotNull(plan(16, 64, 4, 4, 64, 3, same), "4x4");
         assertNotNull(plan(16, 64, 3, 3, 64, 3, same), "3x3");
+        assertNotNull(plan(2, 4, 4, 4, 4, 3, same), "4x4 at 4 channels (autograd's FunctionalTest checks conv2d's gradients here)");
+        assertNull(plan(2, 4, 5, 5, 4, 3, same), "5x5: 169 of 225 used, just over 3/4");
     }
 
     private static TapConv plan(int n, int c, int h, int w, int k, int ks, Conv2dParams p) {
