@@ -23,7 +23,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * conv2d forward, backwardInput and backwardWeight on the default (CPU) backend for resnet18 layers at batch 1
- * (224x224 input) and the small_cnn layers (Fashion-MNIST, 28x28) at the training batch of 64, and the forward an
+ * (224x224 input), its 4x4 and 2x2 layers as the training step runs them (16x3x64x64 input: TapConv's shapes; run
+ * with {@code -jvmArgsAppend -Dember.tapConv=false} for im2col + GEMM), and the small_cnn layers (Fashion-MNIST,
+ * 28x28) at the training batch of 64, and the forward an
  * inference session runs ({@code inferenceForward}: a constant weight, packed once, and Winograd F(2x2, 3x3) for the
  * 3x3 stride-1 layers it takes). Prints GFLOP/s (2 * N*OC*OH*OW * C/groups*KH*KW per pass, the direct convolution's
  * count also for Winograd) after each iteration.
@@ -46,6 +48,8 @@ public class Conv2dBenchmark {
         "resnet18.layer4.1x1:1,256,14,14,512,1,2,0",
         "small_cnn.conv1:64,1,28,28,32,3,1,0",
         "small_cnn.conv2:64,32,13,13,64,3,1,0",
+        "resnet18.train.layer3:16,256,4,4,256,3,1,1",
+        "resnet18.train.layer4:16,512,2,2,512,3,1,1",
     })
     public String layer;
 
