@@ -109,45 +109,41 @@ final class TapConv {
 
     /** y (N, K, OH, OW) = conv(x, w) (+ bias, then ReLU); x contiguous at xOff, w (K, C, KH, KW) at wOff; bias may be null. */
     void forward(float[] x, int xOff, float[] w, int wOff, float[] bias, boolean relu, float[] y) {
-        for (int n0 = 0; n0 < n; n0 += perChunk) {
-            int images = Math.min(perChunk, n - n0), ld = stride(images * pairs), n1 = n0;
-            float[] cols = gather(x, xOff, c, inPositions, inAt, n0, images);   // (C, ld)
-            int[] to = table(outAt, outPositions, images);
-            forRowBlocks(k, (o0, rows, prod) -> {
-                for (int t = 0; t < taps; t++) {   // w_t rows o0.. (rows, C): row stride C*taps, column stride taps
-                    int at = images * first[t];
-                    Sgemm.gemm(rows, columns(t, images), c, w, wOff + o0 * c * taps + t, c * taps, taps, cols, at, ld, 1, prod, at, ld, false);
-                }
-                float[] sum = SCRATCH.get().sum(images * outPositions);
-                for (int r = 0; r < rows; r++) {
-                    addColumns(prod, r * ld, to, images * pairs, sum, images * outPositions);
-                    int o = o0 + r;
-                    for (int img = 0; img < images; img++) {
-                        int at = ((n1 + img) * k + o) * outPositions;
-                        CpuConv2d.biasRelu(sum, img * outPositions, y, at, outPositions, bias == null ? 0f : bias[o], relu);
-                    }
-                }
-            }, ld);
-            BufferPool.recycle(cols);
-        }
+        // w_t (K, C): row stride C*taps, column stride taps
+        spread(x, xOff, c, inPositions, inAt, w, wOff, c * taps, taps, k, outPositions, outAt, true, bias, relu, y);
     }
 
     /** dx (N, C, H, W) for dy (N, K, OH, OW) contiguous at dyOff and w (K, C, KH, KW) at wOff. */
     void backwardInput(float[] dy, int dyOff, float[] w, int wOff, float[] dx) {
+        // w_t^T (C, K): row stride taps, column stride C*taps
+        spread(dy, dyOff, k, outPositions, outAt, w, wOff, taps, c * taps, c, inPositions, inAt, false, null, false, dx);
+    }
+
+    /**
+     * Forward and backwardInput: out (N, outRows, outPositions) = for each tap t, A_t (outRows, srcRows) times src
+     * (N, srcRows, srcPositions) gathered at {@code srcAt}, each column added to its position {@code outAt}, taps in
+     * order; A_t's element (r, j) is {@code w[wOff + t + r*aRow + j*aCol]}. With {@code epilogue}, bias (may be null)
+     * and ReLU on the way out.
+     */
+    private void spread(float[] src, int srcOff, int srcRows, int srcPositions, int[] srcAt, float[] w, int wOff, int aRow, int aCol,
+                        int outRows, int outPositions, int[] outAt, boolean epilogue, float[] bias, boolean relu, float[] out) {
         for (int n0 = 0; n0 < n; n0 += perChunk) {
             int images = Math.min(perChunk, n - n0), ld = stride(images * pairs), n1 = n0;
-            float[] cols = gather(dy, dyOff, k, outPositions, outAt, n0, images);   // (K, ld)
-            int[] to = table(inAt, inPositions, images);
-            forRowBlocks(c, (c0, rows, prod) -> {
-                for (int t = 0; t < taps; t++) {   // w_t^T rows c0.. (rows, K): row stride taps, column stride C*taps
+            float[] cols = gather(src, srcOff, srcRows, srcPositions, srcAt, n0, images);   // (srcRows, ld)
+            int[] to = table(outAt, outPositions, images);
+            forRowBlocks(outRows, (r0, rows, prod) -> {
+                for (int t = 0; t < taps; t++) {   // A_t rows r0..
                     int at = images * first[t];
-                    Sgemm.gemm(rows, columns(t, images), k, w, wOff + c0 * taps + t, taps, c * taps, cols, at, ld, 1, prod, at, ld, false);
+                    Sgemm.gemm(rows, columns(t, images), srcRows, w, wOff + r0 * aRow + t, aRow, aCol, cols, at, ld, 1, prod, at, ld, false);
                 }
-                float[] sum = SCRATCH.get().sum(images * inPositions);
+                float[] sum = SCRATCH.get().sum(images * outPositions);
                 for (int r = 0; r < rows; r++) {
-                    addColumns(prod, r * ld, to, images * pairs, sum, images * inPositions);
+                    addColumns(prod, r * ld, to, images * pairs, sum, images * outPositions);
+                    int row = r0 + r;
                     for (int img = 0; img < images; img++) {
-                        System.arraycopy(sum, img * inPositions, dx, ((n1 + img) * c + c0 + r) * inPositions, inPositions);
+                        int at = ((n1 + img) * outRows + row) * outPositions;
+                        if (epilogue) CpuConv2d.biasRelu(sum, img * outPositions, out, at, outPositions, bias == null ? 0f : bias[row], relu);
+                        else System.arraycopy(sum, img * outPositions, out, at, outPositions);
                     }
                 }
             }, ld);
