@@ -136,7 +136,8 @@ final class TapConv {
                     int at = images * first[t];
                     Sgemm.gemm(rows, columns(t, images), srcRows, w, wOff + r0 * aRow + t, aRow, aCol, cols, at, ld, 1, prod, at, ld, false);
                 }
-                float[] sum = SCRATCH.get().sum(images * outPositions);
+                Scratch s = SCRATCH.get();
+                float[] sum = s.sum = Winograd3x3.grow(s.sum, images * outPositions);
                 for (int r = 0; r < rows; r++) {
                     addColumns(prod, r * ld, to, images * pairs, sum, images * outPositions);
                     int row = r0 + r;
@@ -189,7 +190,7 @@ final class TapConv {
         int blocks = (rows + ROWS - 1) / ROWS;
         Parallel.forRange(blocks, 1, (lo, hi) -> {
             Scratch s = SCRATCH.get();
-            if (s.block.length < ROWS * width) s.block = new float[ROWS * width];
+            s.block = Winograd3x3.grow(s.block, ROWS * width);
             for (int b = lo; b < hi; b++) body.run(b * ROWS, Math.min(ROWS, rows - b * ROWS), s.block);
         });
     }
@@ -198,11 +199,6 @@ final class TapConv {
         float[] block = new float[0];
         /** One row's sums over its images' positions (forward and backwardInput), in L1. */
         float[] sum = new float[0];
-
-        float[] sum(int size) {
-            if (sum.length < size) sum = new float[size];
-            return sum;
-        }
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
