@@ -260,7 +260,7 @@ final class Sgemm {
          */
         static final boolean ENABLED = !"false".equals(System.getProperty("ember.prepack"));
         final int m, k;
-        final float[] data;   // (roundUp(M, MR) * K)
+        final float[] data;   // PAD, (roundUp(M, MR) * K), PAD
 
         private PackedA(int m, int k, float[] data) {
             this.m = m;
@@ -277,7 +277,7 @@ final class Sgemm {
          * with {@link #recycle}.
          */
         static PackedA of(int m, int k, float[] a, int aOff, int aRow, int aCol, boolean pooled) {
-            int size = roundUp(m, MR) * k;
+            int size = roundUp(m, MR) * k + 2 * PAD;
             PackedA packed = new PackedA(m, k, pooled ? BufferPool.uninitialized(size) : new float[size]);
             int strips = (m + MR - 1) / MR, kBlocks = (k + KC - 1) / KC;
             Parallel.forRange(strips * kBlocks, Parallel.grain(strips * kBlocks, 4), (lo, hi) -> {
@@ -293,8 +293,14 @@ final class Sgemm {
         /** Gives a pooled copy's array back to the calling thread's lease; it must not be used afterwards. */
         void recycle() { BufferPool.recycle(data); }
 
+        /**
+         * Floats before the first strip and after the last, never read into a result: {@link SgemmNarrow} loads a
+         * whole vector of two strip steps from MR floats before a strip's step and from its step on.
+         */
+        static final int PAD = MR;
+
         /** Where block (ic, pc) starts: the full row blocks above it, then its own K blocks before pc. */
-        int offset(int ic, int pc) { return ic * k + roundUp(Math.min(MB, m - ic), MR) * pc; }
+        int offset(int ic, int pc) { return PAD + ic * k + roundUp(Math.min(MB, m - ic), MR) * pc; }
     }
 
     /** Tile size in strips: at most (MC/MR, NT/NR), halved (the longer side first) until each thread has a few tiles. */

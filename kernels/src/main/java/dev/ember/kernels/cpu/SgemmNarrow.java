@@ -1,34 +1,43 @@
 package dev.ember.kernels.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 import static dev.ember.kernels.cpu.SgemmKernel.MR;
 
 /**
- * C (M, N ≤ 4) = A · B with A {@linkplain Sgemm.PackedA packed ahead}, lanes over the rows of A: each step loads the
- * MR = 8 rows of a packed A strip as one vector and multiplies it by one broadcast B element per column of C. The
- * ordinary microkernel puts its lanes over N, so at N = 4 (resnet18's last stage at 64x64, batch 1) it would use 4
- * of its 16 lanes. Two strips at a time share the B broadcasts.
+ * C (M, N ≤ 4) = A · B with A {@linkplain Sgemm.PackedA packed ahead}, lanes over the rows of A: each step puts the
+ * MR = 8 rows of two packed A strips in one vector (the first strip's in the low lanes, the second's in the high) and
+ * multiplies it by one broadcast B element per column of C. The ordinary microkernel puts its lanes over N, so at
+ * N = 4 (resnet18's last stage at 64x64, batch 1) it would use 4 of its 16 lanes.
+ *
+ * <p>The two strips' steps are not adjacent in the packed A, so a step loads a whole vector from each (the first
+ * from its step on, the second from MR floats before its step; {@link Sgemm.PackedA#PAD} keeps both inside the array)
+ * and blends the halves it needs. It uses the one preferred vector species on purpose: an earlier form on 256-bit
+ * vectors put a second FloatVector class in the JVM, which polluted the type profiles inside the Vector API that
+ * every kernel shares; in about one JVM of five, C2 then compiled the 512-bit microkernels with their vectors boxed
+ * (resnet18 at 1x3x64x64: 14 ms a call and 226 MB of garbage, against 2.7 ms).
  *
  * <p>Same arithmetic as {@link Sgemm}: per K block one fma chain from zero in p order (a*b + acc), added to C in
  * K-block order, so the result is the same to the bit.
  */
 final class SgemmNarrow {
-    /** One packed A step: MR floats. */
-    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_256;
+    static final VectorSpecies<Float> SPECIES = SgemmKernel.SPECIES;
+    /** The high lanes: the second strip's rows. */
+    private static final VectorMask<Float> HIGH = VectorMask.fromLong(SPECIES, SPECIES.length() == 2 * MR ? 0xFF00L : 0L);
     /** Most columns of C. */
     static final int MAX_N = 4;
 
     private SgemmNarrow() {}
 
-    /** Whether this kernel runs the product: A packed ahead, C at most MAX_N wide, 256-bit vectors in hardware. */
+    /** Whether this kernel runs the product: A packed ahead, C at most MAX_N wide, vectors of two strips' rows. */
     static boolean fits(int n, Sgemm.PackedA packed) {
         return packed != null && n <= MAX_N && SUPPORTED;
     }
 
-    /** 256-bit vectors are native here (elsewhere the Vector API would emulate them, slowly). */
-    static final boolean SUPPORTED = SPECIES.length() == MR && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= SPECIES.vectorBitSize();
+    /** Vectors of 2 * MR lanes (AVX-512); elsewhere the ordinary microkernel runs these products. */
+    static final boolean SUPPORTED = SPECIES.length() == 2 * MR;
 
     /**
      * B element (p, j) at {@code b[bOff + p*bRow + j*bCol]}; C element (i, j) at {@code c[cOff + i*ldc + j*cCol]}
@@ -41,34 +50,28 @@ final class SgemmNarrow {
         int b1 = Math.min(1, n - 1) * bCol, b2 = Math.min(2, n - 1) * bCol, b3 = Math.min(3, n - 1) * bCol;
         float[] ad = a.data;
         Parallel.forRange(pairs, Parallel.grain(pairs, 2), (lo, hi) -> {
-            float[] lanes = new float[MR];
+            float[] lanes = new float[SPECIES.length()];
             // K blocks outside the strips: a thread's strips of one K block lie one after the other in the packed A,
             // so it streams through memory instead of jumping a block's size per K block (resnet18's 2x2 layers at
             // batch 1 read their weights from DRAM). Each C element still gets its K blocks in order.
             for (int pc = 0; pc < k; pc += Sgemm.KC) {
                 int kc = Math.min(Sgemm.KC, k - pc);
                 for (int pair = lo; pair < hi; pair++) {
-                    int s0 = 2 * pair, s1 = Math.min(s0 + 1, strips - 1);   // a lone last strip runs twice, stored once
-                    int a0 = stripAt(a, s0, pc, kc), a1 = stripAt(a, s1, pc, kc);
+                    int s0 = 2 * pair, s1 = Math.min(s0 + 1, strips - 1);   // a lone last strip runs in both halves, stored once
+                    int a0 = stripAt(a, s0, pc, kc), a1 = stripAt(a, s1, pc, kc) - MR;
                     FloatVector z = FloatVector.zero(SPECIES);
-                    FloatVector x00 = z, x01 = z, x02 = z, x03 = z, x10 = z, x11 = z, x12 = z, x13 = z;
+                    FloatVector x0 = z, x1 = z, x2 = z, x3 = z;
                     for (int p = 0, bp = bOff + pc * bRow; p < kc; p++, bp += bRow) {
-                        FloatVector v0 = FloatVector.fromArray(SPECIES, ad, a0 + p * MR);
-                        FloatVector v1 = FloatVector.fromArray(SPECIES, ad, a1 + p * MR);
-                        FloatVector w0 = FloatVector.broadcast(SPECIES, b[bp]), w1 = FloatVector.broadcast(SPECIES, b[bp + b1]);
-                        FloatVector w2 = FloatVector.broadcast(SPECIES, b[bp + b2]), w3 = FloatVector.broadcast(SPECIES, b[bp + b3]);
-                        x00 = v0.fma(w0, x00);
-                        x01 = v0.fma(w1, x01);
-                        x02 = v0.fma(w2, x02);
-                        x03 = v0.fma(w3, x03);
-                        x10 = v1.fma(w0, x10);
-                        x11 = v1.fma(w1, x11);
-                        x12 = v1.fma(w2, x12);
-                        x13 = v1.fma(w3, x13);
+                        FloatVector v = FloatVector.fromArray(SPECIES, ad, a0 + p * MR)
+                                .blend(FloatVector.fromArray(SPECIES, ad, a1 + p * MR), HIGH);
+                        x0 = v.fma(FloatVector.broadcast(SPECIES, b[bp]), x0);
+                        x1 = v.fma(FloatVector.broadcast(SPECIES, b[bp + b1]), x1);
+                        x2 = v.fma(FloatVector.broadcast(SPECIES, b[bp + b2]), x2);
+                        x3 = v.fma(FloatVector.broadcast(SPECIES, b[bp + b3]), x3);
                     }
                     boolean add = accumulate || pc > 0;
-                    store(x00, x01, x02, x03, s0, m, n, c, cOff, ldc, cCol, add, lanes);
-                    if (s1 != s0) store(x10, x11, x12, x13, s1, m, n, c, cOff, ldc, cCol, add, lanes);
+                    store(x0, x1, x2, x3, s0, 0, m, n, c, cOff, ldc, cCol, add, lanes);
+                    if (s1 != s0) store(x0, x1, x2, x3, s1, MR, m, n, c, cOff, ldc, cCol, add, lanes);
                 }
             }
         });
@@ -80,15 +83,15 @@ final class SgemmNarrow {
         return a.offset(ic, pc) + (row0 - ic) * kc;
     }
 
-    /** C rows of strip s, columns < n: = or += the accumulators (one per column, a lane per row). */
-    private static void store(FloatVector x0, FloatVector x1, FloatVector x2, FloatVector x3, int s, int m, int n,
+    /** C rows of strip s, columns < n: = or += the accumulators' lanes from {@code lane0} (one per column, a lane per row). */
+    private static void store(FloatVector x0, FloatVector x1, FloatVector x2, FloatVector x3, int s, int lane0, int m, int n,
                               float[] c, int cOff, int ldc, int cCol, boolean add, float[] lanes) {
         int row0 = s * MR, rows = Math.min(MR, m - row0);
         for (int j = 0; j < n; j++) {
             (j == 0 ? x0 : j == 1 ? x1 : j == 2 ? x2 : x3).intoArray(lanes, 0);
             for (int r = 0; r < rows; r++) {
                 int at = cOff + (row0 + r) * ldc + j * cCol;
-                c[at] = add ? c[at] + lanes[r] : lanes[r];
+                c[at] = add ? c[at] + lanes[lane0 + r] : lanes[lane0 + r];
             }
         }
     }
