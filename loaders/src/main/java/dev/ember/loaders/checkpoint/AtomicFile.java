@@ -1,5 +1,6 @@
 package dev.ember.loaders.checkpoint;
 
+import dev.ember.loaders.FileChunks;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -34,7 +35,7 @@ public final class AtomicFile {
         Path tmp = dir.resolve("." + file.getFileName() + "." + ProcessHandle.current().pid() + "." + System.nanoTime() + ".tmp");
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), BUFFER_BYTES);
+                OutputStream out = new BufferedOutputStream(FileChunks.chunked(Channels.newOutputStream(ch)), BUFFER_BYTES);
                 body.writeTo(out);
                 out.flush();
                 ch.force(true);

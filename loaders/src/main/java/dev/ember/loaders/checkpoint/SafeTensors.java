@@ -1,5 +1,6 @@
 package dev.ember.loaders.checkpoint;
 
+import dev.ember.loaders.FileChunks;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.DType;
 import dev.ember.engine.Device;
@@ -212,7 +213,7 @@ public final class SafeTensors {
     private static ByteBuffer readFully(Path file, FileChannel ch, long position, int n, String what) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(n);
         while (b.hasRemaining()) {
-            if (ch.read(b, position + b.position()) < 0) throw new DataFormatException(file, "file ended while reading " + what + " (it shrank while being read?)");
+            if (FileChunks.read(ch, b, position + b.position()) < 0) throw new DataFormatException(file, "file ended while reading " + what + " (it shrank while being read?)");
         }
         return b.flip();
     }

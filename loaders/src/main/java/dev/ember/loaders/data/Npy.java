@@ -1,5 +1,6 @@
 package dev.ember.loaders.data;
 
+import dev.ember.loaders.FileChunks;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.DType;
 import dev.ember.engine.EmberException;
@@ -93,7 +94,7 @@ public final class Npy {
     private static ByteBuffer readExactly(FileChannel ch, int n, String what) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(n);
         while (b.hasRemaining()) {
-            if (ch.read(b) < 0) throw new EOFException("the file ends inside the " + what);
+            if (FileChunks.read(ch, b) < 0) throw new EOFException("the file ends inside the " + what);
         }
         return b.flip();
     }

@@ -1,5 +1,6 @@
 package dev.ember.loaders.onnx;
 
+import dev.ember.loaders.FileChunks;
 import dev.ember.loaders.onnx.proto.OnnxProto.StringStringEntryProto;
 import dev.ember.loaders.onnx.proto.OnnxProto.TensorProto;
 import java.io.IOException;
@@ -54,7 +55,7 @@ final class ExternalData {
         ByteBuffer buf = ByteBuffer.allocate((int) length);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             while (buf.hasRemaining()) {
-                int got = ch.read(buf, offset + buf.position());
+                int got = FileChunks.read(ch, buf, offset + buf.position());
                 if (got < 0) throw new OnnxException(what + ": external file '" + location + "' ended early (changed while reading?)");
             }
         } catch (IOException e) {

@@ -1,6 +1,7 @@
 package dev.ember.loaders.onnx;
 
 import com.google.protobuf.CodedInputStream;
+import dev.ember.loaders.FileChunks;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.ember.engine.Tensor;
@@ -47,7 +48,7 @@ public final class OnnxModel {
         try {
             long size = Files.size(file);
             if (size > Integer.MAX_VALUE - 8) throw new OnnxException(file + ": " + size + " bytes is more than the 2 GiB a protobuf message may have");
-            bytes = Files.readAllBytes(file);
+            bytes = FileChunks.readAll(file);
         } catch (IOException e) {
             throw new OnnxException(file + ": cannot read: " + e.getMessage(), e);
         }

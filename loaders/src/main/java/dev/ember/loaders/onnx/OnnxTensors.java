@@ -2,6 +2,7 @@ package dev.ember.loaders.onnx;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
+import dev.ember.loaders.FileChunks;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.DType;
@@ -47,7 +48,7 @@ public final class OnnxTensors {
         byte[] bytes;
         try {
             if (Files.size(pbFile) > Integer.MAX_VALUE - 8) throw new OnnxException(pbFile + ": larger than the 2 GiB a protobuf message may have");
-            bytes = Files.readAllBytes(pbFile);
+            bytes = FileChunks.readAll(pbFile);
         } catch (IOException e) {
             throw new OnnxException(pbFile + ": cannot read: " + e.getMessage(), e);
         }
