@@ -43,9 +43,10 @@ ember_ensure_fashion_mnist() {
 # - Serial: with each step's tensors reused (TensorScope), G1 still grew its heap for throughput (CNN training step
 #   745-988 MiB under G1, 267 under Serial). Serial grows its old generation rather than collect it, so what lives a
 #   while and then dies piles up there; the fine-tuning loop leaves no such garbage (FineTuner, Evaluation).
-# - a heap that starts at 16 MB and a young generation of at most 32 MB: the default young generation (a third of an
+# - a heap that starts at 16 MB and a young generation of at most 8 MB: the default young generation (a third of an
 #   initial heap of RAM/64) is ~100 MB that JIT warm-up fills with boxed vectors. Peak RSS: CNN step 268 -> 149 MiB,
-#   MLP 205 -> 100, resnet18 545 -> 453, the finetune demo 303 -> 226 MB; step times unchanged.
+#   MLP 205 -> 100, resnet18 545 -> 453, the finetune demo 303 -> 226 MB at 32 MB; at 8 MB (a steady training step
+#   leaves ~2 MB of garbage) resnet18 378 -> 356 MiB, the others and every step time unchanged.
 # - no stepwise shrinking: the full collection before training gives back what loading took, at once.
-EMBER_JVM_FLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xms16m -XX:MaxNewSize=32m
+EMBER_JVM_FLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xms16m -XX:MaxNewSize=8m
   -XX:-ShrinkHeapInSteps)
