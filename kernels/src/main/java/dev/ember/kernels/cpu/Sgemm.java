@@ -171,8 +171,8 @@ final class Sgemm {
                             int s0 = tile / t.rowTiles * t.strips, r0 = tile % t.rowTiles * t.rows;
                             int r1 = Math.min(r0 + t.rows, first.aStrips), s1 = Math.min(s0 + t.strips, first.bStrips);
                             for (Block blk : round) {
-                                for (int r = r0; r < r1; r++) {
-                                    for (int s = s0; s < s1; s++) blk.multiply(r, s, c, cAt + r * MR * ldc + s * NR, ldc, edge);
+                                for (int s = s0; s < s1; s++) {
+                                    for (int r = r0; r < r1; r++) blk.multiply(r, s, c, cAt + r * MR * ldc + s * NR, ldc, edge);
                                 }
                             }
                         }
