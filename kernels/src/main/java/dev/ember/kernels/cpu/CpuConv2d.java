@@ -125,7 +125,10 @@ final class CpuConv2d {
                     int group = grp;
                     if (images == 1) {   // y[n0, group] (OCg, S) is the GEMM's own layout
                         int yOff = outputOffset(g, n0, grp);
-                        g.im2colParallel(xd, xBase + inputOffset(g, n0, group), col, 0, cols);
+                        // a product Sgemm runs on one thread (small_cnn's first conv at batch 1: 32x676x9) gets its
+                        // im2col there too, not a parallel phase of a microsecond (that conv: 18 -> 9-10 us)
+                        if ((long) g.ocPerGroup * cols * g.rows < Sgemm.PARALLEL_MIN) g.im2col(xd, xBase + inputOffset(g, n0, group), col, 0, cols);
+                        else g.im2colParallel(xd, xBase + inputOffset(g, n0, group), col, 0, cols);
                         Sgemm.gemm(g.ocPerGroup, cols, g.rows, wd, wBase + grp * g.ocPerGroup * g.rows, g.rows, 1,
                                 packed == null ? null : packed[grp], col, 0, cols, 1, y, yOff, cols, false);
                         for (int o = 0; epilogue && o < g.ocPerGroup; o++) {
