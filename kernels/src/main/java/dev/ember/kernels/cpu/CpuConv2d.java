@@ -106,6 +106,11 @@ final class CpuConv2d {
             if (!constant) u.recycle();
             return Tensor.of(CpuStorage.wrap(y), ys);
         }
+        SingleChannelConv direct = SingleChannelConv.plan(g, p);   // a one-channel input: no im2col with a K of 9
+        if (direct != null) {
+            direct.forward(xd, xBase, wd, wBase, b, relu, y);
+            return Tensor.of(CpuStorage.wrap(y), ys);
+        }
         TapConv taps = constant ? null : TapConv.plan(g, p, false);   // training on small maps: no products with padding
         if (taps != null) {
             taps.forward(xd, xBase, wd, wBase, b, relu, y);

@@ -44,7 +44,10 @@ class CpuConv2dTest {
         {2, 32, 24, 24, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // two large images: one chunk, its GEMM parallel inside Sgemm
         {19, 8, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // batched schedule: 2 full chunks and a short one
         {5, 1, 12, 12, 6, 3, 3, 1, 1, 0, 0, 1, 1, 1},    // one input channel, as the first layer of a CNN on grey images
-        {2, 1, 30, 21, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1},    // output rows of a full vector and a tail in Im2col's copies
+        {2, 1, 30, 21, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1},    // output rows of a full vector and a tail: SingleChannelConv
+        {3, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0, 1, 1, 1},   // small_cnn's first layer (SingleChannelConv: 26-wide rows, even height)
+        {2, 1, 17, 20, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1},    // SingleChannelConv padded, 5x5, odd height, a partial block of channels
+        {1, 1, 16, 16, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // SingleChannelConv on rows of exactly one vector
         {2, 2, 11, 12, 5, 2, 3, 1, 1, 0, 0, 2, 2, 1},    // few taps, dilation 2
         {3, 4, 8, 8, 8, 3, 3, 1, 1, 0, 0, 1, 1, 4},      // depthwise unpadded
         {1, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // one image on 4x4 outputs: the per-image schedule, N = 16
