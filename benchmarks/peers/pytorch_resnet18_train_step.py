@@ -18,18 +18,7 @@ except ImportError:
     print("n/a\tpython3-torch not installed")
     sys.exit(0)
 
-
-def reference_blas():
-    """Whether this process runs Debian's reference BLAS (the libblas3 alternative, a few GFLOP/s): then the peer's
-    figures would measure that fallback, not OpenBLAS, so the peer reports n/a instead."""
-    with open("/proc/self/maps") as f:
-        return "/blas/libblas.so" in f.read()
-
-
-if reference_blas():
-    print("n/a\tthe BLAS alternative is Debian's reference libblas3, not OpenBLAS (apt-get install libopenblas0-pthread)")
-    sys.exit(0)
-
+# importing it also refuses Debian's reference BLAS (peer_blas)
 from pytorch_train_step import peak_rss_mib, step_times
 
 torch.set_num_threads(2)
