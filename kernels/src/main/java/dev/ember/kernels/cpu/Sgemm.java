@@ -127,6 +127,14 @@ final class Sgemm {
             SgemmNarrow.gemm(m, n, k, packed, b, bOff, bRow, bCol, c, cOff, ldc, 1, accumulate);
             return;
         }
+        int tail = n % L;
+        if (n > L && SgemmNarrow.fits(tail, packed) && tail > 0) {
+            // the last 1-4 columns would take a whole half-width pass of their own (resnet18's 14x14 layers at batch 1:
+            // 49 Winograd tiles = 32 + 16 + 1): the lanes-over-rows kernel runs them instead, with the same bits
+            gemm(m, n - tail, k, a, aOff, aRow, aCol, packed, b, bOff, bRow, bCol, c, cOff, ldc, accumulate);
+            SgemmNarrow.gemm(m, tail, k, packed, b, bOff + (n - tail) * bCol, bRow, bCol, c, cOff + n - tail, ldc, 1, accumulate);
+            return;
+        }
         boolean parallel = work >= PARALLEL_MIN && Parallel.THREADS > 1;
         int threads = parallel ? Parallel.THREADS : 1;
         boolean aInPlace = packed == null && (n <= L && (aCol == 1 || aRow == 1) || n <= STRIDED_A_COLS && aCol != 1 && aRow != 1);

@@ -72,7 +72,9 @@ class SgemmTest {
         int[][] shapes = {{17, 31, 45}, {MR - 1, NR + 1, Sgemm.KC + 1}, {Sgemm.MB + MR + 3, 70, 2 * Sgemm.KC + 5},
                 {512, 128, 4608 / 4}, {64, 121, 288}, {13, L, 400}, {300, 2, 100}, {5, 3, 7},
                 // at most SgemmNarrow.MAX_N columns: the lanes-over-rows kernel (odd strip counts, an MB boundary)
-                {Sgemm.MB + 3 * MR + 5, 4, 2 * Sgemm.KC + 7}, {512, 4, 4608}, {9, 1, 5000}, {3 * MR, 3, 300}};
+                {Sgemm.MB + 3 * MR + 5, 4, 2 * Sgemm.KC + 7}, {512, 4, 4608}, {9, 1, 5000}, {3 * MR, 3, 300},
+                // 1-4 columns past a multiple of L: those run on the lanes-over-rows kernel, the rest as usual
+                {64, 36, 288}, {256, 49, 2 * Sgemm.KC + 3}, {100, 2 * L + 2, 300}, {3 * MR + 1, L + 3, 50}};
         for (int[] s : shapes) {
             int m = s[0], n = s[1], k = s[2];
             for (boolean aColumnMajor : new boolean[] {false, true}) {
