@@ -36,24 +36,24 @@ public final class FileChunks {
     }
 
     /** {@link FileChannel#read(ByteBuffer)}, at most {@link #CHUNK} bytes. */
-    public static int read(FileChannel ch, ByteBuffer dst) throws IOException {
-        if (dst.remaining() <= CHUNK) return ch.read(dst);
-        int limit = dst.limit();
-        dst.limit(dst.position() + CHUNK);
-        try {
-            return ch.read(dst);
-        } finally {
-            dst.limit(limit);
-        }
-    }
+    public static int read(FileChannel ch, ByteBuffer dst) throws IOException { return atMostAChunk(dst, () -> ch.read(dst)); }
 
     /** {@link FileChannel#read(ByteBuffer, long)}, at most {@link #CHUNK} bytes. */
     public static int read(FileChannel ch, ByteBuffer dst, long position) throws IOException {
-        if (dst.remaining() <= CHUNK) return ch.read(dst, position);
+        return atMostAChunk(dst, () -> ch.read(dst, position));
+    }
+
+    private interface Read {
+        int run() throws IOException;
+    }
+
+    /** Runs {@code read} with dst's limit lowered to a chunk past its position, then restores the limit. */
+    private static int atMostAChunk(ByteBuffer dst, Read read) throws IOException {
+        if (dst.remaining() <= CHUNK) return read.run();
         int limit = dst.limit();
         dst.limit(dst.position() + CHUNK);
         try {
-            return ch.read(dst, position);
+            return read.run();
         } finally {
             dst.limit(limit);
         }

@@ -27,7 +27,7 @@ final class SingleChannelConv {
     /** Largest kernel side taken (the taps' offsets are kept in a small table). */
     private static final int MAX_KERNEL = 7;
 
-    private final int n, oc, h, w, kh, kw, padH, padW, oh, ow, wp, planeSize;
+    private final int n, oc, h, w, padH, padW, oh, ow, wp, planeSize;
     private final int[] offsets;   // tap t = i*kw + j at plane offset i*Wp + j
 
     private SingleChannelConv(Im2col g, Conv2dParams p) {
@@ -35,16 +35,14 @@ final class SingleChannelConv {
         oc = g.oc;
         h = g.h;
         w = g.w;
-        kh = g.kh;
-        kw = g.kw;
         padH = p.padH();
         padW = p.padW();
         oh = g.oh;
         ow = g.ow;
         wp = w + 2 * padW;
         planeSize = (h + 2 * padH) * wp;
-        offsets = new int[kh * kw];
-        for (int i = 0; i < kh; i++) for (int j = 0; j < kw; j++) offsets[i * kw + j] = i * wp + j;
+        offsets = new int[g.kh * g.kw];
+        for (int i = 0; i < g.kh; i++) for (int j = 0; j < g.kw; j++) offsets[i * g.kw + j] = i * wp + j;
     }
 
     /** A plan for this layer, or null where it does not apply. */
