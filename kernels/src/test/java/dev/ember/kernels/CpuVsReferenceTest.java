@@ -417,8 +417,9 @@ class CpuVsReferenceTest {
     }
 
     /**
-     * The 3x3 stride-2 pool with padding 1 (resnet's after its stem) with indices runs in two passes, rows then columns:
-     * even and odd widths and heights, rows of exactly a vector of outputs, more and fewer, one cell, NaNs and ties.
+     * The 3x3 stride-2 pool with padding 1 (resnet's after its stem) with indices runs in two passes, rows then columns,
+     * and value-only on even and odd lanes: even and odd widths and heights, rows of exactly a vector of outputs, more
+     * and fewer, one cell, NaNs and ties; value-only also without padding and with a 2x3 window at strides (1, 2).
      */
     @Test void stemMaxPoolWithIndicesMatchesTheReference() {
         Rng rng = new Rng(14);
@@ -435,6 +436,12 @@ class CpuVsReferenceTest {
                 String what = "stem pool " + Arrays.toString(dims) + (values == ties ? " ties" : "");
                 assertArrayEquals(want.indices().toIntArray(), got.indices().toIntArray(), what + " indices");
                 check(want.output(), got.output(), 0f, 0f, what);
+                // the value-only path for windows three columns wide at column stride 2 (even, odd and next-even lanes)
+                check(want.output(), CPU.maxPool2dValues(x, p), 0f, 0f, what + " values only");
+                for (Pool2dParams q : new Pool2dParams[] {Pool2dParams.of(3, 2, 0), new Pool2dParams(2, 3, 1, 2, 0, 1, false, true)}) {
+                    if (dims[2] + 2 * q.padH() < q.kernelH() || dims[3] + 2 * q.padW() < q.kernelW()) continue;   // no window fits
+                    check(REF.maxPool2d(x, q).output(), CPU.maxPool2dValues(x, q), 0f, 0f, what + " values only " + q);
+                }
             }
         }
     }

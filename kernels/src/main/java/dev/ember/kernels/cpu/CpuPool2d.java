@@ -175,6 +175,10 @@ final class CpuPool2d {
         }
         int kh = p.kernelH(), kw = p.kernelW(), sh = p.strideH(), sw = p.strideW(), ph = p.padH(), pw = p.padW();
         int vector = SPECIES.length(), wideW = roundUp(w, vector);
+        if (kw == 3 && sw == 2) {
+            stemValues(xs, xo, x.dim(0) * x.dim(1), h, w, oh, ow, kh, sh, ph, pw, y);
+            return Tensor.of(CpuStorage.wrap(y), outShape);
+        }
         int starts = roundUp((ow - 1) * sw + 1, vector);   // window starts at stride 1, covering every output's
         int length = Math.max(starts + kw - 1, pw + wideW);
         Parallel.forRange(x.dim(0) * x.dim(1), planeGrain(h * w), (lo, hi) -> {
@@ -197,6 +201,37 @@ final class CpuPool2d {
             }
         });
         return Tensor.of(CpuStorage.wrap(y), outShape);
+    }
+
+    /**
+     * {@link #maxValues}' general path for windows three columns wide at column stride 2 (resnet's stem pool: 3x3,
+     * stride 2, padding 1), without its stride-1 windows and its scalar pick of every other one: with the row's column
+     * max at rows[pw + x], output j is the max of rows[2j], rows[2j + 1] and rows[2j + 2], so the even lanes, the odd
+     * lanes and the even lanes one column on, of a pair of vectors, give a whole vector of outputs. resnet18's at 1x3x224x224
+     * (1x64x112x112, Intel Xeon, 2 threads, three alternating pairs of JVMs): 225-373 -> 113-190 us. Same values as the
+     * general path.
+     */
+    private static void stemValues(float[] xs, int xo, int planes, int h, int w, int oh, int ow, int kh, int sh, int ph, int pw, float[] y) {
+        int vector = SPECIES.length(), wideW = roundUp(w, vector), wideOw = roundUp(ow, vector);
+        int length = Math.max(2 * wideOw + 2 * vector, pw + wideW);   // the pairs' loads, one column on, stay inside
+        Parallel.forRange(planes, planeGrain(h * w), (lo, hi) -> {
+            float[] rows = new float[length];     // column max of the window's rows at [pw, pw + w), -inf around
+            float[] out = new float[wideOw];      // one output row, whole vectors
+            Arrays.fill(rows, Float.NEGATIVE_INFINITY);
+            for (int plane = lo; plane < hi; plane++) {
+                int in = xo + plane * h * w;
+                for (int i = 0; i < oh; i++) {
+                    int h0 = Math.max(i * sh - ph, 0), h1 = Math.min(i * sh - ph + kh, h);
+                    columnMax(xs, in + h0 * w, w, h1 - h0, rows, pw);
+                    for (int j = 0; j < ow; j += vector) {
+                        FloatVector a = FloatVector.fromArray(SPECIES, rows, 2 * j), b = FloatVector.fromArray(SPECIES, rows, 2 * j + vector);
+                        FloatVector c = FloatVector.fromArray(SPECIES, rows, 2 * j + 2), d = FloatVector.fromArray(SPECIES, rows, 2 * j + 2 + vector);
+                        a.rearrange(EVEN, b).max(a.rearrange(ODD, b)).max(c.rearrange(EVEN, d)).intoArray(out, j);
+                    }
+                    System.arraycopy(out, 0, y, (plane * oh + i) * ow, ow);
+                }
+            }
+        });
     }
 
     /** Even lanes of two vectors side by side (lanes 0, 2, ..., 2L-2 of their concatenation); odd lanes. */
