@@ -117,6 +117,11 @@ final class CpuConv2d {
             return Tensor.of(CpuStorage.wrap(y), ys);
         }
         Sgemm.PackedA[] packed = packedWeights(wc, wd, wBase, g);   // null unless w is constant (inference)
+        Stride2Conv strided = Stride2Conv.plan(g, p);   // resnet's stem: the input read in place, no column matrix
+        if (strided != null) {
+            strided.forward(xd, xBase, wd, wBase, packed == null ? null : packed[0], b, relu, y);
+            return Tensor.of(CpuStorage.wrap(y), ys);
+        }
         if (batched(g)) {
             // An image wide enough for the microkernel is a chunk of its own: its GEMM writes y in place, without
             // the staging copy. Forward values do not depend on the chunking (each is one Sgemm element).

@@ -63,6 +63,11 @@ class CpuConv2dTest {
         {1, 8, 160, 160, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1}, // a 7x7/2 stem, split columns, 20 bands of 4 rows
         {1, 16, 70, 70, 8, 5, 5, 1, 1, 0, 0, 1, 1, 1},   // stride 1 unpadded: rows copied from x, a short last band
         {1, 8, 161, 160, 8, 5, 5, 2, 2, 2, 2, 1, 1, 2},  // grouped, odd height
+        // stride 2, few taps, rows of at least two vectors: Stride2Conv, the input read in place in its column phases
+        {2, 3, 64, 64, 64, 7, 7, 2, 2, 3, 3, 1, 1, 1},   // resnet18's stem at 64x64: rows of exactly one block
+        {1, 3, 70, 75, 13, 7, 7, 2, 2, 3, 3, 1, 1, 1},   // a last block over columns already written, a partial channel strip
+        {1, 4, 67, 66, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1},    // 3x3/2, odd height
+        {2, 2, 66, 68, 9, 5, 4, 2, 2, 0, 2, 1, 1, 1},    // non-square kernel, padding in W only
     };
 
     /** A case's parameters, and its input and weight drawn in that order. */
@@ -202,11 +207,37 @@ class CpuConv2dTest {
     @Test void anImageComputedInBandsEqualsItInABatch() {
         Rng rng = new Rng(36);
         Conv2dParams p = Conv2dParams.of(2, 3);
-        // alone: 147 x 3600 column entries, past CHUNK_FLOATS, so bands; in the batch: a chunk of its own, one GEMM
-        Tensor x = randn(rng, 2, 3, 120, 120), w = randn(rng, 8, 3, 7, 7), bias = randn(rng, 8);
+        // alone: 294 x 3600 column entries, past CHUNK_FLOATS, so bands; in the batch: a chunk of its own, one GEMM
+        // (six channels: three would take Stride2Conv, 294 taps are more than its one K block)
+        Tensor x = randn(rng, 2, 6, 120, 120), w = randn(rng, 8, 6, 7, 7), bias = randn(rng, 8);
         Tensor y = CpuConv2d.forward(x, w, bias, true, p);
         for (int n = 0; n < 2; n++) {
             assertBitIdentical(y.slice(0, n, n + 1), CpuConv2d.forward(x.slice(0, n, n + 1), w, bias, true, p), "image " + n + " alone");
+        }
+    }
+
+    /**
+     * Stride2Conv reads the input in place where im2col + Sgemm would build the column matrix: the same fma chain per
+     * output, so the same bits as that path (computed here directly), + bias and ReLU as the epilogue does.
+     */
+    @Test void stride2ConvGivesTheBitsOfIm2colAndGemm() {
+        Rng rng = new Rng(37);
+        for (int[] c : CASES) {
+            Conv2dParams p = params(c);
+            Tensor x = input(rng, c), w = weight(rng, c), bias = randn(rng, c[4]);
+            Shape ys = p.outputShape(x.shape(), w.shape());
+            Im2col g = new Im2col(x.shape(), w.shape(), ys, p);
+            if (Stride2Conv.plan(g, p) == null) continue;
+            float[] xd = x.toFloatArray(), wd = w.toFloatArray(), b = bias.toFloatArray(), expected = new float[ys.numel()];
+            float[] col = new float[g.rows * g.spatial];
+            for (int n = 0; n < g.n; n++) {
+                g.im2col(xd, n * g.c * g.h * g.w, col, 0, g.spatial);
+                Sgemm.gemm(g.oc, g.spatial, g.rows, wd, 0, g.rows, 1, col, 0, g.spatial, 1, expected, n * g.oc * g.spatial, g.spatial, false);
+            }
+            String what = java.util.Arrays.toString(c);
+            assertBitIdentical(Tensor.of(expected.clone(), ys.dims()), CpuConv2d.forward(x, w, p), what + " Stride2Conv");
+            for (int i = 0; i < expected.length; i++) expected[i] = Math.max(expected[i] + b[i / g.spatial % g.oc], 0f);
+            assertBitIdentical(Tensor.of(expected, ys.dims()), CpuConv2d.forward(x, w, bias, true, p), what + " Stride2Conv + bias + ReLU");
         }
     }
 

@@ -1,0 +1,146 @@
+package dev.ember.kernels.cpu;
+
+import static dev.ember.kernels.cpu.SgemmKernel.L;
+import static dev.ember.kernels.cpu.SgemmKernel.MR;
+import static dev.ember.kernels.cpu.SgemmKernel.NR;
+
+import dev.ember.engine.Conv2dParams;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Forward convolution at stride 2 with few input channels and wide output rows (resnet's 7x7/2 stem: 3 -> 64
+ * channels, 224 -> 112), as Sgemm's microkernel over the input read in place: no column matrix.
+ *
+ * <pre>
+ *   padded input (C, Hp, Wp), split into its even and odd columns: phase q (C, Hp, Wq), phase[q][c][r][m] = padded[c][r][2m + q]
+ *   tap p = (c, i, j), output row r, columns x .. x+NR-1:
+ *     padded[c][2r + i][2(x + t) + j] = phase[j mod 2][c][2r + i][x + t + j div 2]      one contiguous run per tap
+ *   y[o .. o+MR-1, r, x .. x+NR-1] = W strip (MR, K) . B (K, NR), B's row p at base(r, x) + rowAt[p]
+ * </pre>
+ *
+ * im2col + GEMM wrote the stem's column matrix (147 x 12544, 7.4 MB at 224x224) and read it back for every 8 output
+ * channels; here each tap's run is read where it lies, and one output row's runs (C * KH * 2 phase rows, 19 KB at the
+ * stem) stay in L1 across all channel strips. Each output is, as in Sgemm, one fma chain over the taps in (c, i, j)
+ * order from zero (the whole K is at most one of Sgemm's K blocks), then + bias and ReLU as {@link CpuConv2d#biasRelu}
+ * does after a GEMM: the same bits as the im2col path.
+ */
+final class Stride2Conv {
+    private final int n, c, h, w, oc, k, padH, padW, oh, ow, hp, wq, phaseSize;
+    /** Tap p = (c, i, j) at rowAt[p] from an output row's base: phase j mod 2, channel c, row i, column j div 2. */
+    private final int[] rowAt;
+
+    private Stride2Conv(Im2col g, Conv2dParams p) {
+        n = g.n;
+        c = g.c;
+        h = g.h;
+        w = g.w;
+        oc = g.oc;
+        k = g.rows;
+        padH = p.padH();
+        padW = p.padW();
+        oh = g.oh;
+        ow = g.ow;
+        hp = h + 2 * padH;
+        // a phase row holds every column a run reads (ow - NR + (kw-1)/2 + NR - 1 < ow + kw), and the deinterleave's
+        // whole vectors: two vectors of the padded row make one of each phase
+        wq = roundUp(Math.max((w + 2 * padW + 1) / 2, ow + g.kw), L);
+        phaseSize = c * hp * wq;
+        rowAt = new int[k];
+        for (int ch = 0; ch < c; ch++) {
+            for (int i = 0; i < g.kh; i++) {
+                for (int j = 0; j < g.kw; j++) rowAt[(ch * g.kh + i) * g.kw + j] = (j % 2) * phaseSize + (ch * hp + i) * wq + j / 2;
+            }
+        }
+    }
+
+    /** A plan for this layer, or null where it does not apply. */
+    static Stride2Conv plan(Im2col g, Conv2dParams p) {
+        boolean fits = g.groups == 1 && p.strideH() == 2 && p.strideW() == 2 && p.dilationH() == 1 && p.dilationW() == 1
+                && g.rows <= Sgemm.KC                  // one fma chain per output, as Sgemm's one K block
+                && g.ow >= NR && g.oh > 0               // rows of at least one whole block
+                && p.padH() < g.kh && p.padW() < g.kw;
+        return fits ? new Stride2Conv(g, p) : null;
+    }
+
+    /** Per-thread buffers: a padded input row (deinterleaved into the phases) and a partial block's output. */
+    private static final class Scratch {
+        float[] row = new float[0];
+        final float[] edge = new float[MR * NR];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    /** The phases of the image being convolved, built on the calling thread's buffer and read by every thread. */
+    private static final ThreadLocal<float[][]> PHASES = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /**
+     * y (N, OC, OH, OW) = conv(x (N, C, H, W) at xBase, w (OC, C, KH, KW) at wBase) + bias (may be null), ReLU'd if
+     * asked; {@code packed}: w packed by {@link Sgemm.PackedA#of} (a constant weight's kept copy), or null to pack it here.
+     */
+    void forward(float[] x, int xBase, float[] wd, int wBase, Sgemm.PackedA packed, float[] bias, boolean relu, float[] y) {
+        Sgemm.PackedA a = packed != null ? packed : Sgemm.PackedA.of(oc, k, wd, wBase, k, 1, true);
+        float[][] holder = PHASES.get();
+        float[] phases = holder[0] = Winograd3x3.grow(holder[0], 2 * phaseSize + NR);
+        int strips = (oc + MR - 1) / MR;
+        for (int img = 0; img < n; img++) {
+            int from = xBase + img * c * h * w, to = img * oc * oh * ow;
+            Parallel.forRange(c * hp, Parallel.grain(c * hp, 16), (lo, hi) -> split(x, from, phases, lo, hi));
+            Parallel.forRange(oh, Parallel.grain(oh, 1), (lo, hi) -> {
+                // strip by strip over the chunk's rows: the strip's weights stay in L1, the rows' phases in L2 (the
+                // stem's 64 x 147 weights and one row's phases are 59 KB together, more than L1)
+                Scratch s = SCRATCH.get();
+                for (int strip = 0; strip < strips; strip++) {
+                    for (int r = lo; r < hi; r++) {
+                        outputRow(a, strip, phases, r, y, to, s.edge);
+                        for (int o = strip * MR; (bias != null || relu) && o < Math.min(oc, strip * MR + MR); o++) {
+                            int at = to + (o * oh + r) * ow;
+                            CpuConv2d.biasRelu(y, at, y, at, ow, bias == null ? 0f : bias[o], relu);
+                        }
+                    }
+                }
+            });
+        }
+        if (packed == null) a.recycle();
+    }
+
+    /** Padded rows [lo, hi) of (C, Hp), each split into its two phases: phase q's row at q*phaseSize + row*wq. */
+    private void split(float[] x, int from, float[] phases, int lo, int hi) {
+        Scratch s = SCRATCH.get();
+        float[] row = s.row = Winograd3x3.grow(s.row, 2 * wq);
+        for (int pr = lo; pr < hi; pr++) {
+            int ch = pr / hp, ih = pr % hp - padH;
+            Arrays.fill(row, 0, 2 * wq, 0f);
+            if (ih >= 0 && ih < h) System.arraycopy(x, from + (ch * h + ih) * w, row, padW, w);
+            int even = pr * wq, odd = phaseSize + pr * wq;
+            for (int m = 0; m < wq; m += L) {
+                FloatVector lo2 = FloatVector.fromArray(SPECIES, row, 2 * m), hi2 = FloatVector.fromArray(SPECIES, row, 2 * m + L);
+                lo2.rearrange(Winograd3x3.EVEN, hi2).intoArray(phases, even + m);
+                lo2.rearrange(Winograd3x3.ODD, hi2).intoArray(phases, odd + m);
+            }
+        }
+    }
+
+    /**
+     * Output row r of channels strip*MR .. +MR-1, in blocks of NR columns; the last block ends at the row's last column,
+     * over columns already written (the same values). A partial strip goes through {@code edge}.
+     */
+    private void outputRow(Sgemm.PackedA a, int strip, float[] phases, int r, float[] y, int to, float[] edge) {
+        int row0 = strip * MR, rows = Math.min(MR, oc - row0), ic = row0 / Sgemm.MB * Sgemm.MB;
+        int aOff = a.offset(ic, 0) + (row0 - ic) * k, plane = oh * ow;
+        for (int x0 = 0; ; x0 += NR) {
+            if (x0 > ow - NR) x0 = ow - NR;
+            int base = 2 * r * wq + x0, at = to + row0 * plane + r * ow + x0;
+            if (rows == MR) {
+                SgemmKernel.blockGathered(k, a.data, aOff, phases, base, rowAt, y, at, plane);
+            } else {
+                SgemmKernel.blockGathered(k, a.data, aOff, phases, base, rowAt, edge, 0, NR);
+                for (int i = 0; i < rows; i++) System.arraycopy(edge, i * NR, y, at + i * plane, NR);
+            }
+            if (x0 == ow - NR) break;
+        }
+    }
+
+    private static final jdk.incubator.vector.VectorSpecies<Float> SPECIES = SgemmKernel.SPECIES;
+
+    private static int roundUp(int x, int step) { return (x + step - 1) / step * step; }
+}
