@@ -104,7 +104,8 @@ final class SgemmKernel {
     /**
      * As {@link #block} (without adding to C), with B's row p read at {@code bBase + rowAt[p]}: a convolution's input
      * read in place ({@link Stride2Conv}: row p of B is tap p's run of one column phase of the padded input), so no
-     * column matrix is built. Same arithmetic per element as {@link #block}.
+     * column matrix is built. Same arithmetic per element as {@link #block}; a copy of it rather than block with a
+     * table, for the reason {@link #blockStrided} gives (block's constant offsets are what keep its checks cheap).
      */
     static void blockGathered(int kc, float[] ap, int aOff, float[] bp, int bBase, int[] rowAt, float[] c, int cOff, int ldc) {
         FloatVector z = FloatVector.zero(SPECIES);
