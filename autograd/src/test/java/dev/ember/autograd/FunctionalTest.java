@@ -47,6 +47,8 @@ class FunctionalTest {
         check(v -> F.conv2d(v[0], v[1], v[2], Conv2dParams.of(1, 1)), uniform(10, -1, 1, 2, 4, 4, 4), w, b);   // padding 1 on 4x4: the CPU's TapConv
         check(v -> F.conv2d(v[0], v[1], v[2], Conv2dParams.of(1, 1)), uniform(11, -1, 1, 2, 1, 3, 16),   // one input channel, rows of
                 uniform(12, -1, 1, 3, 1, 3, 3), uniform(13, -1, 1, 3));                                        // a vector: SingleChannelConv
+        check(v -> F.conv2d(v[0], v[1], v[2], Conv2dParams.of(2, 1)), uniform(14, -1, 1, 1, 2, 6, 64),   // stride 2 onto rows of two
+                uniform(15, -1, 1, 3, 2, 3, 3), uniform(16, -1, 1, 3));                                        // vectors: Stride2Conv
         check(v -> F.conv2d(v[0], v[1], v[2], new Conv2dParams(1, 2, 2, 1, 2, 1, 1)), x, w, b);       // asymmetric, dilation 2
         check(v -> F.conv2d(v[0], v[1], v[2], new Conv2dParams(1, 1, 1, 1, 1, 1, 2)), x, uniform(8, -1, 1, 4, 2, 3, 3), b);   // groups 2
         check(v -> F.conv2d(v[0], v[1], null, new Conv2dParams(1, 1, 0, 0, 1, 1, 4)), x, uniform(9, -1, 1, 4, 1, 1, 1));    // depthwise 1x1
