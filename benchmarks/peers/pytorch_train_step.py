@@ -87,6 +87,6 @@ if __name__ == "__main__":
     which = sys.argv[1:] or ["mlp", "cnn"]
     print(f"version\tPyTorch {torch.__version__}")
     if "mlp" in which:
-        measure("mlp", mlp(), 128)
+        measure("mlp", mlp(), 128, steps=500)   # TrainStepComparison.MLP_STEPS
     if "cnn" in which:
         measure("cnn", cnn(), 64)

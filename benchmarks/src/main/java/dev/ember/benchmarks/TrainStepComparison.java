@@ -29,7 +29,8 @@ import java.util.Locale;
  * least the given steps and at least {@link #WARMUP_SECONDS} after the first step, on both sides: the JVM's compiler
  * needs a few seconds before the vector kernels run compiled, and 20 MLP steps take 0.1 s), then the median.
  * <ul>
- *   <li>mlp, batch 128, and cnn, batch 64 (1x28x28): SGD lr 0.01 momentum 0.9, 20 warm-up steps, median of 100;</li>
+ *   <li>mlp, batch 128, and cnn, batch 64 (1x28x28): SGD lr 0.01 momentum 0.9, 20 warm-up steps, median of
+ *       {@link #MLP_STEPS} (MLP) or 100 (CNN);</li>
  *   <li>resnet18, batch 16 (3x64x64), 10 classes, train mode, Adam lr 1e-3, 60 warm-up steps, median of 20. Ours is
  *       {@code resnet18.onnx} imported as an {@link OnnxModule} with a new 10-class head, every parameter trained; that
  *       file is torch's export with BatchNorm folded into the convs, so PyTorch runs twice: the same folded network
@@ -51,8 +52,14 @@ public final class TrainStepComparison {
      * mid-warm-up figure (119-133 ms).
      */
     static final int RESNET_WARMUP_STEPS = 60;
+    /**
+     * Measured MLP steps, on both sides (pytorch_train_step.py takes the same). 100 steps of 2 ms last 0.2 s, and a
+     * moment of the shared machine's slowness moved a round's median: rounds of one run spread 0.46-0.88x and 0.57-1.07x
+     * while, step by step in six fresh JVMs, ember's step settled at 2.0-2.1 ms in each.
+     */
+    static final int MLP_STEPS = 500;
     static final List<Case> CASES = List.of(
-            new Case("mlp", 128, "SGD lr 0.01 momentum 0.9", 20, 100),
+            new Case("mlp", 128, "SGD lr 0.01 momentum 0.9", 20, MLP_STEPS),
             new Case("cnn", 64, "SGD lr 0.01 momentum 0.9", 20, 100),
             new Case("resnet18", 16, "Adam lr 1e-3", RESNET_WARMUP_STEPS, 20));
     /** Least warm-up time, on both sides (the peers' scripts take it as their last argument). */
@@ -256,7 +263,7 @@ public final class TrainStepComparison {
                 + "forward + cross-entropy + backward + optimizer step; after the first step, warm-up of at least " + Markdown.num(WARMUP_SECONDS, 0)
                 + " s (and at least 20 steps, resnet18 " + RESNET_WARMUP_STEPS + ") on both sides, since ember's vector kernels run "
                 + "compiled only after about a second of JIT work, and its resnet18 step reaches its steady state only after "
-                + "40–50 steps (~10 s: C2 compiles each layer's paths as their call counts grow); then the median of 100 steps (resnet18: 20). First step: the very first, "
+                + "40–50 steps (~10 s: C2 compiles each layer's paths as their call counts grow); then the median of 100 steps (MLP " + MLP_STEPS + ", resnet18 20). First step: the very first, "
                 + "with everything cold (ember: interpreted and JIT-compiling). MLP batch 128, CNN batch 64, resnet18 3×64×64, "
                 + "10 classes, train mode. Peak RSS: VmHWM of a process that ran only that "
                 + "model (ember: a fresh JVM with the launchers' flags, " + collector() + " collector, " + heapFlags() + "; each step "
