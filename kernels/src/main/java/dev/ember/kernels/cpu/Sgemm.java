@@ -23,8 +23,8 @@ import jdk.incubator.vector.VectorSpecies;
  *       for ic in M by MB              A block (MB, KC)
  *         pack phase, in parallel:     B panel (first ic only) and A block, each strip packed once, shared
  *         compute phase, in parallel:  tiles of (≤ MC rows, ≤ NT columns), claimed one at a time
- *           for ir in tile by MR       A strip (KC, MR) stays in L1
- *             for jr in tile by NR     B strip (KC, NR) from the tile's B sub-panel (KC, NT), kept in L2
+ *           for jr in tile by NR       B strip (KC, NR) stays in L1
+ *             for ir in tile by MR     A strip (KC, MR) from the tile's A block (≤ MC rows), kept in L2
  *               microkernel            C block (MR, NR) = / += A strip · B strip
  * </pre>
  * Packing everything once before computing means no strip is packed twice however finely the tiles are cut, so

@@ -7,6 +7,7 @@ import static dev.ember.kernels.cpu.SgemmKernel.NR;
 import dev.ember.engine.Conv2dParams;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Forward convolution at stride 2 with few input channels and wide output rows (resnet's 7x7/2 stem: 3 -> 64
@@ -31,6 +32,7 @@ import jdk.incubator.vector.FloatVector;
  * L1, where Sgemm's packed B strip does), and its extra offsets slowed the stem's kernel by a fifth.
  */
 final class Stride2Conv {
+    private static final VectorSpecies<Float> SPECIES = SgemmKernel.SPECIES;
     private final int n, c, h, w, oc, k, padH, padW, oh, ow, hp, wq, phaseSize;
     /** Tap p = (c, i, j) at rowAt[p] from an output row's base: phase j mod 2, channel c, row i, column j div 2. */
     private final int[] rowAt;
@@ -144,8 +146,6 @@ final class Stride2Conv {
             if (x0 == ow - NR) break;
         }
     }
-
-    private static final jdk.incubator.vector.VectorSpecies<Float> SPECIES = SgemmKernel.SPECIES;
 
     private static int roundUp(int x, int step) { return (x + step - 1) / step * step; }
 }

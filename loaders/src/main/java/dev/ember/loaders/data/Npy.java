@@ -1,12 +1,12 @@
 package dev.ember.loaders.data;
 
-import dev.ember.loaders.FileChunks;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.DType;
 import dev.ember.engine.EmberException;
 import dev.ember.engine.Shape;
 import dev.ember.engine.Tensor;
 import dev.ember.loaders.DataFormatException;
+import dev.ember.loaders.FileChunks;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;

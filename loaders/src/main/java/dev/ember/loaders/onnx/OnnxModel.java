@@ -1,10 +1,10 @@
 package dev.ember.loaders.onnx;
 
 import com.google.protobuf.CodedInputStream;
-import dev.ember.loaders.FileChunks;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.ember.engine.Tensor;
+import dev.ember.loaders.FileChunks;
 import dev.ember.loaders.onnx.proto.OnnxProto.ModelProto;
 import dev.ember.loaders.onnx.proto.OnnxProto.OperatorSetIdProto;
 import java.io.IOException;

@@ -2,7 +2,6 @@ package dev.ember.loaders.onnx;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
-import dev.ember.loaders.FileChunks;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.ember.engine.CpuStorage;
 import dev.ember.engine.DType;
@@ -10,6 +9,7 @@ import dev.ember.engine.Device;
 import dev.ember.engine.Shape;
 import dev.ember.engine.ShapeException;
 import dev.ember.engine.Tensor;
+import dev.ember.loaders.FileChunks;
 import dev.ember.loaders.onnx.proto.OnnxProto.TensorProto;
 import dev.ember.loaders.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.io.IOException;
