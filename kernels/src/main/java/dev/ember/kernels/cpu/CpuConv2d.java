@@ -116,12 +116,19 @@ final class CpuConv2d {
             taps.forward(xd, xBase, wd, wBase, b, relu, y);
             return Tensor.of(CpuStorage.wrap(y), ys);
         }
-        Sgemm.PackedA[] packed = packedWeights(wc, wd, wBase, g);   // null unless w is constant (inference)
         Stride2Conv strided = Stride2Conv.plan(g, p);   // resnet's stem: the input read in place, no column matrix
         if (strided != null) {
+            Sgemm.PackedA[] packed = packedWeights(wc, wd, wBase, g);
             strided.forward(xd, xBase, wd, wBase, packed == null ? null : packed[0], b, relu, y);
             return Tensor.of(CpuStorage.wrap(y), ys);
         }
+        DirectConv channels = constant ? DirectConv.plan(g, p) : null;   // inference: strided and small-map layers
+        if (channels != null) {
+            float[] u = wc.storage().derived(new DirectWeightKey(wBase, g.oc, g.rows), () -> DirectConv.pack(wd, wBase, g.oc, g.rows));
+            channels.forward(xd, xBase, u, b, relu, y);
+            return Tensor.of(CpuStorage.wrap(y), ys);
+        }
+        Sgemm.PackedA[] packed = packedWeights(wc, wd, wBase, g);   // null unless w is constant (inference)
         if (batched(g)) {
             // An image wide enough for the microkernel is a chunk of its own: its GEMM writes y in place, without
             // the staging copy. Forward values do not depend on the chunking (each is one Sgemm element).
@@ -252,6 +259,9 @@ final class CpuConv2d {
 
     /** What a packed conv weight depends on besides the storage's values. */
     private record PackedWeightKey(int offset, int oc, int rows, int groups) {}
+
+    /** What a weight packed for {@link DirectConv} depends on besides the storage's values. */
+    private record DirectWeightKey(int offset, int oc, int k) {}
 
     /** What a Winograd-transformed conv weight depends on besides the storage's values. */
     private record WinogradWeightKey(int offset, int oc, int c) {}

@@ -68,6 +68,15 @@ class CpuConv2dTest {
         {1, 3, 70, 75, 13, 7, 7, 2, 2, 3, 3, 1, 1, 1},   // a last block over columns already written, a partial channel strip
         {1, 4, 67, 66, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1},    // 3x3/2, odd height
         {2, 2, 66, 68, 9, 5, 4, 2, 2, 0, 2, 1, 1, 1},    // non-square kernel, padding in W only
+        // one image, more output pixels than channels, a constant weight: DirectConv (other weights: im2col + GEMM)
+        {1, 8, 20, 20, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},   // 10x10: one run of 6 per row, the last 4 pooled into mixed tiles
+        {1, 16, 30, 30, 16, 1, 1, 2, 2, 0, 0, 1, 1, 1},  // 1x1/2: every other row and the even phase only are split
+        {1, 4, 19, 17, 16, 3, 3, 3, 3, 1, 1, 1, 1, 1},   // stride 3: three column phases
+        {1, 4, 21, 21, 16, 3, 3, 2, 2, 2, 2, 2, 2, 1},   // dilation 2 at stride 2: every tap on the even phase
+        {1, 5, 30, 29, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1},   // 48 channels: a block of three vectors
+        {1, 6, 9, 40, 16, 2, 3, 1, 1, 0, 1, 1, 1, 1},    // stride 1, non-square kernel, padding in W only
+        {1, 2, 20, 20, 16, 1, 1, 2, 2, 0, 0, 1, 1, 1},   // K = 2: a panel narrower than a vector, copied tap by tap
+        {1, 32, 40, 40, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},  // K = 288, 67 tiles split between the threads
     };
 
     /** A case's parameters, and its input and weight drawn in that order. */
@@ -105,7 +114,7 @@ class CpuConv2dTest {
     /**
      * A constant weight is packed once and kept; the first and later runs give the bits of an ordinary weight. (Layers
      * that take Winograd with a constant weight are {@link Winograd3x3Test}'s, those that take TapConv with a changing
-     * one {@link TapConvTest}'s.)
+     * one {@link TapConvTest}'s, those that take DirectConv {@link #directConvIsOneFmaChainPerOutput}'s.)
      */
     @Test void aConstantWeightPackedAheadGivesTheSameBits() {
         Rng rng = new Rng(36);
@@ -113,7 +122,7 @@ class CpuConv2dTest {
             Conv2dParams p = params(c);
             Tensor x = input(rng, c), w = weight(rng, c);
             Im2col g = new Im2col(x.shape(), w.shape(), p.outputShape(x.shape(), w.shape()), p);
-            if (Winograd3x3.plan(g, p) != null || TapConv.plan(g, p, false) != null) continue;
+            if (Winograd3x3.plan(g, p) != null || TapConv.plan(g, p, false) != null || DirectConv.plan(g, p) != null) continue;
             Tensor constant = Tensor.of(w.toFloatArray(), w.dims());
             constant.storage().markConstant();
             Tensor y = CpuConv2d.forward(x, w, p);
@@ -239,6 +248,51 @@ class CpuConv2dTest {
             for (int i = 0; i < expected.length; i++) expected[i] = Math.max(expected[i] + b[i / g.spatial % g.oc], 0f);
             assertBitIdentical(Tensor.of(expected, ys.dims()), CpuConv2d.forward(x, w, bias, true, p), what + " Stride2Conv + bias + ReLU");
         }
+    }
+
+    /**
+     * DirectConv (a constant weight, one image, more pixels than channels) computes each output as one fma chain over
+     * the taps in (c, i, j) order from zero, padding taps included, then + bias and ReLU: the bits of that chain written
+     * out here, with and without the epilogue, on the first call (which packs the weight) and the second.
+     */
+    @Test void directConvIsOneFmaChainPerOutput() {
+        Rng rng = new Rng(38);
+        int planned = 0;
+        for (int[] c : CASES) {
+            Conv2dParams p = params(c);
+            Tensor x = input(rng, c), w = weight(rng, c), bias = randn(rng, c[4]);
+            Shape ys = p.outputShape(x.shape(), w.shape());
+            Im2col g = new Im2col(x.shape(), w.shape(), ys, p);
+            Tensor constant = Tensor.of(w.toFloatArray(), w.dims());
+            constant.storage().markConstant();
+            if (Winograd3x3.plan(g, p) != null || SingleChannelConv.plan(g, p) != null || Stride2Conv.plan(g, p) != null
+                    || DirectConv.plan(g, p) == null) continue;
+            planned++;
+            float[] xd = x.toFloatArray(), wd = w.toFloatArray(), b = bias.toFloatArray(), chain = new float[ys.numel()];
+            for (int o = 0; o < g.oc; o++) {
+                for (int r = 0; r < g.oh; r++) {
+                    for (int s = 0; s < g.ow; s++) {
+                        float acc = 0f;
+                        for (int ch = 0; ch < g.c; ch++) {
+                            for (int i = 0; i < g.kh; i++) {
+                                for (int j = 0; j < g.kw; j++) {
+                                    int ih = r * p.strideH() - p.padH() + i * p.dilationH(), iw = s * p.strideW() - p.padW() + j * p.dilationW();
+                                    float v = ih >= 0 && ih < g.h && iw >= 0 && iw < g.w ? xd[(ch * g.h + ih) * g.w + iw] : 0f;
+                                    acc = Math.fma(wd[((o * g.c + ch) * g.kh + i) * g.kw + j], v, acc);
+                                }
+                            }
+                        }
+                        chain[(o * g.oh + r) * g.ow + s] = acc;
+                    }
+                }
+            }
+            String what = java.util.Arrays.toString(c);
+            assertBitIdentical(Tensor.of(chain.clone(), ys.dims()), CpuConv2d.forward(x, constant, p), what + " DirectConv, first call");
+            assertBitIdentical(Tensor.of(chain.clone(), ys.dims()), CpuConv2d.forward(x, constant, p), what + " DirectConv, weight packed ahead");
+            for (int i = 0; i < chain.length; i++) chain[i] = Math.max(chain[i] + b[i / g.spatial], 0f);
+            assertBitIdentical(Tensor.of(chain, ys.dims()), CpuConv2d.forward(x, constant, bias, true, p), what + " DirectConv + bias + ReLU");
+        }
+        assertEquals(9, planned, "cases DirectConv takes (the eight marked, and the 7x7/2 one of 8 channels at 160x160)");
     }
 
     @Test void backwardWeightIsTheChunkOrderSumOfItsChunks() {

@@ -1,0 +1,391 @@
+package dev.ember.kernels.cpu;
+
+import dev.ember.engine.Conv2dParams;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Forward convolution of one image with output channels across the vector lanes (inference: a constant weight, packed
+ * once). The weight is the vector operand and each output pixel's inputs are broadcast, the orientation of ONNX
+ * Runtime's NCHWc kernels over our NCHW tensors, with no column matrix: a tile's inputs are copied into a small panel
+ * by the thread that multiplies it, from the input split once into its column phases.
+ *
+ * <pre>
+ *   packed weight (OC/OB blocks, K, OB), K = C*KH*KW: packed[b][t][o] = w[b*OB + o][t]        zero past OC
+ *   source: x with its zero border, split by column phase (stride sW): phase q (C, Hp, Wq), column m = padded column m*sW + q
+ *     tap t = (c, i, j) at tap[t]; output pixel (r, s) at at(r, s); its input for tap t is source[at + tap[t]],
+ *     and the pixels s, s+1, ... of one output row lie side by side for every tap
+ *   tile: PB pixels; panel (K, PB): panel[t][p] = source[at(p) + tap[t]]     one vector copy per tap for a row's run
+ *   acc (PB, OB) = sum over t, in order, of panel[t][p] * packed[b][t][o]     one fma chain from zero per output
+ *   y[b*OB + o, r, s] = acc + bias, ReLU'd if asked: each vector scattered with lane stride OH*OW
+ * </pre>
+ * A step of the microkernel loads OB/L = 4 weight vectors and broadcasts PB = 6 panel values for 24 fma, every address
+ * a constant offset from the loop's counter: 0.19-0.20 ns per fma on one core with its operands in L1 or L2, against
+ * 0.28 for the same kernel reading the input in place through the tap table (an index, a bounds check and an add per
+ * broadcast compete with the fma for ports). Tiles run along output rows; each row's last OW mod PB pixels are pooled
+ * into mixed tiles, which take that gathering kernel instead of a panel (a last partial tile repeats its last pixel,
+ * written twice with the same bits). Every output is one fma chain over the taps in (c, i, j) order, whatever the
+ * tiling or the thread count.
+ *
+ * <p>Where it pays (resnet18 at 1x3x224x224, in the model, alternating JVMs): layer2's 3x3/2 conv 1046-1093 -> 877-891
+ * us and its 1x1/2 shortcut 224-238 -> 202-204; the im2col + GEMM path built a 576 x 784 column matrix for the first.
+ * Where it does not, it is not planned (see {@link #plan}).
+ */
+final class DirectConv {
+    private static final VectorSpecies<Float> SPECIES = SgemmKernel.SPECIES;
+    private static final int L = SPECIES.length();
+    /** Output channels of a block: four vectors. */
+    static final int OB = 4 * L;
+    /** Output pixels of a tile. */
+    static final int PB = 6;
+    /** Panels of one group of tiles at most, in floats (1 MB): packed by one thread and read by every block from its L2. */
+    private static final int GROUP_FLOATS = 1 << 18;
+
+    private final int n, c, h, w, oc, k, oh, ow, sw, padH, padW, hp, wq, phaseSize, tiles, perRow;
+    /** Tap t = (c, i, j) at tap[t] from a pixel's offset in the source. */
+    private final int[] tap;
+    /** Pixel p of tile q: its source offset at[q*PB + p] and its output offset (image and pixel, channel 0) to[q*PB + p]. */
+    private final int[] at, to;
+    /** Whether tile q's pixels are one run of a row (at[q*PB + p] = at[q*PB] + p). */
+    private final boolean[] run;
+    /** Scatter map of an output vector: lane o at o * OH*OW. */
+    private final int[] lanes;
+    /** Which padded rows any tap reads, and whether any reads the odd column phase at stride 2 (not a 1x1/2 layer). */
+    private final boolean[] rowRead;
+    private final boolean oddRead;
+
+    private DirectConv(Im2col g, Conv2dParams p) {
+        n = g.n;
+        c = g.c;
+        h = g.h;
+        w = g.w;
+        oc = g.oc;
+        k = g.rows;
+        oh = g.oh;
+        ow = g.ow;
+        sw = p.strideW();
+        padH = p.padH();
+        padW = p.padW();
+        hp = h + 2 * padH;
+        wq = roundUp((w + 2 * padW + sw - 1) / sw, L);   // whole vectors: split's loop has no tail
+        phaseSize = n * c * hp * wq;
+        rowRead = new boolean[hp];
+        for (int r = 0; r < oh; r++) {
+            for (int i = 0; i < g.kh; i++) rowRead[r * p.strideH() + i * p.dilationH()] = true;
+        }
+        boolean odd = false;
+        for (int j = 0; j < g.kw; j++) odd |= j * p.dilationW() % sw == 1;
+        oddRead = odd;
+        tap = new int[k];
+        for (int ch = 0; ch < c; ch++) {
+            for (int i = 0; i < g.kh; i++) {
+                for (int j = 0; j < g.kw; j++) {
+                    int col = j * p.dilationW();
+                    tap[(ch * g.kh + i) * g.kw + j] = col % sw * phaseSize + (ch * hp + i * p.dilationH()) * wq + col / sw;
+                }
+            }
+        }
+        perRow = ow / PB;
+        int rest = ow % PB;
+        tiles = n * oh * perRow + (n * oh * rest + PB - 1) / PB;
+        at = new int[tiles * PB];
+        to = new int[tiles * PB];
+        run = new boolean[tiles];
+        int mixed = n * oh * perRow * PB;   // mixed tiles after all the runs
+        for (int img = 0; img < n; img++) {
+            for (int r = 0; r < oh; r++) {
+                int from = (img * c * hp + r * p.strideH()) * wq, out = img * oc * oh * ow + r * ow;
+                for (int s = 0; s < ow; s++) {
+                    int slot = s < perRow * PB ? (img * oh * perRow + r * perRow) * PB + s : mixed++;
+                    at[slot] = from + s;
+                    to[slot] = out + s;
+                }
+            }
+        }
+        for (int slot = mixed; slot < tiles * PB; slot++) {   // a partial last tile repeats its last pixel
+            at[slot] = at[mixed - 1];
+            to[slot] = to[mixed - 1];
+        }
+        for (int t = 0; t < tiles; t++) run[t] = t < n * oh * perRow;
+        lanes = new int[L];
+        for (int o = 0; o < L; o++) lanes[o] = o * oh * ow;
+    }
+
+    /**
+     * A plan for this layer, or null where it does not apply: one image, ungrouped, whole vectors of output channels,
+     * not a plain product (1x1/1), and more output pixels than output channels. Measured against im2col + GEMM in the
+     * model: where the weight is the larger operand (resnet18's layer3 and layer4 at 224x224: 256-512 channels on 196 or
+     * 49 pixels) the GEMM reads each weight once per 32 pixels where a tile here reads it once per 6 (layer4's 3x3/2:
+     * 913-958 -> 1120-1146 us); batched (32x3x64x64: 8x8 maps, a quarter of the pixels in mixed tiles) im2col's chunks
+     * of 8 images won (layer2's 3x3/2: 2342 -> 2980 us, its shortcut 383 -> 658).
+     */
+    static DirectConv plan(Im2col g, Conv2dParams p) {
+        long source = (long) p.strideW() * g.n * g.c * (g.h + 2L * p.padH()) * ((g.w + 2L * p.padW() + p.strideW() - 1) / p.strideW() + L);
+        boolean fits = g.groups == 1 && g.oc % L == 0 && !g.pointwise && g.n == 1 && g.spatial > g.oc
+                && source + L < Integer.MAX_VALUE && (long) g.n * g.spatial * PB < Integer.MAX_VALUE;
+        return fits ? new DirectConv(g, p) : null;
+    }
+
+    /** w (OC, K) at wBase packed as (OC/OB blocks, K, OB), zero past OC. */
+    static float[] pack(float[] wd, int wBase, int oc, int k) {
+        int blocks = (oc + OB - 1) / OB;
+        float[] packed = new float[blocks * k * OB];
+        for (int o = 0; o < oc; o++) {
+            int b = o / OB, lane = o % OB;
+            for (int t = 0; t < k; t++) packed[(b * k + t) * OB + lane] = wd[wBase + o * k + t];
+        }
+        return packed;
+    }
+
+    /** Per-thread accumulators, row buffer and panels; the source, built on the calling thread's and read by all. */
+    private static final class Scratch {
+        final float[] acc = new float[PB * OB];
+        float[] row = new float[0], source = new float[0], panels = new float[0];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** y (N, OC, OH, OW) = conv(x (N, C, H, W) at xBase, packed weight) + bias (may be null), ReLU'd if asked. */
+    void forward(float[] x, int xBase, float[] packed, float[] bias, boolean relu, float[] y) {
+        Scratch mine = SCRATCH.get();
+        float[] source = mine.source = Winograd3x3.grow(mine.source, sw * phaseSize + L);
+        Parallel.forRange(n * c * hp, Parallel.grain(n * c * hp, 16), (lo, hi) -> split(x, xBase, source, lo, hi));
+        // Jobs: a group of tiles per thread, its panels packed by the thread that multiplies them (they stay in that
+        // core's L2; every block's weight is read once per group), times parts of the blocks where there are fewer
+        // groups than threads.
+        int blocks = (oc + OB - 1) / OB;
+        int perGroup = Math.max(1, Math.min((tiles + Parallel.THREADS - 1) / Parallel.THREADS, GROUP_FLOATS / (k * PB)));
+        int parts = Math.min(blocks, Math.max(1, Parallel.THREADS / ((tiles + perGroup - 1) / perGroup)));
+        int groups = (tiles + perGroup - 1) / perGroup, share = perGroup, split = parts;
+        Parallel.forRange(groups * parts, 1, (lo, hi) -> {
+            Scratch s = SCRATCH.get();
+            float[] panels = s.panels = Winograd3x3.grow(s.panels, share * k * PB + L);
+            int packedGroup = -1;
+            for (int job = lo; job < hi; job++) {
+                int group = job / split, first = group * share, count = Math.min(share, tiles - first), part = job % split;
+                for (int q = 0; q < count && run[first + q] && group != packedGroup; ) {   // runs come before mixed tiles
+                    int end = q + 1;
+                    while (end < count && run[first + end] && (first + end) / perRow == (first + q) / perRow) end++;
+                    panels(source, first + q, end - q, panels, q * k * PB);
+                    q = end;
+                }
+                packedGroup = group;
+                for (int b = part * blocks / split; b < (part + 1) * blocks / split; b++) {
+                    for (int q = 0; q < count; q++) {
+                        if (run[first + q]) tile(k, packed, b * k * OB, panels, q * k * PB, s.acc);
+                        else tileGathered(k, packed, b * k * OB, source, tap, at, (first + q) * PB, s.acc);
+                        store(s.acc, first + q, Math.min(OB, oc - b * OB) / L, bias, b * OB, relu, y);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * Source rows [lo, hi) of (N*C, Hp): x's row with its zero border, split into its sW column phases; rows and the odd
+     * phase no tap reads are left as they were.
+     */
+    private void split(float[] x, int xBase, float[] source, int lo, int hi) {
+        Scratch s = SCRATCH.get();
+        int width = sw * wq;
+        float[] row = s.row = Winograd3x3.grow(s.row, width + 2 * L);
+        for (int pr = lo; pr < hi; pr++) {
+            if (!rowRead[pr % hp]) continue;   // a 1x1/2 layer reads every other row
+            int plane = pr / hp, ih = pr % hp - padH, dst = pr * wq;
+            Arrays.fill(row, 0, width, 0f);
+            if (ih >= 0 && ih < h) System.arraycopy(x, xBase + (plane * h + ih) * w, row, padW, w);
+            if (sw == 1) {
+                System.arraycopy(row, 0, source, dst, wq);
+            } else if (sw == 2) {
+                int m = 0;
+                for (; m + L <= wq; m += L) {
+                    FloatVector lo2 = FloatVector.fromArray(SPECIES, row, 2 * m), hi2 = FloatVector.fromArray(SPECIES, row, 2 * m + L);
+                    lo2.rearrange(Winograd3x3.EVEN, hi2).intoArray(source, dst + m);
+                    if (oddRead) lo2.rearrange(Winograd3x3.ODD, hi2).intoArray(source, phaseSize + dst + m);
+                }
+            } else {
+                for (int q = 0; q < sw; q++) {
+                    for (int m = 0; m < wq; m++) source[q * phaseSize + dst + m] = row[m * sw + q];
+                }
+            }
+        }
+    }
+
+    /**
+     * The panels (K, PB) of run tiles q .. q+count-1 of one output row, from {@code off}: each tap's PB inputs of a
+     * tile copied as one vector, tap by tap across the row's tiles so the source row is read front to back (a vector's
+     * tail is overwritten by the next tap's; the source has a vector of slack), the last taps exactly.
+     */
+    private void panels(float[] source, int q, int count, float[] panels, int off) {
+        int first = at[q * PB], t = 0, size = k * PB;
+        for (; t * PB + L <= size; t++) {
+            for (int i = 0, from = first + tap[t]; i < count; i++) {
+                FloatVector.fromArray(SPECIES, source, from + i * PB).intoArray(panels, off + i * size + t * PB);
+            }
+        }
+        for (; t < k; t++) {
+            for (int i = 0; i < count; i++) System.arraycopy(source, first + tap[t] + i * PB, panels, off + i * size + t * PB, PB);
+        }
+    }
+
+    /** acc (PB, OB) = a tile's panel (K, PB) at pOff times a block's packed weight (K, OB) at wOff. */
+    static void tile(int k, float[] wp, int wOff, float[] panel, int pOff, float[] acc) {
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
+        FloatVector a40 = z, a41 = z, a42 = z, a43 = z, a50 = z, a51 = z, a52 = z, a53 = z;
+        for (int t = 0; t < k; t++) {
+            int wi = wOff + t * OB, xi = pOff + t * PB;
+            FloatVector w0 = FloatVector.fromArray(SPECIES, wp, wi);
+            FloatVector w1 = FloatVector.fromArray(SPECIES, wp, wi + L);
+            FloatVector w2 = FloatVector.fromArray(SPECIES, wp, wi + 2 * L);
+            FloatVector w3 = FloatVector.fromArray(SPECIES, wp, wi + 3 * L);
+            FloatVector v = FloatVector.broadcast(SPECIES, panel[xi]);
+            a00 = w0.fma(v, a00);
+            a01 = w1.fma(v, a01);
+            a02 = w2.fma(v, a02);
+            a03 = w3.fma(v, a03);
+            v = FloatVector.broadcast(SPECIES, panel[xi + 1]);
+            a10 = w0.fma(v, a10);
+            a11 = w1.fma(v, a11);
+            a12 = w2.fma(v, a12);
+            a13 = w3.fma(v, a13);
+            v = FloatVector.broadcast(SPECIES, panel[xi + 2]);
+            a20 = w0.fma(v, a20);
+            a21 = w1.fma(v, a21);
+            a22 = w2.fma(v, a22);
+            a23 = w3.fma(v, a23);
+            v = FloatVector.broadcast(SPECIES, panel[xi + 3]);
+            a30 = w0.fma(v, a30);
+            a31 = w1.fma(v, a31);
+            a32 = w2.fma(v, a32);
+            a33 = w3.fma(v, a33);
+            v = FloatVector.broadcast(SPECIES, panel[xi + 4]);
+            a40 = w0.fma(v, a40);
+            a41 = w1.fma(v, a41);
+            a42 = w2.fma(v, a42);
+            a43 = w3.fma(v, a43);
+            v = FloatVector.broadcast(SPECIES, panel[xi + 5]);
+            a50 = w0.fma(v, a50);
+            a51 = w1.fma(v, a51);
+            a52 = w2.fma(v, a52);
+            a53 = w3.fma(v, a53);
+        }
+        a00.intoArray(acc, 0);
+        a01.intoArray(acc, L);
+        a02.intoArray(acc, 2 * L);
+        a03.intoArray(acc, 3 * L);
+        a10.intoArray(acc, OB);
+        a11.intoArray(acc, OB + L);
+        a12.intoArray(acc, OB + 2 * L);
+        a13.intoArray(acc, OB + 3 * L);
+        a20.intoArray(acc, 2 * OB);
+        a21.intoArray(acc, 2 * OB + L);
+        a22.intoArray(acc, 2 * OB + 2 * L);
+        a23.intoArray(acc, 2 * OB + 3 * L);
+        a30.intoArray(acc, 3 * OB);
+        a31.intoArray(acc, 3 * OB + L);
+        a32.intoArray(acc, 3 * OB + 2 * L);
+        a33.intoArray(acc, 3 * OB + 3 * L);
+        a40.intoArray(acc, 4 * OB);
+        a41.intoArray(acc, 4 * OB + L);
+        a42.intoArray(acc, 4 * OB + 2 * L);
+        a43.intoArray(acc, 4 * OB + 3 * L);
+        a50.intoArray(acc, 5 * OB);
+        a51.intoArray(acc, 5 * OB + L);
+        a52.intoArray(acc, 5 * OB + 2 * L);
+        a53.intoArray(acc, 5 * OB + 3 * L);
+    }
+
+    /**
+     * acc (PB, OB) of a mixed tile, its PB pixels at source offsets at[a .. a+PB-1], each input read where it lies
+     * through the tap table: no panel to pack, at ~0.28 ns per fma against 0.2 (the tiles of maps narrower than PB, and
+     * each row's last OW mod PB pixels).
+     */
+    static void tileGathered(int k, float[] wp, int wOff, float[] x, int[] tap, int[] at, int a, float[] acc) {
+        int i0 = at[a], i1 = at[a + 1], i2 = at[a + 2], i3 = at[a + 3], i4 = at[a + 4], i5 = at[a + 5];
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
+        FloatVector a40 = z, a41 = z, a42 = z, a43 = z, a50 = z, a51 = z, a52 = z, a53 = z;
+        for (int t = 0; t < k; t++) {
+            int wi = wOff + t * OB, d = tap[t];
+            FloatVector w0 = FloatVector.fromArray(SPECIES, wp, wi);
+            FloatVector w1 = FloatVector.fromArray(SPECIES, wp, wi + L);
+            FloatVector w2 = FloatVector.fromArray(SPECIES, wp, wi + 2 * L);
+            FloatVector w3 = FloatVector.fromArray(SPECIES, wp, wi + 3 * L);
+            FloatVector v = FloatVector.broadcast(SPECIES, x[i0 + d]);
+            a00 = w0.fma(v, a00);
+            a01 = w1.fma(v, a01);
+            a02 = w2.fma(v, a02);
+            a03 = w3.fma(v, a03);
+            v = FloatVector.broadcast(SPECIES, x[i1 + d]);
+            a10 = w0.fma(v, a10);
+            a11 = w1.fma(v, a11);
+            a12 = w2.fma(v, a12);
+            a13 = w3.fma(v, a13);
+            v = FloatVector.broadcast(SPECIES, x[i2 + d]);
+            a20 = w0.fma(v, a20);
+            a21 = w1.fma(v, a21);
+            a22 = w2.fma(v, a22);
+            a23 = w3.fma(v, a23);
+            v = FloatVector.broadcast(SPECIES, x[i3 + d]);
+            a30 = w0.fma(v, a30);
+            a31 = w1.fma(v, a31);
+            a32 = w2.fma(v, a32);
+            a33 = w3.fma(v, a33);
+            v = FloatVector.broadcast(SPECIES, x[i4 + d]);
+            a40 = w0.fma(v, a40);
+            a41 = w1.fma(v, a41);
+            a42 = w2.fma(v, a42);
+            a43 = w3.fma(v, a43);
+            v = FloatVector.broadcast(SPECIES, x[i5 + d]);
+            a50 = w0.fma(v, a50);
+            a51 = w1.fma(v, a51);
+            a52 = w2.fma(v, a52);
+            a53 = w3.fma(v, a53);
+        }
+        a00.intoArray(acc, 0);
+        a01.intoArray(acc, L);
+        a02.intoArray(acc, 2 * L);
+        a03.intoArray(acc, 3 * L);
+        a10.intoArray(acc, OB);
+        a11.intoArray(acc, OB + L);
+        a12.intoArray(acc, OB + 2 * L);
+        a13.intoArray(acc, OB + 3 * L);
+        a20.intoArray(acc, 2 * OB);
+        a21.intoArray(acc, 2 * OB + L);
+        a22.intoArray(acc, 2 * OB + 2 * L);
+        a23.intoArray(acc, 2 * OB + 3 * L);
+        a30.intoArray(acc, 3 * OB);
+        a31.intoArray(acc, 3 * OB + L);
+        a32.intoArray(acc, 3 * OB + 2 * L);
+        a33.intoArray(acc, 3 * OB + 3 * L);
+        a40.intoArray(acc, 4 * OB);
+        a41.intoArray(acc, 4 * OB + L);
+        a42.intoArray(acc, 4 * OB + 2 * L);
+        a43.intoArray(acc, 4 * OB + 3 * L);
+        a50.intoArray(acc, 5 * OB);
+        a51.intoArray(acc, 5 * OB + L);
+        a52.intoArray(acc, 5 * OB + 2 * L);
+        a53.intoArray(acc, 5 * OB + 3 * L);
+    }
+
+    /** Tile q's first {@code vectors} vectors of channels, + bias and ReLU as {@link CpuConv2d#biasRelu}, scattered to y. */
+    private void store(float[] acc, int q, int vectors, float[] bias, int oc0, boolean relu, float[] y) {
+        FloatVector zero = FloatVector.zero(SPECIES);
+        for (int v = 0; v < vectors; v++) {
+            FloatVector b = bias == null ? zero : FloatVector.fromArray(SPECIES, bias, oc0 + v * L);
+            int channel = (oc0 + v * L) * oh * ow;
+            for (int p = 0; p < PB; p++) {
+                FloatVector a = FloatVector.fromArray(SPECIES, acc, p * OB + v * L);
+                if (bias != null) a = a.add(b);
+                if (relu) a = a.max(zero);
+                a.intoArray(y, to[q * PB + p] + channel, lanes, 0);
+            }
+        }
+    }
+
+    private static int roundUp(int x, int step) { return (x + step - 1) / step * step; }
+}
