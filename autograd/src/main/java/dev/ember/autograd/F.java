@@ -53,6 +53,15 @@ public final class F {
 
 
     /**
+     * relu(a + b) with broadcasting (a residual block's end): the backend's one-pass addRelu where no gradient is
+     * recorded, else the two ops (their gradients; the sum is kept for ReLU's backward anyway).
+     */
+    public static Variable addRelu(Variable a, Variable b) {
+        if (!Variable.recordsGradient(a, b)) return Variable.of(a.data().addRelu(b.data()));
+        return a.add(b).relu();
+    }
+
+    /**
      * Transposed convolution (PyTorch's conv_transpose2d): x (N, C_in, H, W), w (C_in, C_out/g, KH, KW), b (C_out) or
      * null -> y (N, C_out, OH, OW) with OH = (H - 1) stride - 2 pad + dilation (KH - 1) + outputPadding + 1.
      * The output padding adds rows and columns at the end that no input reaches (only the bias).

@@ -85,6 +85,13 @@ public interface Backend {
         return relu ? unary(UnaryOp.RELU, y) : y;
     }
 
+    /**
+     * y = max(a + b, 0) with NumPy broadcasting, {@code outShape} the broadcast shape: ONNX's Add then Relu (the end of
+     * a residual block), which a backend may run as one pass. The default composes the two ops, so their result is the
+     * reference a one-pass kernel must match to the bit.
+     */
+    default Tensor addRelu(Tensor a, Tensor b, Shape outShape) { return unary(UnaryOp.RELU, binary(BinaryOp.ADD, a, b, outShape)); }
+
     /** dx (N, C, H, W) from dy (N, OC, OH, OW) and w. */
     Tensor conv2dBackwardInput(Tensor dy, Tensor w, Shape inputShape, Conv2dParams p);
 

@@ -353,6 +353,14 @@ public final class Tensor {
         return backend().binary(op, this, other, Shape.broadcast(shape, other.shape));
     }
 
+    /** max(this + other, 0) with broadcasting, in one pass where the backend fuses it ({@link Backend#addRelu}). */
+    public Tensor addRelu(Tensor other) {
+        requireFloat("addRelu", this);
+        requireFloat("addRelu", other);
+        sameDevice(other);
+        return backend().addRelu(this, other, Shape.broadcast(shape, other.shape));
+    }
+
     /** This gradient times [x > 0]: the ReLU's backward ({@link Backend#reluBackward}), x of the same shape. */
     public Tensor reluBackward(Tensor x) {
         requireFloat("reluBackward", this);

@@ -54,6 +54,27 @@ class CpuVsReferenceTest {
         assertArrayEquals(REF.reluBackward(g, in).toFloatArray(), CPU.reluBackward(g, in).toFloatArray(), "an offset view and a transposed one");
     }
 
+    /**
+     * The one-pass add + ReLU (ONNX's Add then Relu) gives the reference's two ops to the bit: NaN, infinities of both
+     * signs meeting, -0, tails; a broadcast and a view take the two-op default and still match.
+     */
+    @Test void addReluIsTheSumThenTheClampToTheBit() {
+        float[] as = {1.5f, -2f, Float.NaN, -0f, 3f, Float.POSITIVE_INFINITY, -1f, 7f, 1e-40f, -0f, Float.NEGATIVE_INFINITY, 0f};
+        float[] bs = {2f, -1f, 0f, -0f, -3f, Float.NEGATIVE_INFINITY, Float.NaN, -7f, -1e-40f, 0f, 1f, -0f};
+        Tensor a = Tensor.of(as, 12), b = Tensor.of(bs, 12);
+        assertArrayEquals(REF.addRelu(a, b, a.shape()).toFloatArray(), CPU.addRelu(a, b, a.shape()).toFloatArray());
+        for (int n : SIZES) {
+            Tensor x = Tensor.randn(new Rng(n), 1f, n), y = Tensor.randn(new Rng(n + 1), 1f, n);
+            assertArrayEquals(REF.addRelu(x, y, x.shape()).toFloatArray(), CPU.addRelu(x, y, x.shape()).toFloatArray(), "n = " + n);
+        }
+        Tensor maps = Tensor.randn(new Rng(5), 1f, 2, 64, 9, 9), bias = Tensor.randn(new Rng(6), 1f, 64, 1, 1);
+        assertArrayEquals(REF.addRelu(maps, bias, maps.shape()).toFloatArray(), CPU.addRelu(maps, bias, maps.shape()).toFloatArray(), "broadcast");
+        Tensor view = Tensor.randn(new Rng(7), 1f, 1100, 16).transpose(0, 1);
+        Tensor other = Tensor.randn(new Rng(8), 1f, 16, 1100);
+        assertArrayEquals(REF.addRelu(view, other, other.shape()).toFloatArray(), CPU.addRelu(view, other, other.shape()).toFloatArray(), "transposed view");
+        assertArrayEquals(REF.unary(UnaryOp.RELU, REF.binary(BinaryOp.ADD, a, b, a.shape())).toFloatArray(), a.addRelu(b).toFloatArray(), "Tensor.addRelu");
+    }
+
     @Test void copyIntoEveryDTypePairAndLayout() {
         Rng rng = new Rng(1);
         for (DType from : DType.values()) {

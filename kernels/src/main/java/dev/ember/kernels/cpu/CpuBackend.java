@@ -46,6 +46,11 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b, Shape outShape) { return CpuBinary.apply(op, a, b, outShape); }
 
+    @Override public Tensor addRelu(Tensor a, Tensor b, Shape outShape) {
+        Tensor y = CpuBinary.addRelu(a, b, outShape);
+        return y != null ? y : Backend.super.addRelu(a, b, outShape);
+    }
+
     @Override public Tensor reluBackward(Tensor dy, Tensor x) {
         Tensor dx = CpuBinary.reluBackward(dy, x);
         return dx != null ? dx : Backend.super.reluBackward(dy, x);

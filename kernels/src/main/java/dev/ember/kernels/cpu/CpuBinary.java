@@ -47,6 +47,26 @@ final class CpuBinary {
     }
 
     /**
+     * y = max(a + b, 0) in one pass when a and b are contiguous and of the output's shape (a residual block's end):
+     * the sum and the clamp of the two-pass default (Math.max's, as the vector max is), so the same bits, -0 and NaN
+     * included, with one array written instead of two. Otherwise null.
+     */
+    static Tensor addRelu(Tensor a, Tensor b, Shape outShape) {
+        if (!a.isContiguous() || !b.isContiguous() || !a.shape().equals(outShape) || !b.shape().equals(outShape)) return null;
+        float[] y = BufferPool.uninitialized(outShape.numel());   // y (outShape), every element written
+        float[] as = CpuCopy.floats(a), bs = CpuCopy.floats(b);
+        int ao = a.offset(), bo = b.offset();
+        Parallel.forRange(y.length, GRAIN, (lo, hi) -> {
+            int end = lo + SPECIES.loopBound(hi - lo);
+            for (int i = lo; i < end; i += SPECIES.length()) {
+                FloatVector.fromArray(SPECIES, as, ao + i).add(FloatVector.fromArray(SPECIES, bs, bo + i)).max(0f).intoArray(y, i);
+            }
+            for (int i = end; i < hi; i++) y[i] = Math.max(as[ao + i] + bs[bo + i], 0f);
+        });
+        return Tensor.of(CpuStorage.wrap(y), outShape);
+    }
+
+    /**
      * dx = dy * [x > 0], the ReLU's backward, in one pass when both are contiguous: the product with 1 or 0 that the
      * two-pass default (a STEP tensor, then MUL) computes, so the same bits, -0 and NaN included. Otherwise null.
      */

@@ -8,6 +8,7 @@ import static dev.ember.loaders.onnx.OnnxTestModels.node;
 import static dev.ember.loaders.onnx.OnnxTestModels.value;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ember.autograd.Variable;
 import dev.ember.engine.Rng;
@@ -21,8 +22,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The session's fusion of Conv then Relu ({@link OpResolver#fuse}): the same values and gradients as the two ops run
- * one after the other, and no fusion where the intermediate value is needed elsewhere.
+ * The session's fusions of Conv then Relu and Add then Relu ({@link OpResolver#fuse}): the same values and gradients as
+ * the two ops run one after the other, and no fusion where the intermediate value is needed elsewhere.
  */
 class OnnxFusionTest {
     private static final OpResolver UNFUSED = (node, opset) -> OnnxOps.resolver().resolve(node, opset);
@@ -85,5 +86,53 @@ class OnnxFusionTest {
         grads.put("x", x.grad().toFloatArray());
         for (Map.Entry<String, Variable> e : params.entrySet()) grads.put(e.getKey(), e.getValue().grad().toFloatArray());
         return grads;
+    }
+
+    /** a (2, 4, 5, 5) + b (2, 4, 5, 5), or b (4, 1, 1) broadcast, -> s -> Relu -> y; optionally s is an output too. */
+    private static OnnxModel addRelu(boolean broadcast, boolean sIsOutput) {
+        GraphProto.Builder g = GraphProto.newBuilder().setName("add_relu")
+                .addNode(node("add", "Add", List.of("a", "b"), List.of("s")))
+                .addNode(node("relu", "Relu", List.of("s"), List.of("y")))
+                .addInput(value("a", FLOAT, 2, 4, 5, 5))
+                .addInput(broadcast ? value("b", FLOAT, 4, 1, 1) : value("b", FLOAT, 2, 4, 5, 5))
+                .addOutput(value("y", FLOAT, 2, 4, 5, 5));
+        if (sIsOutput) g.addOutput(value("s", FLOAT, 2, 4, 5, 5));
+        return load(model(g.build()));
+    }
+
+    private static Map<String, Tensor> addends(boolean broadcast) {
+        return Map.of("a", Tensor.of(randn(new Rng(7), 200), 2, 4, 5, 5),
+                "b", broadcast ? Tensor.of(randn(new Rng(8), 4), 4, 1, 1) : Tensor.of(randn(new Rng(8), 200), 2, 4, 5, 5));
+    }
+
+    @Test void fusedAddReluGivesTheSameBits() {
+        for (boolean broadcast : new boolean[] {false, true}) {
+            for (boolean sIsOutput : new boolean[] {false, true}) {
+                OnnxModel m = addRelu(broadcast, sIsOutput);
+                Map<String, Tensor> fused = new OnnxSession(m, OnnxOps.resolver()).run(addends(broadcast));
+                Map<String, Tensor> plain = new OnnxSession(m, UNFUSED).run(addends(broadcast));
+                assertEquals(plain.keySet(), fused.keySet());
+                for (String name : plain.keySet()) {
+                    assertArrayEquals(plain.get(name).toFloatArray(), fused.get(name).toFloatArray(), name + " broadcast " + broadcast + " s output " + sIsOutput);
+                }
+                int zeros = 0;
+                for (float v : fused.get("y").toFloatArray()) zeros += v == 0f ? 1 : 0;
+                assertTrue(zeros > 20 && zeros < 180, "the ReLU clamps some sums and not others: " + zeros + " of 200");
+            }
+        }
+    }
+
+    @Test void fusedAddReluGivesTheSameGradients() {
+        OnnxModel m = addRelu(false, false);
+        Map<String, float[]> fused = addGradients(new OnnxSession(m, OnnxOps.resolver()));
+        Map<String, float[]> plain = addGradients(new OnnxSession(m, UNFUSED));
+        for (String name : List.of("a", "b")) assertArrayEquals(plain.get(name), fused.get(name), "d" + name);
+    }
+
+    private static Map<String, float[]> addGradients(OnnxSession s) {
+        Variable a = Variable.param(addends(false).get("a")), b = Variable.param(addends(false).get("b"));
+        Variable y = s.runVariables(Map.of("a", a, "b", b), Map.of()).get("y");
+        y.mul(y).sum().backward();
+        return Map.of("a", a.grad().toFloatArray(), "b", b.grad().toFloatArray());
     }
 }

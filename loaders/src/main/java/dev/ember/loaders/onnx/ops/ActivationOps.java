@@ -17,12 +17,7 @@ final class ActivationOps {
     private ActivationOps() {}
 
     static void register(OpTable t) {
-        t.add("Relu", 1, (n, in, v) -> {
-            Variable x = Args.in(n, in, 0);
-            if (x.data().dtype() == DType.FLOAT32) return one(x.relu());
-            ElementwiseOps.requireInteger(n, x.data().dtype());
-            return one(Variable.of(Host.mapLong(x.data(), x.data().dtype(), a -> Math.max(a, 0))));
-        });
+        t.add("Relu", 1, (n, in, v) -> one(relu(n, Args.in(n, in, 0))));
         t.add("Sigmoid", 1, (n, in, v) -> one(floatIn(n, in).sigmoid()));
         t.add("Tanh", 1, (n, in, v) -> one(floatIn(n, in).tanh()));
         t.add("LeakyRelu", 1, (n, in, v) -> one(leakyRelu(floatIn(n, in), n.attrFloat("alpha", 0.01f))));
@@ -101,6 +96,13 @@ final class ActivationOps {
     }
 
     /** relu(x) - alpha relu(-x). */
+    /** max(x, 0): float32 through the backend (with its gradient), an integer type on the host. */
+    static Variable relu(OnnxNode node, Variable x) {
+        if (x.data().dtype() == DType.FLOAT32) return x.relu();
+        ElementwiseOps.requireInteger(node, x.data().dtype());
+        return Variable.of(Host.mapLong(x.data(), x.data().dtype(), a -> Math.max(a, 0)));
+    }
+
     static Variable leakyRelu(Variable x, float alpha) { return x.relu().sub(x.neg().relu().mul(alpha)); }
 
     /** x for x > 0, alpha (e^x - 1) otherwise: relu(x) + alpha (e^(-relu(-x)) - 1). */

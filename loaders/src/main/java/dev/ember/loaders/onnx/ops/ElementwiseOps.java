@@ -1,5 +1,6 @@
 package dev.ember.loaders.onnx.ops;
 
+import dev.ember.autograd.F;
 import dev.ember.autograd.Variable;
 import dev.ember.engine.DType;
 import dev.ember.engine.Shape;
@@ -103,6 +104,16 @@ final class ElementwiseOps {
     }
 
     // ---- arithmetic ----
+
+    /**
+     * Add then Relu, fused by {@link OnnxOps#resolver()}: {@code node} is the Add, the result is the Relu's. Float32
+     * takes {@link F#addRelu} (one pass where no gradient is recorded), an integer type the two ops on the host.
+     */
+    static Variable[] addRelu(OnnxNode node, Variable[] in, int opset) {
+        Variable a = Args.in(node, in, 0), b = Args.in(node, in, 1);
+        if (sameType(node, a, b) == DType.FLOAT32) return one(F.addRelu(a, b));
+        return one(ActivationOps.relu(node, arith(node, a, b, '+')));
+    }
 
     static Variable arith(OnnxNode node, Variable a, Variable b, char op) {
         DType t = sameType(node, a, b);

@@ -68,11 +68,19 @@ public final class OnnxOps {
         return new OpResolver() {
             @Override public OnnxOp resolve(OnnxNode node, int opset) { return TABLE.find(node.domain(), node.opType(), opset); }
 
-            /** Conv then Relu: one pass over the output (the backend's fused conv2dBiasRelu) where no gradient is recorded. */
+            /**
+             * Conv then Relu: one pass over the output (the backend's fused conv2dBiasRelu); Add then Relu (a residual
+             * block's end): one pass instead of two, and one array instead of two (the backend's addRelu). Both where
+             * no gradient is recorded; with one, the same ops as unfused.
+             */
             @Override public OnnxOp fuse(OnnxNode producer, OnnxNode consumer, int opset) {
                 boolean standard = OpTable.domainOf(producer.domain()).isEmpty() && OpTable.domainOf(consumer.domain()).isEmpty();
-                if (standard && producer.opType().equals("Conv") && consumer.opType().equals("Relu")) return ConvOps::convRelu;
-                return null;
+                if (!standard || !consumer.opType().equals("Relu")) return null;
+                return switch (producer.opType()) {
+                    case "Conv" -> ConvOps::convRelu;
+                    case "Add" -> ElementwiseOps::addRelu;
+                    default -> null;
+                };
             }
         };
     }
