@@ -198,8 +198,7 @@ final class DirectConv {
             if (sw == 1) {
                 System.arraycopy(row, 0, source, dst, wq);
             } else if (sw == 2) {
-                int m = 0;
-                for (; m + L <= wq; m += L) {
+                for (int m = 0; m < wq; m += L) {   // wq is whole vectors
                     FloatVector lo2 = FloatVector.fromArray(SPECIES, row, 2 * m), hi2 = FloatVector.fromArray(SPECIES, row, 2 * m + L);
                     lo2.rearrange(Winograd3x3.EVEN, hi2).intoArray(source, dst + m);
                     if (oddRead) lo2.rearrange(Winograd3x3.ODD, hi2).intoArray(source, phaseSize + dst + m);
