@@ -24,9 +24,10 @@ import jdk.incubator.vector.VectorSpecies;
  * a constant offset from the loop's counter: 0.19-0.20 ns per fma on one core with its operands in L1 or L2, against
  * 0.28 for the same kernel reading the input in place through the tap table (an index, a bounds check and an add per
  * broadcast compete with the fma for ports). Tiles run along output rows; each row's last OW mod PB pixels are pooled
- * into mixed tiles, which take that gathering kernel instead of a panel (a last partial tile repeats its last pixel,
- * written twice with the same bits). Every output is one fma chain over the taps in (c, i, j) order, whatever the
- * tiling or the thread count.
+ * into mixed tiles, whose panels are gathered element by element (a last partial tile repeats its last pixel, written
+ * twice with the same bits; the gathering kernel for these tiles instead ran resnet18's 3x3/2 layer at 715-757 us
+ * against 679-680). Every output is one fma chain over the taps in (c, i, j) order, whatever the tiling or the thread
+ * count.
  *
  * <p>Where it pays (resnet18 at 1x3x224x224, in the model, alternating JVMs): layer2's 3x3/2 conv 1046-1093 -> 877-891
  * us and its 1x1/2 shortcut 224-238 -> 202-204; the im2col + GEMM path built a 576 x 784 column matrix for the first.
@@ -164,17 +165,16 @@ final class DirectConv {
             int packedGroup = -1;
             for (int job = lo; job < hi; job++) {
                 int group = job / split, first = group * share, count = Math.min(share, tiles - first), part = job % split;
-                for (int q = 0; q < count && run[first + q] && group != packedGroup; ) {   // runs come before mixed tiles
+                for (int q = 0; q < count && group != packedGroup; ) {
                     int end = q + 1;
-                    while (end < count && run[first + end] && (first + end) / perRow == (first + q) / perRow) end++;
+                    while (end < count && run[first + q] && run[first + end] && (first + end) / perRow == (first + q) / perRow) end++;
                     panels(source, first + q, end - q, panels, q * k * PB);
                     q = end;
                 }
                 packedGroup = group;
                 for (int b = part * blocks / split; b < (part + 1) * blocks / split; b++) {
                     for (int q = 0; q < count; q++) {
-                        if (run[first + q]) tile(k, packed, b * k * OB, panels, q * k * PB, s.acc);
-                        else tileGathered(k, packed, b * k * OB, source, tap, at, (first + q) * PB, s.acc);
+                        tile(k, packed, b * k * OB, panels, q * k * PB, s.acc);
                         store(s.acc, first + q, Math.min(OB, oc - b * OB) / L, bias, b * OB, relu, y);
                     }
                 }
@@ -212,12 +212,20 @@ final class DirectConv {
     }
 
     /**
-     * The panels (K, PB) of run tiles q .. q+count-1 of one output row, from {@code off}: each tap's PB inputs of a
-     * tile copied as one vector, tap by tap across the row's tiles so the source row is read front to back (a vector's
-     * tail is overwritten by the next tap's; the source has a vector of slack), the last taps exactly.
+     * The panels (K, PB) of tiles q .. q+count-1 from {@code off}: the runs of one output row (count may be more than
+     * one) copy each tap's PB inputs as one vector per tile, tap by tap across the row's tiles so the source row is
+     * read front to back (a vector's tail is overwritten by the next tap's; the source has a vector of slack), the last
+     * taps exactly; a mixed tile (count 1) element by element.
      */
     private void panels(float[] source, int q, int count, float[] panels, int off) {
-        int first = at[q * PB], t = 0, size = k * PB;
+        int size = k * PB;
+        if (!run[q]) {
+            for (int t = 0; t < k; t++) {
+                for (int p = 0; p < PB; p++) panels[off + t * PB + p] = source[at[q * PB + p] + tap[t]];
+            }
+            return;
+        }
+        int first = at[q * PB], t = 0;
         for (; t * PB + L <= size; t++) {
             for (int i = 0, from = first + tap[t]; i < count; i++) {
                 FloatVector.fromArray(SPECIES, source, from + i * PB).intoArray(panels, off + i * size + t * PB);
@@ -266,80 +274,6 @@ final class DirectConv {
             a42 = w2.fma(v, a42);
             a43 = w3.fma(v, a43);
             v = FloatVector.broadcast(SPECIES, panel[xi + 5]);
-            a50 = w0.fma(v, a50);
-            a51 = w1.fma(v, a51);
-            a52 = w2.fma(v, a52);
-            a53 = w3.fma(v, a53);
-        }
-        a00.intoArray(acc, 0);
-        a01.intoArray(acc, L);
-        a02.intoArray(acc, 2 * L);
-        a03.intoArray(acc, 3 * L);
-        a10.intoArray(acc, OB);
-        a11.intoArray(acc, OB + L);
-        a12.intoArray(acc, OB + 2 * L);
-        a13.intoArray(acc, OB + 3 * L);
-        a20.intoArray(acc, 2 * OB);
-        a21.intoArray(acc, 2 * OB + L);
-        a22.intoArray(acc, 2 * OB + 2 * L);
-        a23.intoArray(acc, 2 * OB + 3 * L);
-        a30.intoArray(acc, 3 * OB);
-        a31.intoArray(acc, 3 * OB + L);
-        a32.intoArray(acc, 3 * OB + 2 * L);
-        a33.intoArray(acc, 3 * OB + 3 * L);
-        a40.intoArray(acc, 4 * OB);
-        a41.intoArray(acc, 4 * OB + L);
-        a42.intoArray(acc, 4 * OB + 2 * L);
-        a43.intoArray(acc, 4 * OB + 3 * L);
-        a50.intoArray(acc, 5 * OB);
-        a51.intoArray(acc, 5 * OB + L);
-        a52.intoArray(acc, 5 * OB + 2 * L);
-        a53.intoArray(acc, 5 * OB + 3 * L);
-    }
-
-    /**
-     * acc (PB, OB) of a mixed tile, its PB pixels at source offsets at[a .. a+PB-1], each input read where it lies
-     * through the tap table: no panel to pack, at ~0.28 ns per fma against 0.2 (the tiles of maps narrower than PB, and
-     * each row's last OW mod PB pixels).
-     */
-    static void tileGathered(int k, float[] wp, int wOff, float[] x, int[] tap, int[] at, int a, float[] acc) {
-        int i0 = at[a], i1 = at[a + 1], i2 = at[a + 2], i3 = at[a + 3], i4 = at[a + 4], i5 = at[a + 5];
-        FloatVector z = FloatVector.zero(SPECIES);
-        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
-        FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
-        FloatVector a40 = z, a41 = z, a42 = z, a43 = z, a50 = z, a51 = z, a52 = z, a53 = z;
-        for (int t = 0; t < k; t++) {
-            int wi = wOff + t * OB, d = tap[t];
-            FloatVector w0 = FloatVector.fromArray(SPECIES, wp, wi);
-            FloatVector w1 = FloatVector.fromArray(SPECIES, wp, wi + L);
-            FloatVector w2 = FloatVector.fromArray(SPECIES, wp, wi + 2 * L);
-            FloatVector w3 = FloatVector.fromArray(SPECIES, wp, wi + 3 * L);
-            FloatVector v = FloatVector.broadcast(SPECIES, x[i0 + d]);
-            a00 = w0.fma(v, a00);
-            a01 = w1.fma(v, a01);
-            a02 = w2.fma(v, a02);
-            a03 = w3.fma(v, a03);
-            v = FloatVector.broadcast(SPECIES, x[i1 + d]);
-            a10 = w0.fma(v, a10);
-            a11 = w1.fma(v, a11);
-            a12 = w2.fma(v, a12);
-            a13 = w3.fma(v, a13);
-            v = FloatVector.broadcast(SPECIES, x[i2 + d]);
-            a20 = w0.fma(v, a20);
-            a21 = w1.fma(v, a21);
-            a22 = w2.fma(v, a22);
-            a23 = w3.fma(v, a23);
-            v = FloatVector.broadcast(SPECIES, x[i3 + d]);
-            a30 = w0.fma(v, a30);
-            a31 = w1.fma(v, a31);
-            a32 = w2.fma(v, a32);
-            a33 = w3.fma(v, a33);
-            v = FloatVector.broadcast(SPECIES, x[i4 + d]);
-            a40 = w0.fma(v, a40);
-            a41 = w1.fma(v, a41);
-            a42 = w2.fma(v, a42);
-            a43 = w3.fma(v, a43);
-            v = FloatVector.broadcast(SPECIES, x[i5 + d]);
             a50 = w0.fma(v, a50);
             a51 = w1.fma(v, a51);
             a52 = w2.fma(v, a52);
