@@ -6,7 +6,9 @@
  * (inference's, and training's forward, backwardInput and backwardWeight in wide, large layers) and F(4x4, 3x3) in
  * {@code Winograd3x3F4} (inference's, where a product has tiles enough), both tested against the reference's
  * direct convolution; training's convolutions on small padded maps as one GEMM per kernel tap over only the positions
- * inside the input in {@code TapConv}), with {@code StridedWalk} for strided and broadcast operands and
+ * inside the input in {@code TapConv}; inference's strided convolutions of one image as a direct kernel with output
+ * channels across the lanes in {@code DirectConv}, and resnet's stem reading its input in place in
+ * {@code Stride2Conv}), with {@code StridedWalk} for strided and broadcast operands and
  * {@code CpuMath} for exp/erf. Work runs over one fixed-chunk thread pool ({@code Parallel}) and uses no
  * JIT-dependent rounding, so results are bit-identical run to run. Needs {@code --add-modules jdk.incubator.vector};
  * without it the provider reports itself unavailable. No incubator type appears in a public signature.
