@@ -33,7 +33,7 @@ import jdk.incubator.vector.VectorSpecies;
  * directions with a changing one where the layer is wide and large enough ({@link Winograd3x3#takesChangingWeight}).
  * With a constant weight and tiles enough per product it takes {@link Winograd3x3F4} first (4x4 output tiles). Other
  * layers with a constant weight may take {@link Stride2Conv} (resnet's stem) or {@link DirectConv} (one image, more
- * output pixels than channels: resnet18's 3x3/2 and 1x1/2 layers at 224x224), neither building a column matrix.
+ * output pixels than channels: resnet18's layer2 3x3/2 and 1x1/2 at 224x224), neither building a column matrix.
  * Determinism: each output element of forward and backwardInput is one Sgemm element, whose arithmetic does not
  * depend on the GEMM's width, so it is the same in both schedules and for any chunking. backwardWeight sums the
  * batch as per-chunk partial GEMMs added in chunk order; the chunk size depends only on the layer's geometry,
