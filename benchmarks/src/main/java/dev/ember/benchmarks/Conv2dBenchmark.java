@@ -26,8 +26,8 @@ import java.util.concurrent.TimeUnit;
  * (224x224 input), its 4x4 and 2x2 layers as the training step runs them (16x3x64x64 input: TapConv's shapes; run
  * with {@code -jvmArgsAppend -Dember.tapConv=false} for im2col + GEMM), and the small_cnn layers (Fashion-MNIST,
  * 28x28) at the training batch of 64, and the forward an
- * inference session runs ({@code inferenceForward}: a constant weight, packed once, and Winograd F(2x2, 3x3) for the
- * 3x3 stride-1 layers it takes). Prints GFLOP/s (2 * N*OC*OH*OW * C/groups*KH*KW per pass, the direct convolution's
+ * inference session runs ({@code inferenceForward}: a constant weight, packed once, Winograd F(2x2, 3x3) or F(4x4, 3x3)
+ * for the 3x3 stride-1 layers it takes, and DirectConv for layer2's 3x3/2 and 1x1/2). Prints GFLOP/s (2 * N*OC*OH*OW * C/groups*KH*KW per pass, the direct convolution's
  * count also for Winograd) after each iteration.
  */
 @State(Scope.Benchmark)
@@ -42,6 +42,7 @@ public class Conv2dBenchmark {
         "resnet18.conv1:1,3,224,224,64,7,2,3",
         "resnet18.layer1:1,64,56,56,64,3,1,1",
         "resnet18.layer2.down:1,64,56,56,128,3,2,1",
+        "resnet18.layer2.1x1:1,64,56,56,128,1,2,0",
         "resnet18.layer2:1,128,28,28,128,3,1,1",
         "resnet18.layer3:1,256,14,14,256,3,1,1",
         "resnet18.layer4:1,512,7,7,512,3,1,1",

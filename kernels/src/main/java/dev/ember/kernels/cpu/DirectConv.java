@@ -42,6 +42,8 @@ final class DirectConv {
     static final int PB = 6;
     /** Panels of one group of tiles at most, in floats (1 MB): packed by one thread and read by every block from its L2. */
     private static final int GROUP_FLOATS = 1 << 18;
+    /** {@code -Dember.directConv=false} leaves these layers on im2col + GEMM (to compare the two). */
+    static final boolean ENABLED = !"false".equals(System.getProperty("ember.directConv"));
 
     private final int n, c, h, w, oc, k, oh, ow, sw, padH, padW, hp, wq, phaseSize, tiles, perRow;
     /** Tap t = (c, i, j) at tap[t] from a pixel's offset in the source. */
@@ -123,7 +125,7 @@ final class DirectConv {
      */
     static DirectConv plan(Im2col g, Conv2dParams p) {
         long source = (long) p.strideW() * g.n * g.c * (g.h + 2L * p.padH()) * ((g.w + 2L * p.padW() + p.strideW() - 1) / p.strideW() + L);
-        boolean fits = g.groups == 1 && g.oc % L == 0 && !g.pointwise && g.n == 1 && g.spatial > g.oc
+        boolean fits = ENABLED && g.groups == 1 && g.oc % L == 0 && !g.pointwise && g.n == 1 && g.spatial > g.oc
                 && source + L < Integer.MAX_VALUE && (long) g.n * g.spatial * PB < Integer.MAX_VALUE;
         return fits ? new DirectConv(g, p) : null;
     }
