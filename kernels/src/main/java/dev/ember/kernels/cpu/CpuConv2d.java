@@ -35,7 +35,9 @@ import jdk.incubator.vector.VectorSpecies;
  * layers with a constant weight may take {@link Stride2Conv} (resnet's stem) or {@link DirectConv} (one image, more
  * output pixels than channels: resnet18's layer2 3x3/2 and 1x1/2 at 224x224), neither building a column matrix.
  * Determinism: each output element of forward and backwardInput is one Sgemm element, whose arithmetic does not
- * depend on the GEMM's width, so it is the same in both schedules and for any chunking. backwardWeight sums the
+ * depend on the GEMM's width, so it is the same in both schedules and for any chunking. (With a constant weight the
+ * plan itself, Winograd F(4x4) or F(2x2), DirectConv or im2col + GEMM, follows the layer's size and batch, so an
+ * image's inference output may differ in its last bits between batch sizes; each plan is bit-identical run to run.) backwardWeight sums the
  * batch as per-chunk partial GEMMs added in chunk order; the chunk size depends only on the layer's geometry,
  * never on the batch size or the thread count, so the result is bit-identical run to run and across thread counts.
  */
@@ -100,6 +102,12 @@ final class CpuConv2d {
         }
         // a NaN or an infinity met F(4x4): this call takes im2col + GEMM, whose outputs are the reference's NaNs and infinities
         Winograd3x3 winograd = wide == null && (constant || Winograd3x3.takesChangingWeight(g)) ? Winograd3x3.plan(g, p) : null;
+        DirectConv few = winograd != null && constant && DirectConv.beforeWinograd(g, p) ? DirectConv.plan(g, p) : null;
+        if (few != null) {   // one image of few channels (small_cnn's 32 -> 64 at batch 1): ahead of F(2x2)
+            float[] u = wc.storage().derived(new DirectWeightKey(wBase, g.oc, g.rows), () -> DirectConv.pack(wd, wBase, g.oc, g.rows));
+            few.forward(xd, xBase, u, b, relu, y);
+            return Tensor.of(CpuStorage.wrap(y), ys);
+        }
         if (winograd != null) {
             Winograd3x3.Weight u = constant
                     ? wc.storage().derived(new WinogradWeightKey(wBase, g.oc, g.c), () -> Winograd3x3.transform(wd, wBase, g.oc, g.c))

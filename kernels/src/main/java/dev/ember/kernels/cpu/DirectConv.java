@@ -14,8 +14,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <pre>
  *   packed weight (OC/OB blocks, K, OB), K = C*KH*KW: packed[b][t][o] = w[b*OB + o][t]        zero past OC
  *   source: x with its zero border, split by column phase (stride sW): phase q (C, Hp, Wq), column m = padded column m*sW + q
- *     tap t = (c, i, j) at tap[t]; output pixel (r, s) at at(r, s); its input for tap t is source[at + tap[t]],
- *     and the pixels s, s+1, ... of one output row lie side by side for every tap
+ *     tap t = (c, i, j) at tap[t]; output pixel (r, s) at at(r, s) = r*sH*Wq + s; its input for tap t is
+ *     source[at + tap[t]], and the pixels s, s+1, ... of one output row lie side by side for every tap
  *   tile: PB pixels; panel (K, PB): panel[t][p] = source[at(p) + tap[t]]     one vector copy per tap for a row's run
  *   acc (PB, OB) = sum over t, in order, of panel[t][p] * packed[b][t][o]     one fma chain from zero per output
  *   y[b*OB + o, r, s] = acc + bias, ReLU'd if asked: each vector scattered with lane stride OH*OW
@@ -23,15 +23,17 @@ import jdk.incubator.vector.VectorSpecies;
  * A step of the microkernel loads OB/L = 4 weight vectors and broadcasts PB = 6 panel values for 24 fma, every address
  * a constant offset from the loop's counter: 0.19-0.20 ns per fma on one core with its operands in L1 or L2, against
  * 0.28 for the same kernel reading the input in place through the tap table (an index, a bounds check and an add per
- * broadcast compete with the fma for ports). Tiles run along output rows; each row's last OW mod PB pixels are pooled
- * into mixed tiles, whose panels are gathered element by element (a last partial tile repeats its last pixel, written
- * twice with the same bits; the gathering kernel for these tiles instead ran resnet18's 3x3/2 layer at 715-757 us
- * against 679-680). Every output is one fma chain over the taps in (c, i, j) order, whatever the tiling or the thread
- * count.
+ * broadcast compete with the fma for ports). At stride 1 tiles run along the image's source at its pitch, every tile
+ * one run (the outputs at the padding columns computed and dropped). Otherwise tiles run along output rows; each row's
+ * last OW mod PB pixels are pooled into mixed tiles, whose panels are gathered element by element (a last partial tile
+ * repeats its last pixel, written twice with the same bits; a gathering kernel for these tiles instead ran resnet18's
+ * 3x3/2 layer at 715-757 us against 679-680). Every output is one fma chain over the taps in (c, i, j) order, whatever
+ * the tiling or the thread count.
  *
  * <p>Where it pays (resnet18 at 1x3x224x224, in the model, alternating JVMs): layer2's 3x3/2 conv 1046-1093 -> 877-891
  * us and its 1x1/2 shortcut 224-238 -> 202-204; the im2col + GEMM path built a 576 x 784 column matrix for the first.
- * Where it does not, it is not planned (see {@link #plan}).
+ * small_cnn's 32 -> 64 conv at batch 1 (ahead of Winograd, {@link #beforeWinograd}): 53-56 -> 44-47 us. Where it does
+ * not pay, it is not planned (see {@link #plan}).
  */
 final class DirectConv {
     private static final VectorSpecies<Float> SPECIES = SgemmKernel.SPECIES;
@@ -45,13 +47,18 @@ final class DirectConv {
     /** {@code -Dember.directConv=false} leaves these layers on im2col + GEMM (to compare the two). */
     static final boolean ENABLED = !"false".equals(System.getProperty("ember.directConv"));
 
-    private final int n, c, h, w, oc, k, oh, ow, sw, padH, padW, hp, wq, phaseSize, tiles, perRow;
+    private final int n, c, h, w, oc, k, oh, ow, sw, padH, padW, hp, wq, phaseSize, tiles;
+    /** Stride 1: tiles run along the image's source at its pitch (see the constructor); else along output rows. */
+    private final boolean flat;
     /** Tap t = (c, i, j) at tap[t] from a pixel's offset in the source. */
     private final int[] tap;
     /** Pixel p of tile q: its source offset at[q*PB + p] and its output offset (image and pixel, channel 0) to[q*PB + p]. */
     private final int[] at, to;
-    /** Whether tile q's pixels are one run of a row (at[q*PB + p] = at[q*PB] + p). */
-    private final boolean[] run;
+    /**
+     * Tile q's line, or -1 for a mixed tile: a line's tiles are runs (at[q*PB + p] = at[q*PB] + p) that follow each
+     * other in the source, PB apart. to[q*PB + p] is -1 for a position computed and dropped.
+     */
+    private final int[] line;
     /** Scatter map of an output vector: lane o at o * OH*OW. */
     private final int[] lanes;
     /** Which padded rows any tap reads, and whether any reads the odd column phase at stride 2 (not a 1x1/2 layer). */
@@ -71,7 +78,8 @@ final class DirectConv {
         padH = p.padH();
         padW = p.padW();
         hp = h + 2 * padH;
-        wq = roundUp((w + 2 * padW + sw - 1) / sw, L);   // whole vectors: split's loop has no tail
+        flat = n == 1 && p.strideH() == 1 && sw == 1;
+        wq = flat ? w + 2 * padW : roundUp((w + 2 * padW + sw - 1) / sw, L);   // stride 2: whole vectors, split has no tail
         phaseSize = n * c * hp * wq;
         rowRead = new boolean[hp];
         for (int r = 0; r < oh; r++) {
@@ -89,28 +97,42 @@ final class DirectConv {
                 }
             }
         }
-        perRow = ow / PB;
-        int rest = ow % PB;
-        tiles = n * oh * perRow + (n * oh * rest + PB - 1) / PB;
-        at = new int[tiles * PB];
-        to = new int[tiles * PB];
-        run = new boolean[tiles];
-        int mixed = n * oh * perRow * PB;   // mixed tiles after all the runs
-        for (int img = 0; img < n; img++) {
-            for (int r = 0; r < oh; r++) {
-                int from = (img * c * hp + r * p.strideH()) * wq, out = img * oc * oh * ow + r * ow;
-                for (int s = 0; s < ow; s++) {
-                    int slot = s < perRow * PB ? (img * oh * perRow + r * perRow) * PB + s : mixed++;
-                    at[slot] = from + s;
-                    to[slot] = out + s;
+        if (flat) {
+            // the image's outputs taken at the source's pitch, row after row: positions r*Wq + s, the columns s >= OW
+            // computed and dropped (2 of 13 at small_cnn's 11x11), so every tile is one run of the source
+            int m = (oh - 1) * wq + ow;
+            tiles = (m + PB - 1) / PB;
+            at = new int[tiles * PB];
+            to = new int[tiles * PB];
+            line = new int[tiles];   // all 0: one line
+            for (int f = 0; f < tiles * PB; f++) {
+                at[f] = f;
+                to[f] = f < m && f % wq < ow ? f / wq * ow + f % wq : -1;
+            }
+        } else {
+            int perRow = ow / PB, rest = ow % PB;
+            tiles = n * oh * perRow + (n * oh * rest + PB - 1) / PB;
+            at = new int[tiles * PB];
+            to = new int[tiles * PB];
+            line = new int[tiles];
+            int mixed = n * oh * perRow * PB;   // mixed tiles after all the runs
+            for (int img = 0; img < n; img++) {
+                for (int r = 0; r < oh; r++) {
+                    int from = (img * c * hp + r * p.strideH()) * wq, out = img * oc * oh * ow + r * ow;
+                    for (int s = 0; s < ow; s++) {
+                        int slot = s < perRow * PB ? (img * oh * perRow + r * perRow) * PB + s : mixed++;
+                        at[slot] = from + s;
+                        to[slot] = out + s;
+                    }
+                    for (int q = 0; q < perRow; q++) line[(img * oh + r) * perRow + q] = img * oh + r;
                 }
             }
+            for (int slot = mixed; slot < tiles * PB; slot++) {   // a partial last tile repeats its last pixel
+                at[slot] = at[mixed - 1];
+                to[slot] = to[mixed - 1];
+            }
+            for (int q = n * oh * perRow; q < tiles; q++) line[q] = -1;
         }
-        for (int slot = mixed; slot < tiles * PB; slot++) {   // a partial last tile repeats its last pixel
-            at[slot] = at[mixed - 1];
-            to[slot] = to[mixed - 1];
-        }
-        for (int t = 0; t < tiles; t++) run[t] = t < n * oh * perRow;
         lanes = new int[L];
         for (int o = 0; o < L; o++) lanes[o] = o * oh * ow;
     }
@@ -128,6 +150,15 @@ final class DirectConv {
         boolean fits = ENABLED && g.groups == 1 && g.oc % L == 0 && !g.pointwise && g.n == 1 && g.spatial > g.oc
                 && source + L < Integer.MAX_VALUE && (long) g.n * g.spatial * PB < Integer.MAX_VALUE;
         return fits ? new DirectConv(g, p) : null;
+    }
+
+    /**
+     * Whether a layer Winograd F(2x2) takes should come here instead: one image, fewer than 64 input channels. Winograd's transforms cost in proportion to C + OC per tile and save in proportion to C * OC; at 32
+     * channels it barely beat im2col + GEMM (its MIN_CHANNELS), and this kernel beats both: small_cnn's 32 -> 64 conv
+     * on 13x13 alone 64-72 us on F(2x2), 39-40 here; in the model 54 -> 45 us, the whole call 103-105 -> 94-96 us.
+     */
+    static boolean beforeWinograd(Im2col g, Conv2dParams p) {
+        return g.n == 1 && p.strideH() == 1 && p.strideW() == 1 && g.c < 64;
     }
 
     /** w (OC, K) at wBase packed as (OC/OB blocks, K, OB), zero past OC. */
@@ -152,7 +183,7 @@ final class DirectConv {
     /** y (N, OC, OH, OW) = conv(x (N, C, H, W) at xBase, packed weight) + bias (may be null), ReLU'd if asked. */
     void forward(float[] x, int xBase, float[] packed, float[] bias, boolean relu, float[] y) {
         Scratch mine = SCRATCH.get();
-        float[] source = mine.source = Winograd3x3.grow(mine.source, sw * phaseSize + L);
+        float[] source = mine.source = Winograd3x3.grow(mine.source, sw * phaseSize + PB + L);   // a last run's vector reads past
         Parallel.forRange(n * c * hp, Parallel.grain(n * c * hp, 16), (lo, hi) -> split(x, xBase, source, lo, hi));
         // Jobs: a group of tiles per thread, its panels packed by the thread that multiplies them (they stay in that
         // core's L2; every block's weight is read once per group), times parts of the blocks where there are fewer
@@ -169,7 +200,7 @@ final class DirectConv {
                 int group = job / split, first = group * share, count = Math.min(share, tiles - first), part = job % split;
                 for (int q = 0; q < count && group != packedGroup; ) {
                     int end = q + 1;
-                    while (end < count && run[first + q] && run[first + end] && (first + end) / perRow == (first + q) / perRow) end++;
+                    while (end < count && line[first + q] >= 0 && line[first + end] == line[first + q]) end++;
                     panels(source, first + q, end - q, panels, q * k * PB);
                     q = end;
                 }
@@ -221,7 +252,7 @@ final class DirectConv {
      */
     private void panels(float[] source, int q, int count, float[] panels, int off) {
         int size = k * PB;
-        if (!run[q]) {
+        if (line[q] < 0) {
             for (int t = 0; t < k; t++) {
                 for (int p = 0; p < PB; p++) panels[off + t * PB + p] = source[at[q * PB + p] + tap[t]];
             }
@@ -317,7 +348,7 @@ final class DirectConv {
                 FloatVector a = FloatVector.fromArray(SPECIES, acc, p * OB + v * L);
                 if (bias != null) a = a.add(b);
                 if (relu) a = a.max(zero);
-                a.intoArray(y, to[q * PB + p] + channel, lanes, 0);
+                if (to[q * PB + p] >= 0) a.intoArray(y, to[q * PB + p] + channel, lanes, 0);
             }
         }
     }

@@ -77,6 +77,9 @@ class CpuConv2dTest {
         {1, 6, 9, 40, 16, 2, 3, 1, 1, 0, 1, 1, 1, 1},    // stride 1, non-square kernel, padding in W only
         {1, 2, 20, 20, 16, 1, 1, 2, 2, 0, 0, 1, 1, 1},   // K = 2: a panel narrower than a vector, copied tap by tap
         {1, 32, 40, 40, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},  // K = 288, 67 tiles split between the threads
+        {1, 32, 13, 13, 64, 3, 3, 1, 1, 0, 0, 1, 1, 1},  // small_cnn's conv2 at batch 1: F(2x2) would take it, DirectConv first
+        {1, 8, 11, 11, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // stride 1, padded: tiles at the source's pitch, the last one reading past
+        {1, 4, 12, 12, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1},   // stride 1, dilation 2
     };
 
     /** A case's parameters, and its input and weight drawn in that order. */
@@ -251,7 +254,8 @@ class CpuConv2dTest {
     }
 
     /**
-     * DirectConv (a constant weight, one image, more pixels than channels) computes each output as one fma chain over
+     * DirectConv (a constant weight, one image, more pixels than channels; a stride-1 layer in tiles at the source's
+     * pitch, the padding columns computed and dropped) computes each output as one fma chain over
      * the taps in (c, i, j) order from zero, padding taps included, then + bias and ReLU: the bits of that chain written
      * out here, with and without the epilogue, on the first call (which packs the weight) and the second.
      */
@@ -265,8 +269,10 @@ class CpuConv2dTest {
             Im2col g = new Im2col(x.shape(), w.shape(), ys, p);
             Tensor constant = Tensor.of(w.toFloatArray(), w.dims());
             constant.storage().markConstant();
-            if (Winograd3x3.plan(g, p) != null || SingleChannelConv.plan(g, p) != null || Stride2Conv.plan(g, p) != null
-                    || DirectConv.plan(g, p) == null) continue;
+            boolean winograd = Winograd3x3.plan(g, p) != null;   // F(2x2); no case here is F(4x4)'s
+            boolean direct = DirectConv.plan(g, p) != null && (winograd ? DirectConv.beforeWinograd(g, p)
+                    : SingleChannelConv.plan(g, p) == null && Stride2Conv.plan(g, p) == null);
+            if (Winograd3x3F4.plan(g, p) != null || !direct) continue;
             planned++;
             float[] xd = x.toFloatArray(), wd = w.toFloatArray(), b = bias.toFloatArray(), chain = new float[ys.numel()];
             for (int o = 0; o < g.oc; o++) {
@@ -292,7 +298,7 @@ class CpuConv2dTest {
             for (int i = 0; i < chain.length; i++) chain[i] = Math.max(chain[i] + b[i / g.spatial], 0f);
             assertBitIdentical(Tensor.of(chain, ys.dims()), CpuConv2d.forward(x, constant, bias, true, p), what + " DirectConv + bias + ReLU");
         }
-        assertEquals(9, planned, "cases DirectConv takes (the eight marked, and the 7x7/2 one of 8 channels at 160x160)");
+        assertEquals(12, planned, "cases DirectConv takes (the eleven marked, and the 7x7/2 one of 8 channels at 160x160)");
     }
 
     @Test void backwardWeightIsTheChunkOrderSumOfItsChunks() {
