@@ -37,9 +37,10 @@ import jdk.incubator.vector.VectorSpecies;
  * Determinism: each output element of forward and backwardInput is one Sgemm element, whose arithmetic does not
  * depend on the GEMM's width, so it is the same in both schedules and for any chunking. (With a constant weight the
  * plan itself, Winograd F(4x4) or F(2x2), DirectConv or im2col + GEMM, follows the layer's size and batch, so an
- * image's inference output may differ in its last bits between batch sizes; each plan is bit-identical run to run.) backwardWeight sums the
- * batch as per-chunk partial GEMMs added in chunk order; the chunk size depends only on the layer's geometry,
- * never on the batch size or the thread count, so the result is bit-identical run to run and across thread counts.
+ * image's inference output may differ in its last bits between batch sizes; each plan is bit-identical run to run.)
+ * backwardWeight sums the batch as per-chunk partial GEMMs added in chunk order; the chunk size depends only on the
+ * layer's geometry, never on the batch size or the thread count, so the result is bit-identical run to run and across
+ * thread counts.
  */
 final class CpuConv2d {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -103,11 +104,7 @@ final class CpuConv2d {
         // a NaN or an infinity met F(4x4): this call takes im2col + GEMM, whose outputs are the reference's NaNs and infinities
         Winograd3x3 winograd = wide == null && (constant || Winograd3x3.takesChangingWeight(g)) ? Winograd3x3.plan(g, p) : null;
         DirectConv few = winograd != null && constant && DirectConv.beforeWinograd(g, p) ? DirectConv.plan(g, p) : null;
-        if (few != null) {   // one image of few channels (small_cnn's 32 -> 64 at batch 1): ahead of F(2x2)
-            float[] u = wc.storage().derived(new DirectWeightKey(wBase, g.oc, g.rows), () -> DirectConv.pack(wd, wBase, g.oc, g.rows));
-            few.forward(xd, xBase, u, b, relu, y);
-            return Tensor.of(CpuStorage.wrap(y), ys);
-        }
+        if (few != null) return direct(few, wc, wd, wBase, g, xd, xBase, b, relu, y, ys);   // small_cnn's 32 -> 64 at batch 1
         if (winograd != null) {
             Winograd3x3.Weight u = constant
                     ? wc.storage().derived(new WinogradWeightKey(wBase, g.oc, g.c), () -> Winograd3x3.transform(wd, wBase, g.oc, g.c))
@@ -132,12 +129,8 @@ final class CpuConv2d {
             strided.forward(xd, xBase, wd, wBase, packed == null ? null : packed[0], b, relu, y);
             return Tensor.of(CpuStorage.wrap(y), ys);
         }
-        DirectConv channels = constant ? DirectConv.plan(g, p) : null;   // inference: strided and small-map layers
-        if (channels != null) {
-            float[] u = wc.storage().derived(new DirectWeightKey(wBase, g.oc, g.rows), () -> DirectConv.pack(wd, wBase, g.oc, g.rows));
-            channels.forward(xd, xBase, u, b, relu, y);
-            return Tensor.of(CpuStorage.wrap(y), ys);
-        }
+        DirectConv channels = constant ? DirectConv.plan(g, p) : null;   // one image, more output pixels than channels
+        if (channels != null) return direct(channels, wc, wd, wBase, g, xd, xBase, b, relu, y, ys);
         Sgemm.PackedA[] packed = packedWeights(wc, wd, wBase, g);   // null unless w is constant (inference)
         if (batched(g)) {
             // An image wide enough for the microkernel is a chunk of its own: its GEMM writes y in place, without
@@ -206,6 +199,14 @@ final class CpuConv2d {
                 }
             }
         }
+        return Tensor.of(CpuStorage.wrap(y), ys);
+    }
+
+    /** y by {@code plan}, with w packed for it once and kept with w's storage (a constant weight's). */
+    private static Tensor direct(DirectConv plan, Tensor wc, float[] wd, int wBase, Im2col g, float[] xd, int xBase,
+                                 float[] b, boolean relu, float[] y, Shape ys) {
+        float[] u = wc.storage().derived(new DirectWeightKey(wBase, g.oc, g.rows), () -> DirectConv.pack(wd, wBase, g.oc, g.rows));
+        plan.forward(xd, xBase, u, b, relu, y);
         return Tensor.of(CpuStorage.wrap(y), ys);
     }
 

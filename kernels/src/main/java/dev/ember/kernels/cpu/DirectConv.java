@@ -148,14 +148,15 @@ final class DirectConv {
     static DirectConv plan(Im2col g, Conv2dParams p) {
         long source = (long) p.strideW() * g.n * g.c * (g.h + 2L * p.padH()) * ((g.w + 2L * p.padW() + p.strideW() - 1) / p.strideW() + L);
         boolean fits = ENABLED && g.groups == 1 && g.oc % L == 0 && !g.pointwise && g.n == 1 && g.spatial > g.oc
-                && source + L < Integer.MAX_VALUE && (long) g.n * g.spatial * PB < Integer.MAX_VALUE;
+                && source + L < Integer.MAX_VALUE && (long) g.oh * (g.w + 2L * p.padW() + PB) * PB < Integer.MAX_VALUE;
         return fits ? new DirectConv(g, p) : null;
     }
 
     /**
-     * Whether a layer Winograd F(2x2) takes should come here instead: one image, fewer than 64 input channels. Winograd's transforms cost in proportion to C + OC per tile and save in proportion to C * OC; at 32
-     * channels it barely beat im2col + GEMM (its MIN_CHANNELS), and this kernel beats both: small_cnn's 32 -> 64 conv
-     * on 13x13 alone 64-72 us on F(2x2), 39-40 here; in the model 54 -> 45 us, the whole call 103-105 -> 94-96 us.
+     * Whether a layer Winograd F(2x2) takes should come here instead: one image, fewer than 64 input channels.
+     * Winograd's transforms cost in proportion to C + OC per tile and save in proportion to C * OC; at 32 channels it
+     * barely beat im2col + GEMM (its MIN_CHANNELS), and this kernel beats both: small_cnn's 32 -> 64 conv on 13x13 alone
+     * 64-72 us on F(2x2), 39-52 here; in the model 53-54 -> 44-47 us, the whole call 102-104 -> 92-97 us.
      */
     static boolean beforeWinograd(Im2col g, Conv2dParams p) {
         return g.n == 1 && p.strideH() == 1 && p.strideW() == 1 && g.c < 64;
@@ -191,13 +192,13 @@ final class DirectConv {
         int blocks = (oc + OB - 1) / OB;
         int perGroup = Math.max(1, Math.min((tiles + Parallel.THREADS - 1) / Parallel.THREADS, GROUP_FLOATS / (k * PB)));
         int parts = Math.min(blocks, Math.max(1, Parallel.THREADS / ((tiles + perGroup - 1) / perGroup)));
-        int groups = (tiles + perGroup - 1) / perGroup, share = perGroup, split = parts;
+        int groups = (tiles + perGroup - 1) / perGroup;
         Parallel.forRange(groups * parts, 1, (lo, hi) -> {
             Scratch s = SCRATCH.get();
-            float[] panels = s.panels = Winograd3x3.grow(s.panels, share * k * PB + L);
+            float[] panels = s.panels = Winograd3x3.grow(s.panels, perGroup * k * PB + L);
             int packedGroup = -1;
             for (int job = lo; job < hi; job++) {
-                int group = job / split, first = group * share, count = Math.min(share, tiles - first), part = job % split;
+                int group = job / parts, first = group * perGroup, count = Math.min(perGroup, tiles - first), part = job % parts;
                 for (int q = 0; q < count && group != packedGroup; ) {
                     int end = q + 1;
                     while (end < count && line[first + q] >= 0 && line[first + end] == line[first + q]) end++;
@@ -205,7 +206,7 @@ final class DirectConv {
                     q = end;
                 }
                 packedGroup = group;
-                for (int b = part * blocks / split; b < (part + 1) * blocks / split; b++) {
+                for (int b = part * blocks / parts; b < (part + 1) * blocks / parts; b++) {
                     for (int q = 0; q < count; q++) {
                         tile(k, packed, b * k * OB, panels, q * k * PB, s.acc);
                         store(s.acc, first + q, Math.min(OB, oc - b * OB) / L, bias, b * OB, relu, y);
