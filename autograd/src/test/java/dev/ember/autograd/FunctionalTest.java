@@ -91,6 +91,18 @@ class FunctionalTest {
         assertEquals(null, frozenBias.grad());
     }
 
+    @Test void addReluGradientsAndValues() {
+        // kink-free for the check: |a| <= 1 < |b| = 1.5, so a + b stays 0.5 or more from relu's kink, on both sides
+        Tensor a = uniform(20, -1, 1, 3, 4), b = Tensor.of(new float[] {1.5f, -1.5f, -1.5f, 1.5f}, 4);
+        check(v -> F.addRelu(v[0], v[1]), a, b);                                    // b broadcast over a's rows
+        check(v -> F.addRelu(v[0], v[1]), a, b.reshape(1, 4).expand(3, 4).contiguous());   // the same shapes
+
+        // no gradient recorded: the backend's one pass, the values of the two ops
+        Variable x = Variable.of(uniform(21, -1, 1, 2, 3, 5)), y = Variable.of(uniform(22, -1, 1, 2, 3, 5));
+        assertArrayEquals(x.add(y).relu().data().toFloatArray(), F.addRelu(x, y).data().toFloatArray());
+        assertThrows(ShapeException.class, () -> F.addRelu(x, Variable.of(uniform(23, -1, 1, 4))));
+    }
+
     @Test void conv2dFrozenWeightsStillGiveInputGradient() {
         Variable x = Variable.param(uniform(10, -1, 1, 1, 2, 4, 4));
         Variable w = Variable.of(uniform(11, -1, 1, 3, 2, 3, 3));
