@@ -19,7 +19,7 @@ import java.util.Map;
 final class BackwardPass {
     private BackwardPass() {}
 
-    static void run(Variable root, Tensor seed) {
+    static void run(Variable root, Tensor seed, Variable.LeafHook hook) {
         List<Variable> order = consumersFirst(root);
         // Inside a TensorScope, gradients this pass makes are released as soon as no pending gradient shares their
         // storage, and their arrays serve the rest of the pass: the step's peak holds the activations and the
@@ -27,47 +27,78 @@ final class BackwardPass {
         int mark = TensorScope.mark();
         Map<Variable, Tensor> pending = new IdentityHashMap<>();   // gradients waiting for their variable's turn
         Map<Storage, Integer> holders = new IdentityHashMap<>();   // pending gradients per storage
+        // A leaf is finished as soon as its last consumer has run, not at its place in the order: a weight that is its
+        // op's first input comes last in a depth-first order, and its gradient would wait through the whole pass.
+        Map<Variable, Integer> consumers = consumerCounts(order);
         pending.put(root, seed);
         hold(holders, seed);
         for (Variable v : order) {
             Tensor g = pending.remove(v);
-            if (g == null) continue;
-            Node node = v.node();
-            if (node == null) {
-                if (v.grad() == null && holders.getOrDefault(g.storage(), 0) == 1 && wholeStorage(g) && TensorScope.madeSince(g, mark)) {
-                    // a gradient this pass made and nothing else holds becomes the leaf's as it is: the copy cost a pass
-                    // over every parameter each step and a second array per parameter (resnet18: 45 MB)
-                    holders.remove(g.storage());
-                    v.adoptGrad(g);
-                    continue;
+            if (g != null) step(v, g, hook, pending, holders, consumers, mark);
+        }
+    }
+
+    /** {@code v}'s turn: a leaf gets its gradient; an op's backward hands its inputs theirs. */
+    private static void step(Variable v, Tensor g, Variable.LeafHook hook, Map<Variable, Tensor> pending, Map<Storage, Integer> holders,
+                             Map<Variable, Integer> consumers, int mark) {
+        Node node = v.node();
+        if (node == null) {
+            finishLeaf(v, g, hook, holders, mark);
+            return;
+        }
+        Tensor[] inputGrads = node.backward().apply(g);
+        Variable[] inputs = node.inputs();
+        for (int i = 0; i < inputs.length; i++) {
+            Variable in = inputs[i];
+            if (in == null || !in.requiresGrad()) continue;
+            Tensor gi = inputGrads[i];
+            if (gi != null) {
+                if (!gi.shape().equals(in.shape())) {
+                    throw new EmberException("backward of " + node.op() + " gave input " + i + " a gradient of shape " + gi.shape()
+                            + ", expected " + in.shape());
                 }
-                v.accumulateGrad(g);   // copies or adds: the leaf's gradient never aliases g
-            } else {
-                Tensor[] inputGrads = node.backward().apply(g);
-                Variable[] inputs = node.inputs();
-                for (int i = 0; i < inputs.length; i++) {
-                    Variable in = inputs[i];
-                    if (in == null || !in.requiresGrad() || inputGrads[i] == null) continue;
-                    Tensor gi = inputGrads[i];
-                    if (!gi.shape().equals(in.shape())) {
-                        throw new EmberException("backward of " + node.op() + " gave input " + i + " a gradient of shape " + gi.shape()
-                                + ", expected " + in.shape());
-                    }
-                    hold(holders, gi);
-                    Tensor before = pending.get(in);
-                    if (before == null) {
-                        pending.put(in, gi);
-                    } else {
-                        Tensor sum = before.add(gi);
-                        pending.put(in, sum);
-                        hold(holders, sum);
-                        drop(holders, before, mark);
-                        drop(holders, gi, mark);
-                    }
+                hold(holders, gi);
+                Tensor before = pending.get(in);
+                if (before == null) {
+                    pending.put(in, gi);
+                } else {
+                    Tensor sum = before.add(gi);
+                    pending.put(in, sum);
+                    hold(holders, sum);
+                    drop(holders, before, mark);
+                    drop(holders, gi, mark);
                 }
             }
+            int left = consumers.merge(in, -1, Integer::sum);
+            if (left == 0 && in.node() == null && pending.containsKey(in)) finishLeaf(in, pending.remove(in), hook, holders, mark);
+        }
+        drop(holders, g, mark);
+    }
+
+    /** Hands a leaf its whole gradient from this pass: to the hook, or kept in the leaf's {@code grad}. */
+    private static void finishLeaf(Variable v, Tensor g, Variable.LeafHook hook, Map<Storage, Integer> holders, int mark) {
+        if (hook != null && hook.take(v, g)) {
+            drop(holders, g, mark);
+        } else if (v.grad() == null && holders.getOrDefault(g.storage(), 0) == 1 && wholeStorage(g) && TensorScope.madeSince(g, mark)) {
+            // a gradient this pass made and nothing else holds becomes the leaf's as it is: the copy cost a pass
+            // over every parameter each step and a second array per parameter (resnet18: 45 MB)
+            holders.remove(g.storage());
+            v.adoptGrad(g);
+        } else {
+            v.accumulateGrad(g);   // copies or adds: the leaf's gradient never aliases g
             drop(holders, g, mark);
         }
+    }
+
+    /** For each variable in {@code order}, how many (op, input) uses of it the pass will run a backward for. */
+    private static Map<Variable, Integer> consumerCounts(List<Variable> order) {
+        Map<Variable, Integer> counts = new IdentityHashMap<>();
+        for (Variable v : order) {
+            Node node = v.node();
+            if (node == null) continue;
+            for (Variable in : node.inputs()) if (in != null && in.requiresGrad()) counts.merge(in, 1, Integer::sum);
+        }
+        return counts;
     }
 
     /** {@code t} is its storage, front to back: no view of a larger or shared array. */

@@ -153,17 +153,48 @@ public final class Variable {
         backward(data.scalarLike(1f).reshape(data.dims()));
     }
 
+    /**
+     * Backpropagates from a one-element variable, handing each leaf's gradient to {@code hook} as soon as the pass has
+     * summed all of it (once every op that used the leaf has run its backward). A gradient the hook takes is neither
+     * added to the leaf's {@code grad} nor held any longer: an optimizer can update the leaf there and then (see
+     * {@code Optimizer.backwardAndStep}), so a step never holds every parameter's gradient at once. Leaves the hook
+     * declines get theirs as {@link #backward()} gives it.
+     */
+    public void backward(LeafHook hook) {
+        if (hook == null) throw new EmberException("backward: the leaf hook must not be null");
+        if (data.numel() != 1) {
+            throw new ShapeException("backward(hook) needs a one-element variable, got shape " + data.shape());
+        }
+        checkBackward();
+        BackwardPass.run(this, data.scalarLike(1f).reshape(data.dims()), hook);
+    }
+
+    /** What {@link #backward(LeafHook)} hands each leaf's complete gradient to. */
+    @FunctionalInterface
+    public interface LeafHook {
+        /**
+         * {@code grad} is {@code leaf}'s whole gradient from this pass, shaped like it (possibly a view, valid only
+         * during the call); returns whether the hook used it up (true) or the leaf should accumulate it (false).
+         * Every op that reads {@code leaf}'s value in its backward has run, so the hook may change that value.
+         */
+        boolean take(Variable leaf, Tensor grad);
+    }
+
     /** Backpropagates with the given seed gradient (same shape as this variable). */
     public void backward(Tensor seed) {
-        if (!requiresGrad) {
-            throw new EmberException("backward on a variable that does not require a gradient"
-                    + " (no input of its graph requires one, or it was made under NoGrad)");
-        }
+        checkBackward();
         if (!seed.shape().equals(data.shape())) {
             throw new ShapeException("backward seed " + seed.shape() + " does not match the variable's shape " + data.shape());
         }
         if (seed.dtype() != DType.FLOAT32) throw new DTypeException("backward seed must be float32, got " + seed.dtype());
-        BackwardPass.run(this, seed);
+        BackwardPass.run(this, seed, null);
+    }
+
+    private void checkBackward() {
+        if (!requiresGrad) {
+            throw new EmberException("backward on a variable that does not require a gradient"
+                    + " (no input of its graph requires one, or it was made under NoGrad)");
+        }
     }
 
     // ---- elementwise ----

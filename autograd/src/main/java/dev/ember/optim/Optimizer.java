@@ -76,6 +76,33 @@ public abstract class Optimizer {
         }
     }
 
+    /**
+     * Backpropagates from the one-element {@code loss} and updates each parameter as soon as the pass has its whole
+     * gradient, PyTorch's "optimizer step in backward": the same values as {@code loss.backward(); step(); zeroGrad()}
+     * to the bit, but the pass never holds every parameter's gradient at once (resnet18's training step at batch 16:
+     * peak RSS 354 → 328 MiB). Afterwards no parameter of this optimizer keeps a gradient; one it had from an earlier
+     * backward is added in first, and one the pass did not reach is applied as {@link #step()} would. Not for recipes
+     * that need every gradient before any update (global-norm clipping, a check of all gradients): run
+     * {@code backward} and {@link #step()} there.
+     */
+    public final void backwardAndStep(Variable loss) {
+        Map<Variable, ParamGroup> owner = new IdentityHashMap<>();
+        for (ParamGroup g : groups) {
+            validate(g);
+            for (Variable p : g.params()) owner.put(p, g);
+        }
+        loss.backward((p, grad) -> {
+            ParamGroup g = owner.get(p);
+            if (g == null) return false;   // a leaf this optimizer does not update keeps its gradient
+            Tensor total = p.grad() == null ? grad : p.grad().add(grad);
+            update(g, p, total, state.computeIfAbsent(p, k -> new ParamState()));
+            p.zeroGrad();
+            return true;
+        });
+        step();   // only parameters the pass did not reach can still hold a gradient
+        zeroGrad();
+    }
+
     /** Clears the gradient of every parameter in every group. */
     public final void zeroGrad() {
         for (ParamGroup g : groups) for (Variable p : g.params()) p.zeroGrad();

@@ -224,8 +224,7 @@ public final class TrainStepComparison {
         try (TensorScope scope = TensorScope.open()) {
             opt.zeroGrad();
             Variable loss = Loss.crossEntropy(model.forward(Variable.of(x)), y);
-            loss.backward();
-            opt.step();
+            opt.backwardAndStep(loss);   // each parameter updated once its gradient is whole: no step holds them all
             loss.item();
         }
     }

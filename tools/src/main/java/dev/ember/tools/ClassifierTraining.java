@@ -44,8 +44,7 @@ public final class ClassifierTraining {
                 if (!Float.isFinite(value)) {
                     throw new EmberException("loss became " + value + " at step " + step + " of the epoch; lower the learning rate");
                 }
-                loss.backward();
-                optimizer.step();
+                optimizer.backwardAndStep(loss);   // each parameter stepped once its gradient is whole: fewer arrays alive
             }
             losses.add(value);
             if (afterStep != null) afterStep.accept(size);

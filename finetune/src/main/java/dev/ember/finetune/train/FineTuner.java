@@ -250,12 +250,14 @@ public final class FineTuner {
                     Variable loss = loss(logits, batch.labels(), balance, classWeights);
                     value = loss.item();
                     if (!Float.isFinite(value)) throw diverged("the training loss", value, e, step, model, atEpochStart);
-                    loss.backward();
-                    if (config.maxGradNorm() > 0) {
+                    if (config.maxGradNorm() > 0) {   // clipping needs every gradient before any update
+                        loss.backward();
                         float norm = GradClip.clipGlobalNorm(groups.parameters(), config.maxGradNorm());
                         if (!Float.isFinite(norm)) throw diverged("the gradient norm", norm, e, step, model, atEpochStart);
+                        optimizer.step();
+                    } else {
+                        optimizer.backwardAndStep(loss);   // the same update, without every gradient alive at once
                     }
-                    optimizer.step();
                     long[] predicted = logits.data().argMax(1).toLongArray();
                     long[] y = batch.labels().toLongArray();
                     for (int i = 0; i < y.length; i++) if (predicted[i] == y[i]) correct++;
