@@ -34,6 +34,13 @@ final class CpuMatmul {
         float[] aData = floats(av), bData = floats(bv);
         int[] aBatchStrides = batchStrides(av, outShape, batchRank), bBatchStrides = batchStrides(bv, outShape, batchRank);
         int aRow = av.stride(-2), aCol = av.stride(-1), bRow = bv.stride(-2), bCol = bv.stride(-1);
+        if (batches == 1 && m == 1 && Sgemm.PackedA.ENABLED && bv.storage().isConstant() && (long) n * k >= Sgemm.SMALL) {
+            // one row times a constant weight (a classifier at batch 1): B packed once as Gemv's blocks of outputs and
+            // kept. Every element is the same fma chain as C = A·B's.
+            float[] packed = bv.storage().derived(new GemvWeightKey(bv.offset(), n, k, bRow, bCol), () -> Gemv.pack(bData, bv.offset(), bRow, bCol, n, k));
+            Gemv.gemv(n, k, packed, aData, av.offset(), aCol, out);
+            return Tensor.of(CpuStorage.wrap(out), outShape);
+        }
         if (batches == 1 && m <= SgemmNarrow.MAX_N && SgemmNarrow.SUPPORTED && Sgemm.PackedA.ENABLED && bv.storage().isConstant() && (long) m * n * k >= Sgemm.SMALL) {
             // A few rows times a constant weight (a classifier at batch 1): C^T = B^T A^T with B^T packed once and
             // kept, through the lanes-over-rows kernel. Every element is the same fma chain as C = A·B's.
@@ -73,6 +80,9 @@ final class CpuMatmul {
         }
         return Tensor.of(CpuStorage.wrap(out), outShape);
     }
+
+    /** What a weight packed for {@link Gemv} depends on besides the storage's values. */
+    private record GemvWeightKey(int offset, int n, int k, int bRow, int bCol) {}
 
     /** What a packed B^T depends on besides the storage's values. */
     private record TransposedWeightKey(int offset, int n, int k, int bRow, int bCol) {}
