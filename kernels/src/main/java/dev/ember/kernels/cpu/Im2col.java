@@ -34,7 +34,7 @@ final class Im2col {
     private final Conv2dParams p;
     /**
      * For output rows narrower than a vector that are strided or at most 4 wide (resnet's last stages at 64x64 have
-     * 2 and 4 pixels): where each column entry comes from, as an offset in the (Cg, H, W) input, or -1 for padding;
+     * 2 and 4 pixels): where each column entry comes from, as an offset in the (Cg, H, W) input, or Cg*H*W (one past it) for padding;
      * null otherwise. Per-row loops with their fills and copies of 2-4 floats cost more than the copies, and C2
      * compiled them 2x slower in some runs; one pass over a table does not depend on such choices. A function of the
      * geometry, shared by all images and cached across calls.
@@ -110,6 +110,7 @@ final class Im2col {
     }
 
     private int[] sourceTable() {
+        int zero = cPerGroup * h * w;
         int[] t = new int[rows * spatial];   // (Cg*KH*KW, OH*OW)
         for (int r = 0; r < rows; r++) {
             int ch = r / (kh * kw), i = r / kw % kh, j = r % kw;
@@ -117,7 +118,7 @@ final class Im2col {
                 int ih = y * p.strideH() - p.padH() + i * p.dilationH();
                 for (int q = 0; q < ow; q++) {
                     int iw = q * p.strideW() - p.padW() + j * p.dilationW();
-                    t[r * spatial + y * ow + q] = ih >= 0 && ih < h && iw >= 0 && iw < w ? (ch * h + ih) * w + iw : -1;
+                    t[r * spatial + y * ow + q] = ih >= 0 && ih < h && iw >= 0 && iw < w ? (ch * h + ih) * w + iw : zero;
                 }
             }
         }
@@ -127,7 +128,10 @@ final class Im2col {
     /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; in parallel over rows. */
     void im2colParallel(float[] x, int xOff, float[] col, int colOff, int ld) {
         int grain = Parallel.grain(rows, Math.max(1, 4096 / Math.max(1, spatial)));
-        if (unpadded != null) {
+        if (source != null) {
+            float[] z = zeroTailed(x, xOff);   // the caller's buffer, read by every thread of this call
+            Parallel.forRange(rows, grain, (lo, hi) -> im2colRows(z, 0, null, col, colOff, ld, lo, hi, 0, oh));
+        } else if (unpadded != null) {
             float[] bordered = withBorder(x, xOff);   // the caller's buffer, read by every thread of this call
             Parallel.forRange(rows, grain, (lo, hi) -> unpadded.im2colRows(bordered, 0, null, col, colOff, ld, lo, hi, 0, oh));
         } else if (split) {
@@ -140,7 +144,8 @@ final class Im2col {
 
     /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; on the calling thread. */
     void im2col(float[] x, int xOff, float[] col, int colOff, int ld) {
-        if (unpadded != null) unpadded.im2colRows(withBorder(x, xOff), 0, null, col, colOff, ld, 0, rows, 0, oh);
+        if (source != null) im2colRows(zeroTailed(x, xOff), 0, null, col, colOff, ld, 0, rows, 0, oh);
+        else if (unpadded != null) unpadded.im2colRows(withBorder(x, xOff), 0, null, col, colOff, ld, 0, rows, 0, oh);
         else im2colBand(bandSource(x, xOff), xOff, col, colOff, ld, 0, oh);
     }
 
@@ -164,6 +169,19 @@ final class Im2col {
         if (split) im2colRows(null, 0, data, col, colOff, ld, 0, rows, y0, y1);
         else im2colRows(data, xOff, null, col, colOff, ld, 0, rows, y0, y1);
     }
+
+    /** x (Cg, H, W) at {@code xOff} into this thread's buffer, then one 0 (where {@link #source}'s padding points). */
+    private float[] zeroTailed(float[] x, int xOff) {
+        int size = cPerGroup * h * w;
+        float[][] holder = ZERO_TAILED.get();
+        if (holder[0].length < size + 1) holder[0] = new float[size + 1];
+        float[] out = holder[0];
+        System.arraycopy(x, xOff, out, 0, size);
+        out[size] = 0f;
+        return out;
+    }
+
+    private static final ThreadLocal<float[][]> ZERO_TAILED = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /** x (Cg, H, W) at {@code xOff} into this thread's buffer with its zero border, (Cg, H + 2 padH, W + 2 padW). */
     private float[] withBorder(float[] x, int xOff) {
@@ -233,11 +251,16 @@ final class Im2col {
     private void im2colRows(float[] x, int xOff, float[] halves, float[] col, int colOff, int ld, int rLo, int rHi, int y0, int y1) {
         int band = (y1 - y0) * ow, first = y0 * ow;   // this band's columns, and its first one's index in the image
         if (source != null) {
-            for (int r = rLo; r < rHi; r++) {
-                for (int e = r * spatial + first, at = colOff + r * ld, q = 0; q < band; q++) {
-                    int from = source[e + q];
-                    col[at + q] = from < 0 ? 0f : x[xOff + from];
+            // x is {@link #zeroTailed}: the padding's entries read its last cell. Vector gathers, a row at a time, or
+            // the rows as one run where they lie back to back (2x2 maps: rows of 4)
+            boolean run = band == spatial && ld == spatial;
+            int rowsAtOnce = run ? rHi - rLo : 1, length = run ? (rHi - rLo) * spatial : band;
+            for (int r = rLo; r < rHi; r += rowsAtOnce) {
+                int e = r * spatial + first, at = colOff + r * ld, q = 0;
+                for (int bound = SPECIES.loopBound(length); q < bound; q += SPECIES.length()) {
+                    FloatVector.fromArray(SPECIES, x, xOff, source, e + q).intoArray(col, at + q);
                 }
+                for (; q < length; q++) col[at + q] = x[xOff + source[e + q]];
             }
             return;
         }
@@ -307,10 +330,11 @@ final class Im2col {
 
     private void col2imChannels(float[] dcol, int dcolOff, int ld, float[] dx, int dxOff, int chLo, int chHi) {
         if (source != null) {   // the same adds in the same order as the loops below
+            int zero = cPerGroup * h * w;   // a padding entry
             for (int r = chLo * kh * kw; r < chHi * kh * kw; r++) {
                 for (int e = r * spatial, at = dcolOff + r * ld, q = 0; q < spatial; q++) {
                     int to = source[e + q];
-                    if (to >= 0) dx[dxOff + to] += dcol[at + q];
+                    if (to < zero) dx[dxOff + to] += dcol[at + q];
                 }
             }
             return;

@@ -51,6 +51,7 @@ class CpuConv2dTest {
         {2, 2, 11, 12, 5, 2, 3, 1, 1, 0, 0, 2, 2, 1},    // few taps, dilation 2
         {3, 4, 8, 8, 8, 3, 3, 1, 1, 0, 0, 1, 1, 4},      // depthwise unpadded
         {1, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // one image on 4x4 outputs: the per-image schedule, N = 16
+        {2, 40, 2, 2, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // 2x2 maps (resnet18's last stage at 64x64): the table's gathers run across rows
         {3, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // large per image but narrow: batched, one chunk of all images
         {40, 32, 4, 4, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // batched chunks widened to 512 columns, run one after the other
         {2, 3, 40, 37, 8, 7, 7, 2, 2, 3, 3, 1, 1, 1},    // stride 2 over odd-width rows wider than a vector: split columns
