@@ -86,6 +86,15 @@ public interface Backend {
     }
 
     /**
+     * maxPool(conv2dBiasRelu(x, w, bias, relu, p), pool): ONNX's Conv, Relu, MaxPool at inference (a CNN's first layer),
+     * which a backend may run without writing the convolution's output. The default composes the two, so their result
+     * is the reference a fused kernel must match to the bit.
+     */
+    default Tensor conv2dMaxPool(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Pool2dParams pool) {
+        return maxPool2dValues(conv2dBiasRelu(x, w, bias, relu, p), pool);
+    }
+
+    /**
      * y = max(a + b, 0) with NumPy broadcasting, {@code outShape} the broadcast shape: ONNX's Add then Relu (the end of
      * a residual block), which a backend may run as one pass. The default composes the two ops, so their result is the
      * reference a one-pass kernel must match to the bit.

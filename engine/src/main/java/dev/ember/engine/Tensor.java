@@ -506,6 +506,24 @@ public final class Tensor {
         return backend().conv2dBiasRelu(this, weight, bias, relu, p);
     }
 
+    /**
+     * maxPool2dValues(conv2dBiasRelu(weight, bias, relu, p), pool) as one op: no gradient, the inference form (see
+     * {@link Backend#conv2dMaxPool}).
+     */
+    public Tensor conv2dMaxPool(Tensor weight, Tensor bias, boolean relu, Conv2dParams p, Pool2dParams pool) {
+        requireFloat("conv2d", this);
+        requireFloat("conv2d", weight);
+        sameDevice(weight);
+        Shape ys = p.outputShape(shape, weight.shape);
+        pool.outputShape(ys);
+        if (bias != null) {
+            requireFloat("conv2d", bias);
+            sameDevice(bias);
+            if (bias.rank() != 1 || bias.dim(0) != ys.dim(1)) throw new ShapeException("conv2d bias must be (" + ys.dim(1) + "), got " + bias.shape);
+        }
+        return backend().conv2dMaxPool(this, weight, bias, relu, p, pool);
+    }
+
     public Backend.MaxPoolResult maxPool2d(Pool2dParams p) {
         requireFloat("maxPool2d", this);
         p.outputShape(shape);

@@ -3,7 +3,9 @@ package dev.ember.kernels.cpu;
 import dev.ember.engine.AdamParams;
 import dev.ember.engine.Backend;
 import dev.ember.engine.BinaryOp;
+import dev.ember.engine.BufferPool;
 import dev.ember.engine.Conv2dParams;
+import dev.ember.engine.CpuStorage;
 import dev.ember.engine.DType;
 import dev.ember.engine.Device;
 import dev.ember.engine.Pool2dParams;
@@ -11,6 +13,7 @@ import dev.ember.engine.ReduceOp;
 import dev.ember.engine.SgdParams;
 import dev.ember.engine.Shape;
 import dev.ember.engine.Tensor;
+import dev.ember.engine.TensorScope;
 import dev.ember.engine.UnaryOp;
 
 /**
@@ -74,6 +77,17 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor conv2dBiasRelu(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p) {
         return CpuConv2d.forward(x, w, bias, relu, p);
+    }
+
+    @Override public Tensor conv2dMaxPool(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Pool2dParams pool) {
+        Tensor pooled = CpuConv2d.forwardPooled(x, w, bias, relu, p, pool);
+        if (pooled != null) return pooled;
+        int mark = TensorScope.mark();
+        Tensor y = CpuConv2d.forward(x, w, bias, relu, p);
+        Tensor z = CpuPool2d.maxValues(y, pool);
+        // y is this call's alone: its array serves the next call (a session gives back only the values it holds)
+        if (!TensorScope.releaseIfMadeSince(y, mark) && mark < 0) BufferPool.recycle(((CpuStorage) y.storage()).floats());
+        return z;
     }
 
     @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, Shape inputShape, Conv2dParams p) {

@@ -3,6 +3,7 @@ package dev.ember.kernels.cpu;
 import dev.ember.engine.BufferPool;
 import dev.ember.engine.Conv2dParams;
 import dev.ember.engine.CpuStorage;
+import dev.ember.engine.Pool2dParams;
 import dev.ember.engine.Shape;
 import dev.ember.engine.ShapeException;
 import dev.ember.engine.Tensor;
@@ -86,6 +87,27 @@ final class CpuConv2d {
      * y = conv(x, w) + bias, then max(y, 0) when {@code relu}. The epilogue runs on each output plane right after its
      * GEMM (while it is still in cache) instead of as two more passes over y; bias (OC) may be null.
      */
+    /**
+     * maxPool(forward(x, w, bias, relu, p), pool) without writing the convolution's output, where {@link
+     * SingleChannelConv} runs the layer and the pool is the plain 2x2 stride-2 one (a grayscale CNN's first layer); else
+     * null (the caller composes the two).
+     */
+    static Tensor forwardPooled(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Pool2dParams pool) {
+        Shape ys = p.outputShape(x.shape(), w.shape());
+        boolean halving = pool.kernelH() == 2 && pool.kernelW() == 2 && pool.strideH() == 2 && pool.strideW() == 2
+                && pool.padH() == 0 && pool.padW() == 0 && !pool.ceilMode() && ys.dim(2) >= 2 && ys.dim(3) >= 2;
+        if (!halving) return null;
+        Im2col g = new Im2col(x.shape(), w.shape(), ys, p);
+        SingleChannelConv direct = SingleChannelConv.plan(g, p);
+        if (direct == null) return null;
+        Shape zs = pool.outputShape(ys);
+        Tensor xc = x.contiguous(), wc = w.contiguous();
+        float[] b = bias == null ? null : bias.contiguous().toFloatArray();   // (OC)
+        float[] z = BufferPool.uninitialized(zs.numel());   // (N, OC, OH/2, OW/2), every element written
+        direct.forwardPooled(CpuMatmul.floats(xc), xc.offset(), CpuMatmul.floats(wc), wc.offset(), b, relu, z);
+        return Tensor.of(CpuStorage.wrap(z), zs);
+    }
+
     static Tensor forward(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p) {
         Shape ys = p.outputShape(x.shape(), w.shape());
         float[] b = bias == null ? null : bias.contiguous().toFloatArray();   // (OC)

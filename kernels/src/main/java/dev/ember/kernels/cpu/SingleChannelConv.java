@@ -70,6 +70,92 @@ final class SingleChannelConv {
         });
     }
 
+    /**
+     * The 2x2 stride-2 max pool of {@link #forward}'s y without writing y: z (N, OC, OH/2, OW/2). A pair of output rows
+     * is computed as forward computes it, + bias and ReLU, their elementwise max kept in a row buffer, then each pair of
+     * columns' max stored: the vertical max first, then the horizontal one, as the pool's own kernel takes them, so z is
+     * the bits of pooling y. small_cnn's conv1 then pool1 at batch 32: y was 2.8 MB written and read back.
+     */
+    void forwardPooled(float[] x, int xBase, float[] wd, int wBase, float[] bias, boolean relu, float[] z) {
+        int blocks = (oc + OC_BLOCK - 1) / OC_BLOCK, items = n * blocks, ph = oh / 2, pw = ow / 2;
+        int stride = roundUp(Math.max(ow, 2 * roundUp(pw, L)), L);   // a channel's row in the buffer
+        Parallel.forRange(items, n > 1 ? Math.max(blocks, Parallel.grain(items, blocks)) : items, (lo, hi) -> {
+            float[][] holder = PLANE.get();
+            float[] plane = holder[0] = Winograd3x3.grow(holder[0], planeSize);
+            float[][] rows = ROWS.get();
+            float[] row = rows[0] = Winograd3x3.grow(rows[0], OC_BLOCK * stride);
+            for (int item = lo; item < hi; item++) {
+                int img = item / blocks, o0 = item % blocks * OC_BLOCK;
+                if (item == lo || o0 == 0) pad(x, xBase + img * h * w, plane);
+                blockPooled(plane, wd, wBase, bias, relu, o0, Math.min(OC_BLOCK, oc - o0), row, stride, z, (img * oc + o0) * ph * pw);
+            }
+        });
+    }
+
+    /** Per-thread buffer of {@link #forwardPooled}: the block's channels' row maxima. */
+    private static final ThreadLocal<float[][]> ROWS = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /** {@link #block}'s rows in pairs (an odd last one dropped, as the pool drops it), pooled into z from {@code to}. */
+    private void blockPooled(float[] plane, float[] wd, int wBase, float[] bias, boolean relu, int o0, int count, float[] row, int stride,
+                             float[] z, int to) {
+        int taps = offsets.length, ph = oh / 2, pw = ow / 2, zPlane = ph * pw;
+        int c1 = Math.min(1, count - 1), c2 = Math.min(2, count - 1), c3 = Math.min(3, count - 1);
+        int w0 = wBase + o0 * taps, w1 = wBase + (o0 + c1) * taps, w2 = wBase + (o0 + c2) * taps, w3 = wBase + (o0 + c3) * taps;
+        FloatVector b0 = FloatVector.broadcast(SPECIES, bias == null ? 0f : bias[o0]);
+        FloatVector b1 = FloatVector.broadcast(SPECIES, bias == null ? 0f : bias[o0 + c1]);
+        FloatVector b2 = FloatVector.broadcast(SPECIES, bias == null ? 0f : bias[o0 + c2]);
+        FloatVector b3 = FloatVector.broadcast(SPECIES, bias == null ? 0f : bias[o0 + c3]);
+        FloatVector zero = FloatVector.zero(SPECIES);
+        int[] planes = {to, to + c1 * zPlane, to + c2 * zPlane, to + c3 * zPlane};
+        for (int r = 0; r + 1 < oh; r += 2) {
+            for (int x0 = 0; ; x0 += L) {
+                if (x0 > ow - L) x0 = ow - L;
+                int p0 = r * wp + x0, p1 = p0 + wp;
+                FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero, e0 = zero, e1 = zero, e2 = zero, e3 = zero;
+                for (int t = 0; t < taps; t++) {
+                    FloatVector v = FloatVector.fromArray(SPECIES, plane, p0 + offsets[t]), u = FloatVector.fromArray(SPECIES, plane, p1 + offsets[t]);
+                    FloatVector k0 = FloatVector.broadcast(SPECIES, wd[w0 + t]), k1 = FloatVector.broadcast(SPECIES, wd[w1 + t]);
+                    FloatVector k2 = FloatVector.broadcast(SPECIES, wd[w2 + t]), k3 = FloatVector.broadcast(SPECIES, wd[w3 + t]);
+                    a0 = v.fma(k0, a0);
+                    e0 = u.fma(k0, e0);
+                    a1 = v.fma(k1, a1);
+                    e1 = u.fma(k1, e1);
+                    a2 = v.fma(k2, a2);
+                    e2 = u.fma(k2, e2);
+                    a3 = v.fma(k3, a3);
+                    e3 = u.fma(k3, e3);
+                }
+                rowMax(a0, e0, b0, relu, zero, row, x0);
+                rowMax(a1, e1, b1, relu, zero, row, stride + x0);
+                rowMax(a2, e2, b2, relu, zero, row, 2 * stride + x0);
+                rowMax(a3, e3, b3, relu, zero, row, 3 * stride + x0);
+                if (x0 == ow - L) break;
+            }
+            for (int ch = 0; ch < OC_BLOCK; ch++) {
+                int from = ch * stride, at = planes[ch] + r / 2 * pw;
+                for (int j = 0; j < pw; j += L) {
+                    FloatVector m0 = FloatVector.fromArray(SPECIES, row, from + 2 * j), m1 = FloatVector.fromArray(SPECIES, row, from + 2 * j + L);
+                    FloatVector m = m0.rearrange(Winograd3x3.EVEN, m1).max(m0.rearrange(Winograd3x3.ODD, m1));
+                    if (j + L <= pw) m.intoArray(z, at + j);
+                    else m.intoArray(z, at + j, SPECIES.indexInRange(j, pw));
+                }
+            }
+        }
+    }
+
+    /** row[at ..] = max(relu(a + bias), relu(e + bias)): two output rows' values, their vertical max. */
+    private static void rowMax(FloatVector a, FloatVector e, FloatVector bias, boolean relu, FloatVector zero, float[] row, int at) {
+        a = a.add(bias);
+        e = e.add(bias);
+        if (relu) {
+            a = a.max(zero);
+            e = e.max(zero);
+        }
+        a.max(e).intoArray(row, at);
+    }
+
+    private static int roundUp(int n, int multiple) { return (n + multiple - 1) / multiple * multiple; }
+
     /** The image's plane with its zero border, Wp wide, and zero slack after it. */
     private void pad(float[] x, int from, float[] plane) {
         java.util.Arrays.fill(plane, 0, planeSize, 0f);

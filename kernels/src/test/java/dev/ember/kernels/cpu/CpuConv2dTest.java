@@ -302,6 +302,41 @@ class CpuConv2dTest {
         assertEquals(12, planned, "cases DirectConv takes (the eleven marked, and the 7x7/2 one of 8 channels at 160x160)");
     }
 
+    /**
+     * conv2dMaxPool gives the bits of the conv then the pool: fused where SingleChannelConv runs the layer and the pool
+     * is 2x2/2 (even and odd output sizes, a partial block of channels, with and without bias and ReLU, values with
+     * signs that ReLU and max both see), composed otherwise (a 3x3/2 pool, a multi-channel input).
+     */
+    @Test void convThenMaxPoolIsTheComposedOpsToTheBit() {
+        Rng rng = new Rng(44);
+        CpuBackend cpu = new CpuBackend();
+        int[][] cases = {   // n, c, h, w, oc, k, pad, pool kernel, pool stride
+            {3, 1, 28, 28, 32, 3, 0, 2, 2},   // small_cnn's conv1 and pool1 (26x26 -> 13x13)
+            {1, 1, 28, 28, 32, 3, 0, 2, 2},
+            {2, 1, 17, 20, 6, 5, 2, 2, 2},    // odd rows (the last one dropped), 6 channels: a partial block
+            {2, 1, 30, 21, 5, 3, 0, 2, 2},    // odd columns: 28 x 19 -> 14 x 9
+            {1, 1, 40, 40, 4, 3, 1, 2, 2},    // 40 -> 20 columns: more than a vector of outputs per row
+            {2, 1, 28, 28, 8, 3, 0, 3, 2},    // not the plain 2x2 pool: composed
+            {2, 3, 12, 12, 8, 3, 1, 2, 2}};   // three input channels: composed
+        for (int[] c : cases) {
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]), w = randn(rng, c[4], c[1], c[5], c[5]), bias = randn(rng, c[4]);
+            Conv2dParams p = new Conv2dParams(1, 1, c[6], c[6], 1, 1, 1);
+            dev.ember.engine.Pool2dParams pool = new dev.ember.engine.Pool2dParams(c[7], c[7], c[8], c[8], 0, 0, false, true);
+            for (boolean relu : new boolean[] {true, false}) {
+                for (Tensor b : new Tensor[] {bias, null}) {
+                    Tensor composed = CpuPool2d.maxValues(CpuConv2d.forward(x, w, b, relu, p), pool);
+                    String what = java.util.Arrays.toString(c) + (relu ? " relu" : "") + (b == null ? " no bias" : "");
+                    assertBitIdentical(composed, cpu.conv2dMaxPool(x, w, b, relu, p, pool), what);
+                }
+            }
+        }
+        Conv2dParams p = new Conv2dParams(1, 1, 0, 0, 1, 1, 1);
+        assertEquals(null, CpuConv2d.forwardPooled(randn(rng, 1, 1, 28, 28), randn(rng, 4, 1, 3, 3), null, true, p,
+                new dev.ember.engine.Pool2dParams(3, 3, 2, 2, 0, 0, false, true)), "a 3x3/2 pool is not fused");
+        assertEquals(true, CpuConv2d.forwardPooled(randn(rng, 1, 1, 28, 28), randn(rng, 4, 1, 3, 3), null, true, p,
+                dev.ember.engine.Pool2dParams.of(2)) != null, "the 2x2/2 pool after a one-channel conv is fused");
+    }
+
     @Test void backwardWeightIsTheChunkOrderSumOfItsChunks() {
         Rng rng = new Rng(36);
         Conv2dParams p = Conv2dParams.of(1, 0);

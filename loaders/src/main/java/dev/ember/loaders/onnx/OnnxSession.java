@@ -163,18 +163,29 @@ public final class OnnxSession {
         Map<String, Integer> readers = new HashMap<>();
         for (OnnxNode n : order) for (String in : new HashSet<>(n.inputs())) if (!in.isEmpty()) readers.merge(in, 1, Integer::sum);
         for (int step = 0; step < order.size(); step++) {
-            OnnxNode producer = order.get(step);
-            if (fusedAway[step] || producer.outputs().size() != 1) continue;
-            String value = producer.outputs().get(0);
-            int reader = graph.lastUse(value);
-            if (value.isEmpty() || reader <= step || reader == OnnxGraph.KEEP || readers.getOrDefault(value, 0) != 1) continue;
-            OnnxNode consumer = order.get(reader);
-            if (consumer.inputs().size() != 1) continue;
-            OnnxOp fused = resolver.fuse(producer, consumer, opsets[step]);
+            if (fusedAway[step]) continue;
+            // grow a chain from this node while its last node's only output has one reader, whose only input it is,
+            // and the resolver has an op for the longer chain (Conv, Relu, then MaxPool)
+            List<OnnxNode> chain = new ArrayList<>(List.of(order.get(step)));
+            List<Integer> absorbed = new ArrayList<>();
+            OnnxOp fused = null;
+            for (int last = step; order.get(last).outputs().size() == 1; ) {
+                String value = order.get(last).outputs().get(0);
+                int reader = graph.lastUse(value);
+                if (value.isEmpty() || reader <= last || reader == OnnxGraph.KEEP || readers.getOrDefault(value, 0) != 1) break;
+                OnnxNode consumer = order.get(reader);
+                if (consumer.inputs().size() != 1 || fusedAway[reader]) break;
+                chain.add(consumer);
+                OnnxOp longer = resolver.fuse(chain, opsets[step]);
+                if (longer == null) break;
+                fused = longer;
+                absorbed.add(reader);
+                last = reader;
+            }
             if (fused == null) continue;
             ops[step] = fused;
-            writes.set(step, consumer.outputs());
-            fusedAway[reader] = true;
+            writes.set(step, order.get(absorbed.getLast()).outputs());
+            for (int reader : absorbed) fusedAway[reader] = true;
         }
     }
 

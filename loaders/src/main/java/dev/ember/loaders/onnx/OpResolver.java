@@ -19,4 +19,13 @@ public interface OpResolver {
      * ops one after the other. The session asks once per such pair, when it is created.
      */
     default OnnxOp fuse(OnnxNode producer, OnnxNode consumer, int opset) { return null; }
+
+    /**
+     * {@link #fuse(OnnxNode, OnnxNode, int)} for a chain of nodes, each reading only the one before it (Conv, Relu,
+     * MaxPool): one op taking the first node's inputs and returning the last one's outputs, or null. The session grows a
+     * chain one node at a time while this answers. The default fuses pairs only.
+     */
+    default OnnxOp fuse(java.util.List<OnnxNode> chain, int opset) {
+        return chain.size() == 2 ? fuse(chain.get(0), chain.get(1), opset) : null;
+    }
 }

@@ -88,6 +88,57 @@ class OnnxFusionTest {
         return grads;
     }
 
+    /** x (2, C, 20, 20) -> Conv (4 filters 3x3, pad 1, bias) -> Relu -> MaxPool (k x k, stride 2) -> p (2, 4, 10 or 9, ...). */
+    private static OnnxModel convReluPool(int channels, int k) {
+        Rng rng = new Rng(7);
+        int out = (20 - k) / 2 + 1;
+        GraphProto.Builder g = GraphProto.newBuilder().setName("conv_relu_pool")
+                .addNode(node("conv", "Conv", List.of("x", "w", "b"), List.of("c"),
+                        AttributeProto.newBuilder().setName("pads").setType(AttributeProto.AttributeType.INTS).addAllInts(List.of(1L, 1L, 1L, 1L)).build()))
+                .addNode(node("relu", "Relu", List.of("c"), List.of("r")))
+                .addNode(node("pool", "MaxPool", List.of("r"), List.of("p"),
+                        AttributeProto.newBuilder().setName("kernel_shape").setType(AttributeProto.AttributeType.INTS).addAllInts(List.of((long) k, (long) k)).build(),
+                        AttributeProto.newBuilder().setName("strides").setType(AttributeProto.AttributeType.INTS).addAllInts(List.of(2L, 2L)).build()))
+                .addInitializer(floats("w", randn(rng, 4 * channels * 9), 4, channels, 3, 3))
+                .addInitializer(floats("b", randn(rng, 4), 4))
+                .addInput(value("x", FLOAT, 2, channels, 20, 20))
+                .addOutput(value("p", FLOAT, 2, 4, out, out));
+        return load(model(g.build()));
+    }
+
+    /**
+     * Conv, Relu, MaxPool run as one op (on one input channel and a 2x2 pool the backend never writes the conv's
+     * output): the bits of the three ops, and their gradients when one is recorded; other geometries compose.
+     */
+    @Test void fusedConvReluMaxPoolGivesTheSameBitsAndGradients() {
+        for (int[] c : new int[][] {{1, 2}, {3, 2}, {1, 3}}) {
+            OnnxModel m = convReluPool(c[0], c[1]);
+            Tensor x = Tensor.of(randn(new Rng(8), 2 * c[0] * 400), 2, c[0], 20, 20);   // rows of 20: SingleChannelConv's
+            float[] fused = new OnnxSession(m, OnnxOps.resolver()).run(Map.of("x", x)).get("p").toFloatArray();
+            float[] plain = new OnnxSession(m, UNFUSED).run(Map.of("x", x)).get("p").toFloatArray();
+            assertEquals(plain.length, fused.length);
+            for (int i = 0; i < plain.length; i++) {
+                assertEquals(Float.floatToRawIntBits(plain[i]), Float.floatToRawIntBits(fused[i]), "channels " + c[0] + " pool " + c[1] + " element " + i);
+            }
+        }
+        OnnxModel m = convReluPool(1, 2);
+        Map<String, float[]> fused = poolGradients(new OnnxSession(m, OnnxOps.resolver()), m);
+        Map<String, float[]> plain = poolGradients(new OnnxSession(m, UNFUSED), m);
+        for (String name : List.of("x", "w", "b")) assertArrayEquals(plain.get(name), fused.get(name), 0f, "d" + name);
+    }
+
+    private static Map<String, float[]> poolGradients(OnnxSession s, OnnxModel m) {
+        Variable x = Variable.param(Tensor.of(randn(new Rng(9), 800), 2, 1, 20, 20));
+        Map<String, Variable> params = new LinkedHashMap<>();
+        for (String name : List.of("w", "b")) params.put(name, Variable.param(m.graph().initializers().get(name).contiguous()));
+        Variable y = s.runVariables(Map.of("x", x), params).get("p");
+        y.mul(y).sum().backward();
+        Map<String, float[]> grads = new LinkedHashMap<>();
+        grads.put("x", x.grad().toFloatArray());
+        for (Map.Entry<String, Variable> e : params.entrySet()) grads.put(e.getKey(), e.getValue().grad().toFloatArray());
+        return grads;
+    }
+
     /** a (2, 4, 5, 5) + b (2, 4, 5, 5), or b (4, 1, 1) broadcast, -> s -> Relu -> y; optionally s is an output too. */
     private static OnnxModel addRelu(boolean broadcast, boolean sIsOutput) {
         GraphProto.Builder g = GraphProto.newBuilder().setName("add_relu")

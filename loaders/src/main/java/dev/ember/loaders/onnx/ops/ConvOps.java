@@ -3,6 +3,7 @@ package dev.ember.loaders.onnx.ops;
 import dev.ember.autograd.F;
 import dev.ember.autograd.Variable;
 import dev.ember.engine.Conv2dParams;
+import dev.ember.engine.Pool2dParams;
 import dev.ember.engine.Shape;
 import dev.ember.engine.Tensor;
 import dev.ember.loaders.onnx.OnnxException;
@@ -32,6 +33,29 @@ final class ConvOps {
     /** Conv followed by Relu, fused by {@link OnnxOps#resolver()}: {@code node} is the Conv, the result is the Relu's. */
     static Variable[] convRelu(OnnxNode node, Variable[] in, int opset) {
         return one(conv(node, Args.in(node, in, 0), Args.in(node, in, 1), Args.opt(in, 2), true));
+    }
+
+    /**
+     * {@code pool}(relu(conv)) for a fused Conv, Relu, MaxPool chain: one op where the geometry allows it (2-D, the
+     * padding symmetric, the pool one the engine runs), else the three as they are.
+     */
+    static Variable[] convReluMaxPool(OnnxNode node, Variable[] in, OnnxNode pool) {
+        Variable x = Args.in(node, in, 0), w = Args.in(node, in, 1), b = Args.opt(in, 2);
+        if (x.rank() == 4 && w.rank() == 4) {
+            Args.requireFloat(node, x, "X");
+            Args.requireFloat(node, w, "W");
+            int[] size = {x.dim(2), x.dim(3)}, k = {w.dim(2), w.dim(3)};
+            checkKernel(node, k);
+            Geometry g = Geometry.of(node, size, k);
+            int group = Args.toInt(node, node.attrInt("group", 1), "group");
+            if (g.symmetric()) {
+                Conv2dParams p = new Conv2dParams(g.strides()[0], g.strides()[1], g.padBegin()[0], g.padBegin()[1], g.dilations()[0], g.dilations()[1], group);
+                Shape ys = p.outputShape(x.shape(), w.shape());
+                Pool2dParams pp = PoolOps.enginePool(pool, new int[] {ys.dim(2), ys.dim(3)});
+                if (pp != null) return one(F.conv2dMaxPool(x, w, b, true, p, pp));
+            }
+        }
+        return PoolOps.pool(pool, conv(node, x, w, b, true), true);
     }
 
     static Variable conv(OnnxNode node, Variable x, Variable w, Variable b, boolean relu) {

@@ -4,6 +4,7 @@ import dev.ember.loaders.onnx.OnnxNode;
 import dev.ember.loaders.onnx.OnnxOp;
 import dev.ember.loaders.onnx.OpResolver;
 
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -81,6 +82,20 @@ public final class OnnxOps {
                     case "Add" -> ElementwiseOps::addRelu;
                     default -> null;
                 };
+            }
+
+            /**
+             * Conv, Relu, then a MaxPool with one output (a CNN's first layer): the backend's conv2dMaxPool, which may
+             * never write the convolution's output; pairs as above.
+             */
+            @Override public OnnxOp fuse(List<OnnxNode> chain, int opset) {
+                if (chain.size() == 2) return fuse(chain.get(0), chain.get(1), opset);
+                if (chain.size() != 3) return null;
+                for (OnnxNode n : chain) if (!OpTable.domainOf(n.domain()).isEmpty()) return null;
+                OnnxNode pool = chain.get(2);
+                boolean convReluPool = chain.get(0).opType().equals("Conv") && chain.get(1).opType().equals("Relu")
+                        && pool.opType().equals("MaxPool") && pool.outputs().size() == 1;
+                return convReluPool ? (n, in, v) -> ConvOps.convReluMaxPool(n, in, pool) : null;
             }
         };
     }

@@ -35,6 +35,19 @@ final class PoolOps {
         });
     }
 
+    /**
+     * The parameters of a MaxPool {@code node} over 2-D maps of {@code size} where {@link #pool} would run it on the
+     * engine (one output, undilated, symmetric padding, no ceil mode), or null.
+     */
+    static Pool2dParams enginePool(OnnxNode node, int[] size) {
+        if (!node.has("kernel_shape") || Args.wantsOutput(node, 1)) return null;
+        int[] k = Geometry.ints(node, "kernel_shape", 2, -1);
+        Geometry g = Geometry.of(node, size, k);
+        if (node.attrInt("ceil_mode", 0) != 0 || !g.undilated() || !g.symmetric() || 2 * g.padBegin()[0] > k[0] || 2 * g.padBegin()[1] > k[1]) return null;
+        for (int o : g.outputSize(size, false)) if (o < 1) return null;
+        return new Pool2dParams(k[0], k[1], g.strides()[0], g.strides()[1], g.padBegin()[0], g.padBegin()[1], false, false);
+    }
+
     static Variable[] pool(OnnxNode node, Variable x, boolean max) {
         if (x.rank() < 3) throw new OnnxException(node.describe() + ": input must be (N, C, spatial...), got " + x.shape());
         int spatial = x.rank() - 2;
