@@ -56,19 +56,7 @@ final class SingleChannelConv {
     private static final ThreadLocal<float[][]> PLANE = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /** y (N, OC, OH, OW) = conv(x (N, 1, H, W) at xBase, w (OC, 1, KH, KW) at wBase) + bias (may be null), ReLU'd if asked. */
-    void forward(float[] x, int xBase, float[] wd, int wBase, float[] bias, boolean relu, float[] y) {
-        int blocks = (oc + OC_BLOCK - 1) / OC_BLOCK, items = n * blocks;
-        // one image at batch 1 is a few microseconds: split it only when there are images enough for both cores
-        Parallel.forRange(items, n > 1 ? Math.max(blocks, Parallel.grain(items, blocks)) : items, (lo, hi) -> {
-            float[][] holder = PLANE.get();
-            float[] plane = holder[0] = Winograd3x3.grow(holder[0], planeSize);
-            for (int item = lo; item < hi; item++) {
-                int img = item / blocks, o0 = item % blocks * OC_BLOCK;
-                if (item == lo || o0 == 0) pad(x, xBase + img * h * w, plane);
-                block(plane, wd, wBase, bias, relu, o0, Math.min(OC_BLOCK, oc - o0), y, (img * oc + o0) * oh * ow);
-            }
-        });
-    }
+    void forward(float[] x, int xBase, float[] wd, int wBase, float[] bias, boolean relu, float[] y) { run(x, xBase, wd, wBase, bias, relu, y, false); }
 
     /**
      * The 2x2 stride-2 max pool of {@link #forward}'s y without writing y: z (N, OC, OH/2, OW/2). A pair of output rows
@@ -76,72 +64,31 @@ final class SingleChannelConv {
      * columns' max stored: the vertical max first, then the horizontal one, as the pool's own kernel takes them, so z is
      * the bits of pooling y. small_cnn's conv1 then pool1 at batch 32: y was 2.8 MB written and read back.
      */
-    void forwardPooled(float[] x, int xBase, float[] wd, int wBase, float[] bias, boolean relu, float[] z) {
-        int blocks = (oc + OC_BLOCK - 1) / OC_BLOCK, items = n * blocks, ph = oh / 2, pw = ow / 2;
-        int stride = roundUp(Math.max(ow, 2 * roundUp(pw, L)), L);   // a channel's row in the buffer
+    void forwardPooled(float[] x, int xBase, float[] wd, int wBase, float[] bias, boolean relu, float[] z) { run(x, xBase, wd, wBase, bias, relu, z, true); }
+
+    private void run(float[] x, int xBase, float[] wd, int wBase, float[] bias, boolean relu, float[] out, boolean pooled) {
+        int blocks = (oc + OC_BLOCK - 1) / OC_BLOCK, items = n * blocks;
+        int outPlane = pooled ? oh / 2 * (ow / 2) : oh * ow;
+        int stride = roundUp(Math.max(ow, 2 * roundUp(ow / 2, L)), L);   // a channel's row in the pooled buffer
+        // one image at batch 1 is a few microseconds: split it only when there are images enough for both cores
         Parallel.forRange(items, n > 1 ? Math.max(blocks, Parallel.grain(items, blocks)) : items, (lo, hi) -> {
             float[][] holder = PLANE.get();
             float[] plane = holder[0] = Winograd3x3.grow(holder[0], planeSize);
-            float[][] rows = ROWS.get();
-            float[] row = rows[0] = Winograd3x3.grow(rows[0], OC_BLOCK * stride);
+            float[] row = null;
+            if (pooled) {
+                float[][] rows = ROWS.get();
+                row = rows[0] = Winograd3x3.grow(rows[0], OC_BLOCK * stride);
+            }
             for (int item = lo; item < hi; item++) {
                 int img = item / blocks, o0 = item % blocks * OC_BLOCK;
                 if (item == lo || o0 == 0) pad(x, xBase + img * h * w, plane);
-                blockPooled(plane, wd, wBase, bias, relu, o0, Math.min(OC_BLOCK, oc - o0), row, stride, z, (img * oc + o0) * ph * pw);
+                block(plane, wd, wBase, bias, relu, o0, Math.min(OC_BLOCK, oc - o0), out, (img * oc + o0) * outPlane, row, stride);
             }
         });
     }
 
     /** Per-thread buffer of {@link #forwardPooled}: the block's channels' row maxima. */
     private static final ThreadLocal<float[][]> ROWS = ThreadLocal.withInitial(() -> new float[1][0]);
-
-    /** {@link #block}'s rows in pairs (an odd last one dropped, as the pool drops it), pooled into z from {@code to}. */
-    private void blockPooled(float[] plane, float[] wd, int wBase, float[] bias, boolean relu, int o0, int count, float[] row, int stride,
-                             float[] z, int to) {
-        int taps = offsets.length, ph = oh / 2, pw = ow / 2, zPlane = ph * pw;
-        int c1 = Math.min(1, count - 1), c2 = Math.min(2, count - 1), c3 = Math.min(3, count - 1);
-        int w0 = wBase + o0 * taps, w1 = wBase + (o0 + c1) * taps, w2 = wBase + (o0 + c2) * taps, w3 = wBase + (o0 + c3) * taps;
-        FloatVector b0 = FloatVector.broadcast(SPECIES, bias == null ? 0f : bias[o0]);
-        FloatVector b1 = FloatVector.broadcast(SPECIES, bias == null ? 0f : bias[o0 + c1]);
-        FloatVector b2 = FloatVector.broadcast(SPECIES, bias == null ? 0f : bias[o0 + c2]);
-        FloatVector b3 = FloatVector.broadcast(SPECIES, bias == null ? 0f : bias[o0 + c3]);
-        FloatVector zero = FloatVector.zero(SPECIES);
-        int[] planes = {to, to + c1 * zPlane, to + c2 * zPlane, to + c3 * zPlane};
-        for (int r = 0; r + 1 < oh; r += 2) {
-            for (int x0 = 0; ; x0 += L) {
-                if (x0 > ow - L) x0 = ow - L;
-                int p0 = r * wp + x0, p1 = p0 + wp;
-                FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero, e0 = zero, e1 = zero, e2 = zero, e3 = zero;
-                for (int t = 0; t < taps; t++) {
-                    FloatVector v = FloatVector.fromArray(SPECIES, plane, p0 + offsets[t]), u = FloatVector.fromArray(SPECIES, plane, p1 + offsets[t]);
-                    FloatVector k0 = FloatVector.broadcast(SPECIES, wd[w0 + t]), k1 = FloatVector.broadcast(SPECIES, wd[w1 + t]);
-                    FloatVector k2 = FloatVector.broadcast(SPECIES, wd[w2 + t]), k3 = FloatVector.broadcast(SPECIES, wd[w3 + t]);
-                    a0 = v.fma(k0, a0);
-                    e0 = u.fma(k0, e0);
-                    a1 = v.fma(k1, a1);
-                    e1 = u.fma(k1, e1);
-                    a2 = v.fma(k2, a2);
-                    e2 = u.fma(k2, e2);
-                    a3 = v.fma(k3, a3);
-                    e3 = u.fma(k3, e3);
-                }
-                rowMax(a0, e0, b0, relu, zero, row, x0);
-                rowMax(a1, e1, b1, relu, zero, row, stride + x0);
-                rowMax(a2, e2, b2, relu, zero, row, 2 * stride + x0);
-                rowMax(a3, e3, b3, relu, zero, row, 3 * stride + x0);
-                if (x0 == ow - L) break;
-            }
-            for (int ch = 0; ch < OC_BLOCK; ch++) {
-                int from = ch * stride, at = planes[ch] + r / 2 * pw;
-                for (int j = 0; j < pw; j += L) {
-                    FloatVector m0 = FloatVector.fromArray(SPECIES, row, from + 2 * j), m1 = FloatVector.fromArray(SPECIES, row, from + 2 * j + L);
-                    FloatVector m = m0.rearrange(Winograd3x3.EVEN, m1).max(m0.rearrange(Winograd3x3.ODD, m1));
-                    if (j + L <= pw) m.intoArray(z, at + j);
-                    else m.intoArray(z, at + j, SPECIES.indexInRange(j, pw));
-                }
-            }
-        }
-    }
 
     /** row[at ..] = max(relu(a + bias), relu(e + bias)): two output rows' values, their vertical max. */
     private static void rowMax(FloatVector a, FloatVector e, FloatVector bias, boolean relu, FloatVector zero, float[] row, int at) {
@@ -165,10 +112,15 @@ final class SingleChannelConv {
     /**
      * Channels o0 .. o0+count-1, + bias and ReLU, into y from {@code to} (their planes one after the other): two output
      * rows at a time, a vector of columns each (the row's last vector ends at its last column, over columns already
-     * written: the same values), four channels per input vector: eight independent fma chains.
+     * written: the same values), four channels per input vector: eight independent fma chains. With a {@code row}
+     * buffer ({@link #forwardPooled}), y is the 2x2/2 max pool's output instead: each row pair's vertical max goes to
+     * the buffer (a channel every {@code stride} floats), then each column pair's max to y, and an odd last row is
+     * dropped, as the pool drops it.
      */
-    private void block(float[] plane, float[] wd, int wBase, float[] bias, boolean relu, int o0, int count, float[] y, int to) {
-        int taps = offsets.length, yPlane = oh * ow;
+    private void block(float[] plane, float[] wd, int wBase, float[] bias, boolean relu, int o0, int count, float[] y, int to,
+                       float[] row, int stride) {
+        boolean pooled = row != null;
+        int taps = offsets.length, pw = ow / 2, yPlane = pooled ? oh / 2 * pw : oh * ow, rows = pooled ? oh / 2 * 2 : oh;
         int c1 = Math.min(1, count - 1), c2 = Math.min(2, count - 1), c3 = Math.min(3, count - 1);
         int w0 = wBase + o0 * taps, w1 = wBase + (o0 + c1) * taps, w2 = wBase + (o0 + c2) * taps, w3 = wBase + (o0 + c3) * taps;
         FloatVector b0 = FloatVector.broadcast(SPECIES, bias == null ? 0f : bias[o0]);
@@ -178,7 +130,7 @@ final class SingleChannelConv {
         FloatVector zero = FloatVector.zero(SPECIES);
         // a channel past count (a last partial block) repeats the last one and stores into its plane again: same values
         int y0 = to, y1 = to + c1 * yPlane, y2 = to + c2 * yPlane, y3 = to + c3 * yPlane;
-        for (int r = 0; r < oh; r += 2) {
+        for (int r = 0; r < rows; r += 2) {
             int r1 = Math.min(r + 1, oh - 1);   // an odd last row runs twice
             for (int x0 = 0; ; x0 += L) {
                 if (x0 > ow - L) x0 = ow - L;
@@ -197,13 +149,36 @@ final class SingleChannelConv {
                     a3 = v.fma(k3, a3);
                     e3 = u.fma(k3, e3);
                 }
-                int q0 = r * ow + x0, q1 = r1 * ow + x0;
-                store(a0, e0, b0, relu, zero, y, y0 + q0, y0 + q1);
-                store(a1, e1, b1, relu, zero, y, y1 + q0, y1 + q1);
-                store(a2, e2, b2, relu, zero, y, y2 + q0, y2 + q1);
-                store(a3, e3, b3, relu, zero, y, y3 + q0, y3 + q1);
+                if (pooled) {
+                    rowMax(a0, e0, b0, relu, zero, row, x0);
+                    rowMax(a1, e1, b1, relu, zero, row, stride + x0);
+                    rowMax(a2, e2, b2, relu, zero, row, 2 * stride + x0);
+                    rowMax(a3, e3, b3, relu, zero, row, 3 * stride + x0);
+                } else {
+                    int q0 = r * ow + x0, q1 = r1 * ow + x0;
+                    store(a0, e0, b0, relu, zero, y, y0 + q0, y0 + q1);
+                    store(a1, e1, b1, relu, zero, y, y1 + q0, y1 + q1);
+                    store(a2, e2, b2, relu, zero, y, y2 + q0, y2 + q1);
+                    store(a3, e3, b3, relu, zero, y, y3 + q0, y3 + q1);
+                }
                 if (x0 == ow - L) break;
             }
+            if (!pooled) continue;
+            int at = r / 2 * pw;
+            pairMax(row, 0, pw, y, y0 + at);
+            pairMax(row, stride, pw, y, y1 + at);
+            pairMax(row, 2 * stride, pw, y, y2 + at);
+            pairMax(row, 3 * stride, pw, y, y3 + at);
+        }
+    }
+
+    /** y[at + j] = max(row[from + 2j], row[from + 2j + 1]) for j < pw: the pool's column pairs, whole vectors then a masked one. */
+    private static void pairMax(float[] row, int from, int pw, float[] y, int at) {
+        for (int j = 0; j < pw; j += L) {
+            FloatVector m0 = FloatVector.fromArray(SPECIES, row, from + 2 * j), m1 = FloatVector.fromArray(SPECIES, row, from + 2 * j + L);
+            FloatVector m = m0.rearrange(Winograd3x3.EVEN, m1).max(m0.rearrange(Winograd3x3.ODD, m1));
+            if (j + L <= pw) m.intoArray(y, at + j);
+            else m.intoArray(y, at + j, SPECIES.indexInRange(j, pw));
         }
     }
 
