@@ -12,5 +12,7 @@
  * {@code GradClip.clipGlobalNorm(...)} (optional), {@code schedule.apply(optimizer, step)}, {@code optimizer.step()};
  * all of it inside a {@link dev.ember.engine.TensorScope}, so that the step's tensors and gradients are reused by the
  * next one. An optimizer's state (momentum, Adam's moments) is made on its first step and detached from the scope.
+ * Without clipping, {@code optimizer.backwardAndStep(loss)} replaces backward and step: each parameter is updated as
+ * soon as the pass has its whole gradient (the same bits), so the step never holds every gradient at once.
  */
 package dev.ember.optim;
