@@ -2,6 +2,7 @@ package dev.ember.benchmarks;
 
 import dev.ember.engine.Backend;
 import dev.ember.engine.Conv2dParams;
+import dev.ember.engine.Pool2dParams;
 import dev.ember.engine.Rng;
 import dev.ember.engine.Shape;
 import dev.ember.engine.Tensor;
@@ -27,7 +28,8 @@ import java.util.concurrent.TimeUnit;
  * with {@code -jvmArgsAppend -Dember.tapConv=false} for im2col + GEMM), and the small_cnn layers (Fashion-MNIST,
  * 28x28) at the training batch of 64, and the forward an
  * inference session runs ({@code inferenceForward}: a constant weight, packed once, Winograd F(2x2, 3x3) or F(4x4, 3x3)
- * for the 3x3 stride-1 layers it takes, and DirectConv for layer2's 3x3/2 and 1x1/2). Prints GFLOP/s (2 * N*OC*OH*OW * C/groups*KH*KW per pass, the direct convolution's
+ * for the 3x3 stride-1 layers it takes, and DirectConv for layer2's 3x3/2 and 1x1/2; {@code inferenceConvThenPool} and
+ * {@code inferenceConvPool}: the same with a 2x2/2 max pool after it, two kernels or one op). Prints GFLOP/s (2 * N*OC*OH*OW * C/groups*KH*KW per pass, the direct convolution's
  * count also for Winograd) after each iteration.
  */
 @State(Scope.Benchmark)
@@ -48,6 +50,7 @@ public class Conv2dBenchmark {
         "resnet18.layer4:1,512,7,7,512,3,1,1",
         "resnet18.layer4.1x1:1,256,14,14,512,1,2,0",
         "small_cnn.conv1:64,1,28,28,32,3,1,0",
+        "small_cnn.conv1.infer:32,1,28,28,32,3,1,0",
         "small_cnn.conv2:64,32,13,13,64,3,1,0",
         "resnet18.train.layer3:16,256,4,4,256,3,1,1",
         "resnet18.train.layer4:16,512,2,2,512,3,1,1",
@@ -105,6 +108,22 @@ public class Conv2dBenchmark {
         calls++;
         return backend.conv2d(x, constantW, p);
     }
+
+    /** Inference's conv + ReLU then a 2x2/2 max pool, two kernels (what a session ran before it fused them). */
+    @Benchmark
+    public Tensor inferenceConvThenPool() {
+        calls++;
+        return backend.maxPool2dValues(backend.conv2dBiasRelu(x, constantW, null, true, p), POOL);
+    }
+
+    /** The same as one op (conv2dMaxPool): a one-channel layer's output is never written (small_cnn.conv1). */
+    @Benchmark
+    public Tensor inferenceConvPool() {
+        calls++;
+        return backend.conv2dMaxPool(x, constantW, null, true, p, POOL);
+    }
+
+    private static final Pool2dParams POOL = Pool2dParams.of(2);
 
     @Benchmark
     public Tensor backwardInput() {
