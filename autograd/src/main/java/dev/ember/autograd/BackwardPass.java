@@ -69,8 +69,10 @@ final class BackwardPass {
                     drop(holders, gi, mark);
                 }
             }
-            int left = consumers.merge(in, -1, Integer::sum);
-            if (left == 0 && in.node() == null && pending.containsKey(in)) finishLeaf(in, pending.remove(in), hook, holders, mark);
+            if (consumers.merge(in, -1, Integer::sum) == 0 && in.node() == null) {
+                Tensor whole = pending.remove(in);
+                if (whole != null) finishLeaf(in, whole, hook, holders, mark);
+            }
         }
         drop(holders, g, mark);
     }

@@ -93,14 +93,11 @@ final class CpuConv2d {
      * null (the caller composes the two).
      */
     static Tensor forwardPooled(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Pool2dParams pool) {
-        Shape ys = p.outputShape(x.shape(), w.shape());
-        boolean halving = pool.kernelH() == 2 && pool.kernelW() == 2 && pool.strideH() == 2 && pool.strideW() == 2
-                && pool.padH() == 0 && pool.padW() == 0 && !pool.ceilMode() && ys.dim(2) >= 2 && ys.dim(3) >= 2;
-        if (!halving) return null;
+        Shape ys = p.outputShape(x.shape(), w.shape()), zs = pool.outputShape(ys);
+        if (!CpuPool2d.halving(pool, ys.dim(2), ys.dim(3), zs.dim(2), zs.dim(3))) return null;
         Im2col g = new Im2col(x.shape(), w.shape(), ys, p);
         SingleChannelConv direct = SingleChannelConv.plan(g, p);
         if (direct == null) return null;
-        Shape zs = pool.outputShape(ys);
         Tensor xc = x.contiguous(), wc = w.contiguous();
         float[] b = bias == null ? null : bias.contiguous().toFloatArray();   // (OC)
         float[] z = BufferPool.uninitialized(zs.numel());   // (N, OC, OH/2, OW/2), every element written

@@ -243,7 +243,7 @@ final class CpuPool2d {
     private static final int PAIRS_PER_BLOCK = 64;
 
     /** The 2x2 stride-2 pool without padding whose windows all lie inside the input. */
-    private static boolean halving(Pool2dParams p, int h, int w, int oh, int ow) {
+    static boolean halving(Pool2dParams p, int h, int w, int oh, int ow) {
         return p.kernelH() == 2 && p.kernelW() == 2 && p.strideH() == 2 && p.strideW() == 2 && p.padH() == 0 && p.padW() == 0
                 && oh == h / 2 && ow == w / 2;
     }
