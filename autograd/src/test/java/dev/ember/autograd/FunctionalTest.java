@@ -103,6 +103,18 @@ class FunctionalTest {
         assertThrows(ShapeException.class, () -> F.addRelu(x, Variable.of(uniform(23, -1, 1, 4))));
     }
 
+    @Test void conv2dMaxPoolGradientsAndValues() {
+        // without the ReLU (its kink) the check sees conv then max pool: x, w and b all get gradients through the winners
+        Conv2dParams p = Conv2dParams.of(1, 1);
+        Pool2dParams pool = Pool2dParams.of(2);
+        check(v -> F.conv2dMaxPool(v[0], v[1], v[2], false, p, pool), uniform(24, -1, 1, 1, 1, 6, 6), uniform(25, -1, 1, 2, 1, 3, 3), uniform(26, -1, 1, 2));
+
+        // no gradient recorded: the backend's one op (fused for a one-channel input), the values of the two ops
+        Variable x = Variable.of(uniform(27, -1, 1, 2, 1, 20, 20)), w = Variable.of(uniform(28, -1, 1, 4, 1, 3, 3)), b = Variable.of(uniform(29, -1, 1, 4));
+        assertArrayEquals(F.maxPool2d(F.conv2d(x, w, b, true, p), pool).data().toFloatArray(), F.conv2dMaxPool(x, w, b, true, p, pool).data().toFloatArray());
+        assertThrows(ShapeException.class, () -> F.conv2dMaxPool(x, w, Variable.of(uniform(30, -1, 1, 3)), true, p, pool));
+    }
+
     @Test void conv2dFrozenWeightsStillGiveInputGradient() {
         Variable x = Variable.param(uniform(10, -1, 1, 1, 2, 4, 4));
         Variable w = Variable.of(uniform(11, -1, 1, 3, 2, 3, 3));

@@ -7,6 +7,7 @@ import static dev.ember.kernels.cpu.MatmulConvAssert.dot;
 import static dev.ember.kernels.cpu.MatmulConvAssert.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ember.engine.Conv2dParams;
 import dev.ember.engine.Rng;
@@ -330,7 +331,14 @@ class CpuConv2dTest {
                 }
             }
         }
+        // a NaN in the input reaches the windows it touches, in both forms (max keeps NaN)
+        float[] nanInput = randn(rng, 1, 1, 28, 28).toFloatArray();
+        nanInput[5 * 28 + 7] = Float.NaN;
+        Tensor xn = Tensor.of(nanInput, 1, 1, 28, 28), wn = randn(rng, 4, 1, 3, 3);
         Conv2dParams p = new Conv2dParams(1, 1, 0, 0, 1, 1, 1);
+        Tensor fusedNan = cpu.conv2dMaxPool(xn, wn, null, true, p, dev.ember.engine.Pool2dParams.of(2));
+        assertBitIdentical(CpuPool2d.maxValues(CpuConv2d.forward(xn, wn, null, true, p), dev.ember.engine.Pool2dParams.of(2)), fusedNan, "NaN input");
+        assertTrue(Float.isNaN(fusedNan.toFloatArray()[2 * 13 + 3]), "the window over the NaN's conv outputs is NaN");
         assertEquals(null, CpuConv2d.forwardPooled(randn(rng, 1, 1, 28, 28), randn(rng, 4, 1, 3, 3), null, true, p,
                 new dev.ember.engine.Pool2dParams(3, 3, 2, 2, 0, 0, false, true)), "a 3x3/2 pool is not fused");
         assertEquals(true, CpuConv2d.forwardPooled(randn(rng, 1, 1, 28, 28), randn(rng, 4, 1, 3, 3), null, true, p,
