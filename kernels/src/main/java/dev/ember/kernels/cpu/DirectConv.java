@@ -11,32 +11,32 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Forward convolution of one image with output channels across the vector lanes (inference: a constant weight, packed
  * once). The weight is the vector operand and each output pixel's inputs are broadcast, the orientation of ONNX
- * Runtime's NCHWc kernels over our NCHW tensors, with no column matrix: a tile's inputs are copied into a small panel
- * by the thread that multiplies it, from the input split once into its column phases.
+ * Runtime's NCHWc kernels over our NCHW tensors, with no column matrix: a tile of output pixels that lie side by side
+ * in the source reads its inputs there in place through the tap table.
  *
  * <pre>
  *   packed weight (OC/OB blocks, K, OB), K = C*KH*KW: packed[b][t][o] = w[b*OB + o][t]        zero past OC
  *   source: x with its zero border, split by column phase (stride sW): phase q (C, Hp, Wq), column m = padded column m*sW + q
+ *     (stride 1 unpadded: x itself)
  *     tap t = (c, i, j) at tap[t]; output pixel (r, s) at at(r, s) = r*sH*Wq + s; its input for tap t is
  *     source[at + tap[t]], and the pixels s, s+1, ... of one output row lie side by side for every tap
- *   tile: PB pixels; panel (K, PB): panel[t][p] = source[at(p) + tap[t]]     one vector copy per tap for a row's run
- *   acc (PB, OB) = sum over t, in order, of panel[t][p] * packed[b][t][o]     one fma chain from zero per output
+ *   tile: PB pixels, a run at[p] = at[0] + p: inputs source[at[0] + tap[t] + p]; a mixed tile: a panel (K, PB) gathered
+ *   acc (PB, OB) = sum over t, in order, of input[t][p] * packed[b][t][o]     one fma chain from zero per output
  *   y[b*OB + o, r, s] = acc + bias, ReLU'd if asked: each vector scattered with lane stride OH*OW
  * </pre>
- * A step of the microkernel loads OB/L = 4 weight vectors and broadcasts PB = 6 panel values for 24 fma, every address
- * a constant offset from the loop's counter: 0.19-0.20 ns per fma on one core with its operands in L1 or L2, against
- * 0.28 for the same kernel reading the input in place through the tap table (an index, a bounds check and an add per
- * broadcast compete with the fma for ports). At stride 1 tiles run along the image's source at its pitch, every tile
- * one run (the outputs at the padding columns computed and dropped). Otherwise tiles run along output rows; each row's
- * last OW mod PB pixels are pooled into mixed tiles, whose panels are gathered element by element (a last partial tile
- * repeats its last pixel, written twice with the same bits; a gathering kernel for these tiles instead ran resnet18's
- * 3x3/2 layer at 715-757 us against 679-680). Every output is one fma chain over the taps in (c, i, j) order, whatever
- * the tiling or the thread count.
+ * A step of the microkernel loads OB/L = 4 weight vectors and broadcasts PB = 6 inputs for 24 fma. Reading a run in
+ * place costs an index load per tap against a copy of the tile into a panel first: small_cnn's 32 -> 64 conv at batch
+ * 1 took 58-60 us on one core with panels (13 of them copying) and 41-42 in place, 39-40 -> 25-26 on two cores;
+ * resnet18's layer2 3x3/2 at 224x224 1206-1255 -> 1028-1104 on one. At stride 1 tiles run along the image's source at
+ * its pitch, every tile one run (the outputs at the padding columns computed and dropped). Otherwise tiles run along
+ * output rows; each row's last OW mod PB pixels are pooled into mixed tiles, whose panels are gathered element by
+ * element (a last partial tile repeats its last pixel, written twice with the same bits). Every output is one fma
+ * chain over the taps in (c, i, j) order, whatever the tiling or the thread count.
  *
  * <p>Where it pays (resnet18 at 1x3x224x224, in the model, alternating JVMs): layer2's 3x3/2 conv 1046-1093 -> 877-891
  * us and its 1x1/2 shortcut 224-238 -> 202-204; the im2col + GEMM path built a 576 x 784 column matrix for the first.
- * small_cnn's 32 -> 64 conv at batch 1 (ahead of Winograd, {@link #beforeWinograd}): 53-56 -> 44-47 us. Where it does
- * not pay, it is not planned (see {@link #plan}).
+ * small_cnn's 32 -> 64 conv at batch 1 (ahead of Winograd, {@link #beforeWinograd}): 53-56 -> 44-47 us with panels,
+ * 37-40 in place. Where it does not pay, it is not planned (see {@link #plan}).
  */
 final class DirectConv {
     private static final VectorSpecies<Float> SPECIES = SgemmKernel.SPECIES;
@@ -45,7 +45,7 @@ final class DirectConv {
     static final int OB = 4 * L;
     /** Output pixels of a tile. */
     static final int PB = 6;
-    /** Panels of one group of tiles at most, in floats (1 MB): packed by one thread and read by every block from its L2. */
+    /** Tiles of one group at most, in floats of their inputs (1 MB): a group's mixed tiles are gathered into panels by one thread. */
     private static final int GROUP_FLOATS = 1 << 18;
     /** {@code -Dember.directConv=false} leaves these layers on im2col + GEMM (to compare the two). */
     static final boolean ENABLED = !"false".equals(System.getProperty("ember.directConv"));
@@ -58,12 +58,16 @@ final class DirectConv {
     /** Pixel p of tile q: its source offset at[q*PB + p] and its output offset (image and pixel, channel 0) to[q*PB + p]. */
     private final int[] at, to;
     /**
-     * Tile q's line, or -1 for a mixed tile: a line's tiles are runs (at[q*PB + p] = at[q*PB] + p) that follow each
-     * other in the source, PB apart. to[q*PB + p] is -1 for a position computed and dropped.
+     * Tiles before this one are runs (at[q*PB + p] = at[q*PB] + p): the kernel reads their inputs in place. From here on
+     * tiles are mixed, their inputs gathered into a panel first. to[q*PB + p] is -1 for a position computed and dropped.
      */
-    private final int[] line;
+    private final int mixedFrom;
+    /** Stride 1 without padding: the source is x itself, not a copy. */
+    private final boolean inPlace;
     /** Scatter map of an output vector: lane o at o * OH*OW. */
     private final int[] lanes;
+    /** A panel's taps: tap t's PB values at t * PB. */
+    private final int[] panelTap;
     /** Which padded rows any tap reads, and whether any reads the odd column phase at stride 2 (not a 1x1/2 layer). */
     private final boolean[] rowRead;
     private final boolean oddRead;
@@ -107,18 +111,26 @@ final class DirectConv {
             tiles = (m + PB - 1) / PB;
             at = new int[tiles * PB];
             to = new int[tiles * PB];
-            line = new int[tiles];   // all 0: one line
             for (int f = 0; f < tiles * PB; f++) {
                 at[f] = f;
                 to[f] = f < m && f % wq < ow ? f / wq * ow + f % wq : -1;
+            }
+            // Unpadded, the source would be a copy of x (the split cost 6 us of small_cnn's 50): read x itself. Its
+            // last positions read up to x's last element, so the dropped ones past them would read beyond it: the
+            // tiles holding those are mixed, those positions pointing at the last output's inputs.
+            inPlace = padH == 0 && padW == 0;
+            mixedFrom = inPlace ? Math.max(0, Math.min(tiles, (phaseSize - tap[k - 1]) / PB)) : tiles;
+            for (int f = mixedFrom * PB; f < tiles * PB; f++) {
+                if (f >= m) at[f] = m - 1;
             }
         } else {
             int perRow = ow / PB, rest = ow % PB;
             tiles = n * oh * perRow + (n * oh * rest + PB - 1) / PB;
             at = new int[tiles * PB];
             to = new int[tiles * PB];
-            line = new int[tiles];
-            int mixed = n * oh * perRow * PB;   // mixed tiles after all the runs
+            inPlace = false;
+            mixedFrom = n * oh * perRow;
+            int mixed = mixedFrom * PB;   // mixed tiles after all the runs
             for (int img = 0; img < n; img++) {
                 for (int r = 0; r < oh; r++) {
                     int from = (img * c * hp + r * p.strideH()) * wq, out = img * oc * oh * ow + r * ow;
@@ -127,17 +139,17 @@ final class DirectConv {
                         at[slot] = from + s;
                         to[slot] = out + s;
                     }
-                    for (int q = 0; q < perRow; q++) line[(img * oh + r) * perRow + q] = img * oh + r;
                 }
             }
             for (int slot = mixed; slot < tiles * PB; slot++) {   // a partial last tile repeats its last pixel
                 at[slot] = at[mixed - 1];
                 to[slot] = to[mixed - 1];
             }
-            for (int q = n * oh * perRow; q < tiles; q++) line[q] = -1;
         }
         lanes = new int[L];
         for (int o = 0; o < L; o++) lanes[o] = o * oh * ow;
+        panelTap = new int[k];
+        for (int t = 0; t < k; t++) panelTap[t] = t * PB;
     }
 
     /**
@@ -190,7 +202,7 @@ final class DirectConv {
         return packed;
     }
 
-    /** Per-thread accumulators, row buffer and panels; the source, built on the calling thread's and read by all. */
+    /** Per-thread accumulators, row buffer and panels; the source (a split copy of x), built on the calling thread's and read by all. */
     private static final class Scratch {
         final float[] acc = new float[PB * OB];
         float[] row = new float[0], source = new float[0], panels = new float[0];
@@ -200,33 +212,40 @@ final class DirectConv {
 
     /** y (N, OC, OH, OW) = conv(x (N, C, H, W) at xBase, packed weight) + bias (may be null), ReLU'd if asked. */
     void forward(float[] x, int xBase, float[] packed, float[] bias, boolean relu, float[] y) {
-        Scratch mine = SCRATCH.get();
-        float[] source = mine.source = Winograd3x3.grow(mine.source, sw * phaseSize + PB + L);   // a last run's vector reads past
-        Parallel.forRange(n * c * hp, Parallel.grain(n * c * hp, 16), (lo, hi) -> split(x, xBase, source, lo, hi));
-        // Jobs: a group of tiles per thread, its panels packed by the thread that multiplies them (they stay in that
-        // core's L2; every block's weight is read once per group), times parts of the blocks where there are fewer
-        // groups than threads.
+        float[] src;
+        int base;
+        if (inPlace) {
+            src = x;
+            base = xBase;
+        } else {
+            Scratch mine = SCRATCH.get();
+            float[] source = mine.source = Winograd3x3.grow(mine.source, sw * phaseSize + PB + L);   // a last run's reads past
+            Parallel.forRange(n * c * hp, Parallel.grain(n * c * hp, 16), (lo, hi) -> split(x, xBase, source, lo, hi));
+            src = source;
+            base = 0;
+        }
+        // Jobs: a group of tiles per thread (every block's weight is read once per group from that core's L2), times
+        // parts of the blocks where there are fewer groups than threads. A group's mixed tiles are gathered into
+        // panels once, by the thread that multiplies them.
         int blocks = (oc + OB - 1) / OB;
         int perGroup = Math.max(1, Math.min((tiles + Parallel.THREADS - 1) / Parallel.THREADS, GROUP_FLOATS / (k * PB)));
         int parts = Math.min(blocks, Math.max(1, Parallel.THREADS / ((tiles + perGroup - 1) / perGroup)));
         int groups = (tiles + perGroup - 1) / perGroup;
+        int panelFloats = Math.min(perGroup, tiles - mixedFrom) * k * PB;
         Parallel.forRange(groups * parts, 1, (lo, hi) -> {
             Scratch s = SCRATCH.get();
-            float[] panels = s.panels = Winograd3x3.grow(s.panels, perGroup * k * PB + L);
-            int packedGroup = -1;
+            float[] panels = s.panels = Winograd3x3.grow(s.panels, panelFloats);
+            int gathered = -1;
             for (int job = lo; job < hi; job++) {
-                int group = job / parts, first = group * perGroup, count = Math.min(perGroup, tiles - first), part = job % parts;
-                for (int q = 0; q < count && group != packedGroup; ) {
-                    int end = q + 1;
-                    while (end < count && line[first + q] >= 0 && line[first + end] == line[first + q]) end++;
-                    panels(source, first + q, end - q, panels, q * k * PB);
-                    q = end;
-                }
-                packedGroup = group;
+                int group = job / parts, first = group * perGroup, end = Math.min(tiles, first + perGroup), part = job % parts;
+                int firstMixed = Math.max(first, mixedFrom);
+                for (int q = firstMixed; q < end && group != gathered; q++) gather(src, base, q, panels, (q - firstMixed) * k * PB);
+                gathered = group;
                 for (int b = part * blocks / parts; b < (part + 1) * blocks / parts; b++) {
-                    for (int q = 0; q < count; q++) {
-                        tile(k, packed, b * k * OB, panels, q * k * PB, s.acc);
-                        store(s.acc, first + q, Math.min(OB, oc - b * OB) / L, bias, b * OB, relu, y);
+                    for (int q = first; q < end; q++) {
+                        if (q < mixedFrom) tile(k, tap, packed, b * k * OB, src, base + at[q * PB], s.acc);
+                        else tile(k, panelTap, packed, b * k * OB, panels, (q - firstMixed) * k * PB, s.acc);
+                        store(s.acc, q, Math.min(OB, oc - b * OB) / L, bias, b * OB, relu, y);
                     }
                 }
             }
@@ -244,11 +263,25 @@ final class DirectConv {
         for (int pr = lo; pr < hi; pr++) {
             if (!rowRead[pr % hp]) continue;   // a 1x1/2 layer reads every other row
             int plane = pr / hp, ih = pr % hp - padH, dst = pr * wq;
-            Arrays.fill(row, 0, width, 0f);
-            if (ih >= 0 && ih < h) System.arraycopy(x, xBase + (plane * h + ih) * w, row, padW, w);
-            if (sw == 1) {
-                System.arraycopy(row, 0, source, dst, wq);
-            } else if (sw == 2) {
+            boolean inside = ih >= 0 && ih < h;
+            if (sw == 1) {   // the row itself, between its borders
+                if (!inside) {
+                    Arrays.fill(source, dst, dst + wq, 0f);
+                    continue;
+                }
+                Arrays.fill(source, dst, dst + padW, 0f);
+                System.arraycopy(x, xBase + (plane * h + ih) * w, source, dst + padW, w);
+                Arrays.fill(source, dst + padW + w, dst + wq, 0f);
+                continue;
+            }
+            if (inside) {
+                Arrays.fill(row, 0, padW, 0f);
+                System.arraycopy(x, xBase + (plane * h + ih) * w, row, padW, w);
+                Arrays.fill(row, padW + w, width, 0f);
+            } else {
+                Arrays.fill(row, 0, width, 0f);
+            }
+            if (sw == 2) {
                 for (int m = 0; m < wq; m += L) {   // wq is whole vectors
                     FloatVector lo2 = FloatVector.fromArray(SPECIES, row, 2 * m), hi2 = FloatVector.fromArray(SPECIES, row, 2 * m + L);
                     lo2.rearrange(Winograd3x3.EVEN, hi2).intoArray(source, dst + m);
@@ -262,69 +295,54 @@ final class DirectConv {
         }
     }
 
-    /**
-     * The panels (K, PB) of tiles q .. q+count-1 from {@code off}: the runs of one output row (count may be more than
-     * one) copy each tap's PB inputs as one vector per tile, tap by tap across the row's tiles so the source row is
-     * read front to back (a vector's tail is overwritten by the next tap's; the source has a vector of slack), the last
-     * taps exactly; a mixed tile (count 1) element by element.
-     */
-    private void panels(float[] source, int q, int count, float[] panels, int off) {
-        int size = k * PB;
-        if (line[q] < 0) {
-            for (int t = 0; t < k; t++) {
-                for (int p = 0; p < PB; p++) panels[off + t * PB + p] = source[at[q * PB + p] + tap[t]];
-            }
-            return;
-        }
-        int first = at[q * PB], t = 0;
-        for (; t * PB + L <= size; t++) {
-            for (int i = 0, from = first + tap[t]; i < count; i++) {
-                FloatVector.fromArray(SPECIES, source, from + i * PB).intoArray(panels, off + i * size + t * PB);
-            }
-        }
-        for (; t < k; t++) {
-            for (int i = 0; i < count; i++) System.arraycopy(source, first + tap[t] + i * PB, panels, off + i * size + t * PB, PB);
+    /** The panel (K, PB) of mixed tile q at {@code off}: each position's inputs gathered through the tap table. */
+    private void gather(float[] src, int base, int q, float[] panels, int off) {
+        for (int t = 0; t < k; t++) {
+            for (int p = 0; p < PB; p++) panels[off + t * PB + p] = src[base + at[q * PB + p] + tap[t]];
         }
     }
 
-    /** acc (PB, OB) = a tile's panel (K, PB) at pOff times a block's packed weight (K, OB) at wOff. */
-    static void tile(int k, float[] wp, int wOff, float[] panel, int pOff, float[] acc) {
+    /**
+     * acc (PB, OB) = a tile's inputs times a block's packed weight (K, OB) at wOff, where tap t's PB inputs are
+     * src[at + tap[t] + p]: a run of the source in place, or a gathered panel (tap[t] = t * PB).
+     */
+    static void tile(int k, int[] tap, float[] wp, int wOff, float[] src, int at, float[] acc) {
         FloatVector z = FloatVector.zero(SPECIES);
         FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
         FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
         FloatVector a40 = z, a41 = z, a42 = z, a43 = z, a50 = z, a51 = z, a52 = z, a53 = z;
         for (int t = 0; t < k; t++) {
-            int wi = wOff + t * OB, xi = pOff + t * PB;
+            int wi = wOff + t * OB, xi = at + tap[t];
             FloatVector w0 = FloatVector.fromArray(SPECIES, wp, wi);
             FloatVector w1 = FloatVector.fromArray(SPECIES, wp, wi + L);
             FloatVector w2 = FloatVector.fromArray(SPECIES, wp, wi + 2 * L);
             FloatVector w3 = FloatVector.fromArray(SPECIES, wp, wi + 3 * L);
-            FloatVector v = FloatVector.broadcast(SPECIES, panel[xi]);
+            FloatVector v = FloatVector.broadcast(SPECIES, src[xi]);
             a00 = w0.fma(v, a00);
             a01 = w1.fma(v, a01);
             a02 = w2.fma(v, a02);
             a03 = w3.fma(v, a03);
-            v = FloatVector.broadcast(SPECIES, panel[xi + 1]);
+            v = FloatVector.broadcast(SPECIES, src[xi + 1]);
             a10 = w0.fma(v, a10);
             a11 = w1.fma(v, a11);
             a12 = w2.fma(v, a12);
             a13 = w3.fma(v, a13);
-            v = FloatVector.broadcast(SPECIES, panel[xi + 2]);
+            v = FloatVector.broadcast(SPECIES, src[xi + 2]);
             a20 = w0.fma(v, a20);
             a21 = w1.fma(v, a21);
             a22 = w2.fma(v, a22);
             a23 = w3.fma(v, a23);
-            v = FloatVector.broadcast(SPECIES, panel[xi + 3]);
+            v = FloatVector.broadcast(SPECIES, src[xi + 3]);
             a30 = w0.fma(v, a30);
             a31 = w1.fma(v, a31);
             a32 = w2.fma(v, a32);
             a33 = w3.fma(v, a33);
-            v = FloatVector.broadcast(SPECIES, panel[xi + 4]);
+            v = FloatVector.broadcast(SPECIES, src[xi + 4]);
             a40 = w0.fma(v, a40);
             a41 = w1.fma(v, a41);
             a42 = w2.fma(v, a42);
             a43 = w3.fma(v, a43);
-            v = FloatVector.broadcast(SPECIES, panel[xi + 5]);
+            v = FloatVector.broadcast(SPECIES, src[xi + 5]);
             a50 = w0.fma(v, a50);
             a51 = w1.fma(v, a51);
             a52 = w2.fma(v, a52);

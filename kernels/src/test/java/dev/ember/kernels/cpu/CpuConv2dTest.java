@@ -82,6 +82,7 @@ class CpuConv2dTest {
         {1, 32, 13, 13, 64, 3, 3, 1, 1, 0, 0, 1, 1, 1},  // small_cnn's conv2 at batch 1: F(2x2) would take it, DirectConv first
         {1, 8, 11, 11, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // stride 1, padded: tiles at the source's pitch, the last one reading past
         {1, 4, 12, 12, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1},   // stride 1, dilation 2
+        {1, 6, 16, 15, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1},   // stride 1 unpadded: x read in place, its last tiles gathered
     };
 
     /** A case's parameters, and its input and weight drawn in that order. */
@@ -300,7 +301,7 @@ class CpuConv2dTest {
             for (int i = 0; i < chain.length; i++) chain[i] = Math.max(chain[i] + b[i / g.spatial], 0f);
             assertBitIdentical(Tensor.of(chain, ys.dims()), CpuConv2d.forward(x, constant, bias, true, p), what + " DirectConv + bias + ReLU");
         }
-        assertEquals(12, planned, "cases DirectConv takes (the eleven marked, and the 7x7/2 one of 8 channels at 160x160)");
+        assertEquals(13, planned, "cases DirectConv takes (the twelve marked, and the 7x7/2 one of 8 channels at 160x160)");
     }
 
     /**
