@@ -2,6 +2,8 @@ package dev.ember.kernels.cpu;
 
 import dev.ember.engine.Conv2dParams;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -60,48 +62,31 @@ final class SingleChannelConv {
 
     /**
      * The 2x2 stride-2 max pool of {@link #forward}'s y without writing y: z (N, OC, OH/2, OW/2). A pair of output rows
-     * is computed as forward computes it, + bias and ReLU, their elementwise max kept in a row buffer, then each pair of
-     * columns' max stored: the vertical max first, then the horizontal one, as the pool's own kernel takes them, so z is
-     * the bits of pooling y. small_cnn's conv1 then pool1 at batch 32: y was 2.8 MB written and read back.
+     * is computed as forward computes it, + bias, their elementwise max taken, ReLU'd, and each vector's column pairs
+     * maxed in registers into half a vector of z. Max is exact and order-free (NaN wins, +0 above -0), so z is the bits
+     * of pooling y. small_cnn's conv1 then pool1 at batch 32: y was 2.8 MB written and read back.
      */
     void forwardPooled(float[] x, int xBase, float[] wd, int wBase, float[] bias, boolean relu, float[] z) { run(x, xBase, wd, wBase, bias, relu, z, true); }
 
     private void run(float[] x, int xBase, float[] wd, int wBase, float[] bias, boolean relu, float[] out, boolean pooled) {
         int blocks = (oc + OC_BLOCK - 1) / OC_BLOCK, items = n * blocks;
         int outPlane = pooled ? oh / 2 * (ow / 2) : oh * ow;
-        int stride = roundUp(Math.max(ow, 2 * roundUp(ow / 2, L)), L);   // a channel's row in the pooled buffer
         // one image at batch 1 is a few microseconds: split it only when there are images enough for both cores
         Parallel.forRange(items, n > 1 ? Math.max(blocks, Parallel.grain(items, blocks)) : items, (lo, hi) -> {
             float[][] holder = PLANE.get();
             float[] plane = holder[0] = Winograd3x3.grow(holder[0], planeSize);
-            float[] row = null;
-            if (pooled) {
-                float[][] rows = ROWS.get();
-                row = rows[0] = Winograd3x3.grow(rows[0], OC_BLOCK * stride);
-            }
             for (int item = lo; item < hi; item++) {
                 int img = item / blocks, o0 = item % blocks * OC_BLOCK;
                 if (item == lo || o0 == 0) pad(x, xBase + img * h * w, plane);
-                block(plane, wd, wBase, bias, relu, o0, Math.min(OC_BLOCK, oc - o0), out, (img * oc + o0) * outPlane, row, stride);
+                block(plane, wd, wBase, bias, relu, o0, Math.min(OC_BLOCK, oc - o0), out, (img * oc + o0) * outPlane, pooled);
             }
         });
     }
 
-    /** Per-thread buffer of {@link #forwardPooled}: the block's channels' row maxima. */
-    private static final ThreadLocal<float[][]> ROWS = ThreadLocal.withInitial(() -> new float[1][0]);
-
-    /** row[at ..] = max(relu(a + bias), relu(e + bias)): two output rows' values, their vertical max. */
-    private static void rowMax(FloatVector a, FloatVector e, FloatVector bias, boolean relu, FloatVector zero, float[] row, int at) {
-        a = a.add(bias);
-        e = e.add(bias);
-        if (relu) {
-            a = a.max(zero);
-            e = e.max(zero);
-        }
-        a.max(e).intoArray(row, at);
-    }
-
-    private static int roundUp(int n, int multiple) { return (n + multiple - 1) / multiple * multiple; }
+    /** A vector's even and odd lanes gathered into its low half (the high half is not stored). */
+    private static final VectorShuffle<Float> EVEN_LOW = VectorShuffle.fromOp(SPECIES, i -> 2 * i & (L - 1));
+    private static final VectorShuffle<Float> ODD_LOW = VectorShuffle.fromOp(SPECIES, i -> 2 * i + 1 & (L - 1));
+    private static final VectorMask<Float> LOW_HALF = SPECIES.indexInRange(0, L / 2);
 
     /** The image's plane with its zero border, Wp wide, and zero slack after it. */
     private void pad(float[] x, int from, float[] plane) {
@@ -112,14 +97,16 @@ final class SingleChannelConv {
     /**
      * Channels o0 .. o0+count-1, + bias and ReLU, into y from {@code to} (their planes one after the other): two output
      * rows at a time, a vector of columns each (the row's last vector ends at its last column, over columns already
-     * written: the same values), four channels per input vector: eight independent fma chains. With a {@code row}
-     * buffer ({@link #forwardPooled}), y is the 2x2/2 max pool's output instead: each row pair's vertical max goes to
-     * the buffer (a channel every {@code stride} floats), then each column pair's max to y, and an odd last row is
-     * dropped, as the pool drops it.
+     * written: the same values), four channels per input vector: eight independent fma chains. Pooled
+     * ({@link #forwardPooled}), y is the 2x2/2 max pool's output instead: a vector of columns gives half a vector of y
+     * (the last one starts at an even column), and an odd last row is dropped, as the pool drops it.
+     *
+     * <p>The epilogues are written out here, not in a helper taking vectors: C2 inlines such a helper only while it has
+     * no big compiled body of its own, and a helper left out of line boxes every vector it is passed (a pooled helper
+     * took small_cnn's conv1 at batch 1 from 9 to 27 us).
      */
     private void block(float[] plane, float[] wd, int wBase, float[] bias, boolean relu, int o0, int count, float[] y, int to,
-                       float[] row, int stride) {
-        boolean pooled = row != null;
+                       boolean pooled) {
         int taps = offsets.length, pw = ow / 2, yPlane = pooled ? oh / 2 * pw : oh * ow, rows = pooled ? oh / 2 * 2 : oh;
         int c1 = Math.min(1, count - 1), c2 = Math.min(2, count - 1), c3 = Math.min(3, count - 1);
         int w0 = wBase + o0 * taps, w1 = wBase + (o0 + c1) * taps, w2 = wBase + (o0 + c2) * taps, w3 = wBase + (o0 + c3) * taps;
@@ -130,10 +117,11 @@ final class SingleChannelConv {
         FloatVector zero = FloatVector.zero(SPECIES);
         // a channel past count (a last partial block) repeats the last one and stores into its plane again: same values
         int y0 = to, y1 = to + c1 * yPlane, y2 = to + c2 * yPlane, y3 = to + c3 * yPlane;
+        int lastX = pooled ? (ow - L) & ~1 : ow - L;   // pooled, a vector's column pairs start at an even column
         for (int r = 0; r < rows; r += 2) {
             int r1 = Math.min(r + 1, oh - 1);   // an odd last row runs twice
             for (int x0 = 0; ; x0 += L) {
-                if (x0 > ow - L) x0 = ow - L;
+                if (x0 > lastX) x0 = lastX;
                 int p0 = r * wp + x0, p1 = r1 * wp + x0;
                 FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero, e0 = zero, e1 = zero, e2 = zero, e3 = zero;
                 for (int t = 0; t < taps; t++) {
@@ -149,47 +137,51 @@ final class SingleChannelConv {
                     a3 = v.fma(k3, a3);
                     e3 = u.fma(k3, e3);
                 }
+                a0 = a0.add(b0);
+                e0 = e0.add(b0);
+                a1 = a1.add(b1);
+                e1 = e1.add(b1);
+                a2 = a2.add(b2);
+                e2 = e2.add(b2);
+                a3 = a3.add(b3);
+                e3 = e3.add(b3);
                 if (pooled) {
-                    rowMax(a0, e0, b0, relu, zero, row, x0);
-                    rowMax(a1, e1, b1, relu, zero, row, stride + x0);
-                    rowMax(a2, e2, b2, relu, zero, row, 2 * stride + x0);
-                    rowMax(a3, e3, b3, relu, zero, row, 3 * stride + x0);
+                    // max(relu(a), relu(e)) = relu(max(a, e)) to the bit: max is exact
+                    FloatVector m0 = a0.max(e0), m1 = a1.max(e1), m2 = a2.max(e2), m3 = a3.max(e3);
+                    if (relu) {
+                        m0 = m0.max(zero);
+                        m1 = m1.max(zero);
+                        m2 = m2.max(zero);
+                        m3 = m3.max(zero);
+                    }
+                    int q = r / 2 * pw + x0 / 2;
+                    m0.rearrange(EVEN_LOW).max(m0.rearrange(ODD_LOW)).intoArray(y, y0 + q, LOW_HALF);
+                    m1.rearrange(EVEN_LOW).max(m1.rearrange(ODD_LOW)).intoArray(y, y1 + q, LOW_HALF);
+                    m2.rearrange(EVEN_LOW).max(m2.rearrange(ODD_LOW)).intoArray(y, y2 + q, LOW_HALF);
+                    m3.rearrange(EVEN_LOW).max(m3.rearrange(ODD_LOW)).intoArray(y, y3 + q, LOW_HALF);
                 } else {
+                    if (relu) {
+                        a0 = a0.max(zero);
+                        e0 = e0.max(zero);
+                        a1 = a1.max(zero);
+                        e1 = e1.max(zero);
+                        a2 = a2.max(zero);
+                        e2 = e2.max(zero);
+                        a3 = a3.max(zero);
+                        e3 = e3.max(zero);
+                    }
                     int q0 = r * ow + x0, q1 = r1 * ow + x0;
-                    store(a0, e0, b0, relu, zero, y, y0 + q0, y0 + q1);
-                    store(a1, e1, b1, relu, zero, y, y1 + q0, y1 + q1);
-                    store(a2, e2, b2, relu, zero, y, y2 + q0, y2 + q1);
-                    store(a3, e3, b3, relu, zero, y, y3 + q0, y3 + q1);
+                    a0.intoArray(y, y0 + q0);
+                    e0.intoArray(y, y0 + q1);
+                    a1.intoArray(y, y1 + q0);
+                    e1.intoArray(y, y1 + q1);
+                    a2.intoArray(y, y2 + q0);
+                    e2.intoArray(y, y2 + q1);
+                    a3.intoArray(y, y3 + q0);
+                    e3.intoArray(y, y3 + q1);
                 }
-                if (x0 == ow - L) break;
+                if (x0 == lastX) break;
             }
-            if (!pooled) continue;
-            int at = r / 2 * pw;
-            pairMax(row, 0, pw, y, y0 + at);
-            pairMax(row, stride, pw, y, y1 + at);
-            pairMax(row, 2 * stride, pw, y, y2 + at);
-            pairMax(row, 3 * stride, pw, y, y3 + at);
         }
-    }
-
-    /** y[at + j] = max(row[from + 2j], row[from + 2j + 1]) for j < pw: the pool's column pairs, whole vectors then a masked one. */
-    private static void pairMax(float[] row, int from, int pw, float[] y, int at) {
-        for (int j = 0; j < pw; j += L) {
-            FloatVector m0 = FloatVector.fromArray(SPECIES, row, from + 2 * j), m1 = FloatVector.fromArray(SPECIES, row, from + 2 * j + L);
-            FloatVector m = m0.rearrange(Winograd3x3.EVEN, m1).max(m0.rearrange(Winograd3x3.ODD, m1));
-            if (j + L <= pw) m.intoArray(y, at + j);
-            else m.intoArray(y, at + j, SPECIES.indexInRange(j, pw));
-        }
-    }
-
-    private static void store(FloatVector a, FloatVector e, FloatVector bias, boolean relu, FloatVector zero, float[] y, int at0, int at1) {
-        a = a.add(bias);
-        e = e.add(bias);
-        if (relu) {
-            a = a.max(zero);
-            e = e.max(zero);
-        }
-        a.intoArray(y, at0);
-        e.intoArray(y, at1);
     }
 }
