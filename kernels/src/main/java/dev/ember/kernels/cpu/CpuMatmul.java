@@ -48,16 +48,12 @@ final class CpuMatmul {
             return Tensor.of(CpuStorage.wrap(out), outShape);
         }
         if (batches == 1 && bCol != 1 && n > 1 && Sgemm.PackedA.ENABLED && bv.storage().isConstant() && (long) m * n * k >= Sgemm.SMALL) {
-            // More rows times a constant weight read transposed (ONNX Gemm's transB: resnet18's classifier at batch
-            // 32): Sgemm would pack B on every call, 2 MB for a 1000x512 weight. C^T = B^T A^T instead, with B^T packed
-            // once and kept (the same packing as above), then C^T transposed into place. Every element is the same
-            // fma chain as C = A·B's (a*b = b*a, the same K blocks in the same order).
-            float[] ct = BufferPool.uninitialized(n * m);   // C^T (N, M)
-            Sgemm.gemm(n, m, k, bData, bv.offset(), bCol, bRow, packedTransposed(bv, bData, n, k), aData, av.offset(), aCol, aRow, ct, 0, m, false);
-            for (int i = 0; i < m; i++) {
-                for (int j = 0; j < n; j++) out[i * n + j] = ct[j * m + i];
-            }
-            BufferPool.recycle(ct);
+            // More rows times a constant weight read transposed (ONNX Gemm's transB: a classifier at batch 32): Sgemm
+            // would pack B on every call (2 MB for resnet18's 1000x512 weight); it is packed once and kept. It was
+            // C^T = B^T A^T with B^T packed as A, which gathered the activations column by column and transposed C
+            // back: small_cnn's 32x1600 -> 128 ran 86-90 us, on two threads barely faster than on one (99).
+            Sgemm.PackedB packed = bv.storage().derived(new PackedWeightKey(bv.offset(), n, k, bRow, bCol), () -> Sgemm.PackedB.of(k, n, bData, bv.offset(), bRow, bCol));
+            Sgemm.gemm(m, n, k, aData, av.offset(), aRow, aCol, packed, out, 0, n, false);
             return Tensor.of(CpuStorage.wrap(out), outShape);
         }
         int[] outDims = outShape.dims();
@@ -86,6 +82,9 @@ final class CpuMatmul {
 
     /** What a packed B^T depends on besides the storage's values. */
     private record TransposedWeightKey(int offset, int n, int k, int bRow, int bCol) {}
+
+    /** What a packed B depends on besides the storage's values. */
+    private record PackedWeightKey(int offset, int n, int k, int bRow, int bCol) {}
 
     /** B^T (N, K) of a constant B (K, N), packed for Sgemm once and kept with B's storage. */
     private static Sgemm.PackedA packedTransposed(Tensor bv, float[] bData, int n, int k) {

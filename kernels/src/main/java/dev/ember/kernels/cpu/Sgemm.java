@@ -110,6 +110,26 @@ final class Sgemm {
                      float[] a, int aOff, int aRow, int aCol, PackedA packed,
                      float[] b, int bOff, int bRow, int bCol,
                      float[] c, int cOff, int ldc, boolean accumulate) {
+        gemm(m, n, k, a, aOff, aRow, aCol, packed, b, bOff, bRow, bCol, null, c, cOff, ldc, accumulate);
+    }
+
+    /**
+     * C = A·B with B given {@code packedB} by {@link PackedB#of} (a constant weight on the right: a classifier's
+     * activations times its weight, at inference); A is packed or read as it would be otherwise. The same bits as
+     * packing B on the call.
+     */
+    static void gemm(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, PackedB packedB,
+                     float[] c, int cOff, int ldc, boolean accumulate) {
+        if (packedB.n != n || packedB.k != k) {
+            throw new IllegalArgumentException("packed B is " + packedB.k + "x" + packedB.n + ", the product needs " + k + "x" + n);
+        }
+        gemm(m, n, k, a, aOff, aRow, aCol, null, packedB.data, 0, 0, 0, packedB, c, cOff, ldc, accumulate);
+    }
+
+    private static void gemm(int m, int n, int k,
+                             float[] a, int aOff, int aRow, int aCol, PackedA packed,
+                             float[] b, int bOff, int bRow, int bCol, PackedB packedB,
+                             float[] c, int cOff, int ldc, boolean accumulate) {
         if (packed != null && (packed.m != m || packed.k != k)) {
             throw new IllegalArgumentException("packed A is " + packed.m + "x" + packed.k + ", the product needs " + m + "x" + k);
         }
@@ -119,7 +139,7 @@ final class Sgemm {
             return;
         }
         long work = (long) m * n * k;
-        if (work < SMALL) {
+        if (work < SMALL && packedB == null) {
             small(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate);
             return;
         }
@@ -138,17 +158,17 @@ final class Sgemm {
         boolean parallel = work >= PARALLEL_MIN && Parallel.THREADS > 1;
         int threads = parallel ? Parallel.THREADS : 1;
         boolean aInPlace = packed == null && (n <= L && (aCol == 1 || aRow == 1) || n <= STRIDED_A_COLS && aCol != 1 && aRow != 1);
-        boolean bInPlace = bCol == 1 && m <= DIRECT_B_ROWS;
+        boolean bInPlace = packedB == null && bCol == 1 && m <= DIRECT_B_ROWS;
         int kcMax = Math.min(KC, k), kBlocks = (k + KC - 1) / KC;
         int aBlockSize = Math.min(MB, roundUp(m, MR)) * kcMax, bBlockSize = Math.min(NC, roundUp(n, NR)) * kcMax;
         // A product small enough to pack whole takes one round of all its K blocks: one pack phase and one
         // compute phase whose tiles run through every K block, instead of two phases (and barriers) per K block.
         // An A packed ahead takes no room (resnet18's deep layers at batch 1: 9-18 K blocks, one phase, not 18-36).
-        boolean whole = m <= MB && n <= NC && (long) kBlocks * ((packed == null ? aBlockSize : 0) + bBlockSize) <= WHOLE_FLOATS;
+        boolean whole = m <= MB && n <= NC && (long) kBlocks * ((packed == null ? aBlockSize : 0) + (packedB == null ? bBlockSize : 0)) <= WHOLE_FLOATS;
         int perRound = whole ? kBlocks : 1;
         Scratch own = SCRATCH.get();
         if (packed == null && own.aPack.length < perRound * aBlockSize) own.aPack = new float[perRound * aBlockSize];
-        if (own.bPack.length < perRound * bBlockSize) own.bPack = new float[perRound * bBlockSize];
+        if (packedB == null && own.bPack.length < perRound * bBlockSize) own.bPack = new float[perRound * bBlockSize];
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             for (int pc0 = 0; pc0 < k; pc0 += perRound * KC) {
@@ -160,10 +180,11 @@ final class Sgemm {
                         round[q] = new Block(Math.min(MB, m - ic), nc, Math.min(KC, k - pc), accumulate || pc > 0,
                                 a, aOff + ic * aRow + pc * aCol, aRow, aCol, aInPlace,
                                 packed != null ? packed.data : own.aPack, packed != null ? packed.offset(ic, pc) : q * aBlockSize,
-                                b, bOff + pc * bRow + jc * bCol, bRow, bCol, bInPlace, own.bPack, q * bBlockSize);
+                                b, bOff + pc * bRow + jc * bCol, bRow, bCol, bInPlace,
+                                packedB != null ? packedB.data : own.bPack, packedB != null ? packedB.offset(jc, pc) : q * bBlockSize);
                     }
                     Block first = round[0];
-                    int bItems = ic == 0 ? first.bStrips - first.firstPackedB : 0;
+                    int bItems = ic == 0 && packedB == null ? first.bStrips - first.firstPackedB : 0;
                     int aItems = packed != null ? 0 : first.aStrips - first.firstPackedA, perBlock = bItems + aItems, items = blocks * perBlock;
                     Parallel.forRange(items, parallel ? Parallel.grain(items, 2) : items, (lo, hi) -> {
                         for (int it = lo; it < hi; it++) {
@@ -312,6 +333,39 @@ final class Sgemm {
 
         /** Where block (ic, pc) starts: the full row blocks above it, then its own K blocks before pc. */
         int offset(int ic, int pc) { return PAD + ic * k + roundUp(Math.min(MB, m - ic), MR) * pc; }
+    }
+
+    /**
+     * B (K, N) packed once for many products with it (a constant weight on the right): every (KC, NC) panel in the
+     * layout a call packs it to, panel (jc, pc) at {@link #offset}, its strips of (kc, NR) one after the other (a
+     * last strip of at most L columns as (kc, L)).
+     */
+    static final class PackedB {
+        final int k, n;
+        final float[] data;
+
+        private PackedB(int k, int n, float[] data) {
+            this.k = k;
+            this.n = n;
+            this.data = data;
+        }
+
+        /** B element (p, j) at {@code b[bOff + p*bRow + j*bCol]}, packed in parallel over strips by {@link SgemmPack#packB}. */
+        static PackedB of(int k, int n, float[] b, int bOff, int bRow, int bCol) {
+            PackedB packed = new PackedB(k, n, new float[Math.multiplyExact(roundUp(n, NR), k)]);
+            int strips = (n + NR - 1) / NR, kBlocks = (k + KC - 1) / KC;
+            Parallel.forRange(strips * kBlocks, Parallel.grain(strips * kBlocks, 4), (lo, hi) -> {
+                for (int item = lo; item < hi; item++) {
+                    int col0 = item / kBlocks * NR, pc = item % kBlocks * KC, jc = col0 / NC * NC, kc = Math.min(KC, k - pc);
+                    SgemmPack.packB(b, bOff, bRow, bCol, pc, kc, col0, Math.min(NR, n - col0), packed.data,
+                            packed.offset(jc, pc) + (col0 - jc) * kc);
+                }
+            });
+            return packed;
+        }
+
+        /** Where panel (jc, pc) starts: the full column panels before it, then its own K blocks before pc. */
+        int offset(int jc, int pc) { return jc * k + roundUp(Math.min(NC, n - jc), NR) * pc; }
     }
 
     /** Tile size in strips: at most (MC/MR, NT/NR), halved (the longer side first) until each thread has a few tiles. */

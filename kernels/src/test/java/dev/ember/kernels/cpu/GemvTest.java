@@ -39,14 +39,16 @@ class GemvTest {
         Rng rng = new Rng(42);
         Tensor w = Tensor.randn(rng, 0.05f, 128, 1600);   // (N, K), read transposed as ONNX Gemm's transB
         w.storage().markConstant();
-        Tensor batch = Tensor.randn(rng, 1f, 3, 1600);
-        float[] three = batch.matmul(w.transpose(0, 1)).toFloatArray();   // SgemmNarrow: three rows
-        for (int row = 0; row < 3; row++) {
-            float[] one = batch.slice(0, row, row + 1).contiguous().matmul(w.transpose(0, 1)).toFloatArray();   // Gemv
-            assertEquals(128, one.length);
-            for (int j = 0; j < 128; j++) {
-                if (Float.floatToRawIntBits(one[j]) != Float.floatToRawIntBits(three[row * 128 + j])) {
-                    fail("row " + row + ", output " + j + ": " + one[j] + " at batch 1, " + three[row * 128 + j] + " in the batch");
+        for (int rows : new int[] {3, 32}) {   // SgemmNarrow's lanes over rows; Sgemm with the weight packed as B
+            Tensor batch = Tensor.randn(rng, 1f, rows, 1600);
+            float[] all = batch.matmul(w.transpose(0, 1)).toFloatArray();
+            for (int row = 0; row < rows; row++) {
+                float[] one = batch.slice(0, row, row + 1).contiguous().matmul(w.transpose(0, 1)).toFloatArray();   // Gemv
+                assertEquals(128, one.length);
+                for (int j = 0; j < 128; j++) {
+                    if (Float.floatToRawIntBits(one[j]) != Float.floatToRawIntBits(all[row * 128 + j])) {
+                        fail("row " + row + ", output " + j + ": " + one[j] + " at batch 1, " + all[row * 128 + j] + " in a batch of " + rows);
+                    }
                 }
             }
         }

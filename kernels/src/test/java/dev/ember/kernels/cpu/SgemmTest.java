@@ -103,6 +103,38 @@ class SgemmTest {
                 Sgemm.PackedA.of(4, 5, new float[20], 0, 5, 1), new float[16], 0, 4, 1, new float[16], 0, 4, false));
     }
 
+    /**
+     * B packed once ahead (a classifier's constant weight on the right) gives the same bits as packing on every call:
+     * B row-major or read transposed, a last strip of at most L columns or of more, several K blocks, more than one
+     * column panel, A row- or column-major, = and +=.
+     */
+    @Test void bPackedAheadGivesTheSameBits() {
+        Rng rng = new Rng(15);
+        int[][] shapes = {{32, 128, 1600}, {32, 1000, 512}, {32, 10, 128}, {MR + 3, NR + 5, Sgemm.KC + 1},
+                {5, L - 3, 2 * Sgemm.KC + 7}, {40, Sgemm.NC + NR + 3, 70}, {100, 3, 300}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            for (boolean bTransposed : new boolean[] {false, true}) {
+                for (boolean aColumnMajor : new boolean[] {false, true}) {
+                    boolean accumulate = aColumnMajor;
+                    float[] a = random(rng, m * k + 3), b = random(rng, k * n + 2), c0 = random(rng, m * n);
+                    int aRow = aColumnMajor ? 1 : k, aCol = aColumnMajor ? m : 1, bRow = bTransposed ? 1 : n, bCol = bTransposed ? k : 1;
+                    float[] plain = c0.clone(), ahead = c0.clone();
+                    Sgemm.gemm(m, n, k, a, 3, aRow, aCol, b, 2, bRow, bCol, plain, 0, n, accumulate);
+                    Sgemm.gemm(m, n, k, a, 3, aRow, aCol, Sgemm.PackedB.of(k, n, b, 2, bRow, bCol), ahead, 0, n, accumulate);
+                    for (int i = 0; i < plain.length; i++) {
+                        if (Float.floatToRawIntBits(plain[i]) != Float.floatToRawIntBits(ahead[i])) {
+                            fail(m + "x" + n + "x" + k + (bTransposed ? " B transposed" : "") + (aColumnMajor ? " column-major A, +=" : "")
+                                    + ": element " + i + " is " + ahead[i] + " with B packed ahead, " + plain[i] + " without");
+                        }
+                    }
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> Sgemm.gemm(4, 4, 4, new float[16], 0, 4, 1,
+                Sgemm.PackedB.of(5, 4, new float[20], 0, 4, 1), new float[16], 0, 4, false));
+    }
+
     @Test void zeroInnerSizeClearsOrKeepsC() {
         float[] c = {1, 2, 3, 4};
         Sgemm.gemm(2, 2, 0, new float[0], 0, 0, 1, new float[0], 0, 2, 1, c, 0, 2, true);
