@@ -84,27 +84,37 @@ final class CpuConv2d {
     static Tensor forward(Tensor x, Tensor w, Conv2dParams p) { return forward(x, w, null, false, p); }
 
     /**
-     * y = conv(x, w) + bias, then max(y, 0) when {@code relu}. The epilogue runs on each output plane right after its
-     * GEMM (while it is still in cache) instead of as two more passes over y; bias (OC) may be null.
-     */
-    /**
-     * maxPool(forward(x, w, bias, relu, p), pool) without writing the convolution's output, where {@link
-     * SingleChannelConv} runs the layer and the pool is the plain 2x2 stride-2 one (a grayscale CNN's first layer); else
-     * null (the caller composes the two).
+     * maxPool(forward(x, w, bias, relu, p), pool) without writing the convolution's output, where the pool is the plain
+     * 2x2 stride-2 one and {@link SingleChannelConv} (a grayscale CNN's first layer) or, for a constant weight,
+     * {@link Winograd3x3F4} runs the layer; else null (the caller composes the two).
      */
     static Tensor forwardPooled(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Pool2dParams pool) {
         Shape ys = p.outputShape(x.shape(), w.shape()), zs = pool.outputShape(ys);
         if (!CpuPool2d.halving(pool, ys.dim(2), ys.dim(3), zs.dim(2), zs.dim(3))) return null;
         Im2col g = new Im2col(x.shape(), w.shape(), ys, p);
         SingleChannelConv direct = SingleChannelConv.plan(g, p);
-        if (direct == null) return null;
-        Tensor xc = x.contiguous(), wc = w.contiguous();
+        Tensor wc = w.contiguous();
+        Winograd3x3F4 wide = direct == null && constantWeight(wc) ? Winograd3x3F4.plan(g, p) : null;   // forward's first choice
+        if (direct == null && wide == null) return null;
+        Tensor xc = x.contiguous();
+        float[] xd = CpuMatmul.floats(xc), wd = CpuMatmul.floats(wc);
+        int wBase = wc.offset();
         float[] b = bias == null ? null : bias.contiguous().toFloatArray();   // (OC)
         float[] z = BufferPool.uninitialized(zs.numel());   // (N, OC, OH/2, OW/2), every element written
-        direct.forwardPooled(CpuMatmul.floats(xc), xc.offset(), CpuMatmul.floats(wc), wc.offset(), b, relu, z);
-        return Tensor.of(CpuStorage.wrap(z), zs);
+        if (direct != null) {
+            direct.forwardPooled(xd, xc.offset(), wd, wBase, b, relu, z);
+            return Tensor.of(CpuStorage.wrap(z), zs);
+        }
+        Winograd3x3F4.Weight u = wc.storage().derived(new WinogradF4WeightKey(wBase, g.oc, g.c), () -> Winograd3x3F4.transform(wd, wBase, g.oc, g.c));
+        if (wide.forwardPooled(xd, xc.offset(), u, b, relu, z)) return Tensor.of(CpuStorage.wrap(z), zs);
+        BufferPool.recycle(z);   // a NaN or an infinity met F(4x4): the two ops, as forward then takes im2col + GEMM
+        return null;
     }
 
+    /**
+     * y = conv(x, w) + bias, then max(y, 0) when {@code relu}. The epilogue runs on each output plane right after its
+     * GEMM (while it is still in cache) instead of as two more passes over y; bias (OC) may be null.
+     */
     static Tensor forward(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p) {
         Shape ys = p.outputShape(x.shape(), w.shape());
         float[] b = bias == null ? null : bias.contiguous().toFloatArray();   // (OC)

@@ -2,6 +2,7 @@ package dev.ember.kernels.cpu;
 
 import dev.ember.engine.Conv2dParams;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -130,8 +131,8 @@ final class Winograd3x3F4 {
     /** Per-thread buffers: V and M of the chunk a thread owns, a channel's gathered and half-transformed tiles, the gather table. */
     private static final class Scratch {
         float[] v = new float[0], m = new float[0], d = new float[0], half = new float[0], out = new float[0], row = new float[0];
-        int[] corner = new int[0];
-        boolean[] inside = new boolean[0];
+        int[] corner = new int[0], pooledAt = new int[0];
+        boolean[] inside = new boolean[0], pooledIn = new boolean[0];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -147,14 +148,27 @@ final class Winograd3x3F4 {
      */
     boolean forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
         nonFinite = false;
-        Winograd3x3.forChunks(chunks, q -> chunk(q, x, xOff, u, bias, relu, y));
+        Winograd3x3.forChunks(chunks, q -> chunk(q, x, xOff, u, bias, relu, y, false));
+        return !nonFinite;
+    }
+
+    /**
+     * The 2x2 stride-2 max pool of {@link #forward}'s y, z (N, K, OH/2, OW/2), without writing y: a 4x4 output tile
+     * holds four whole pooling windows (tiles start at multiples of 4), so each tile's outputs are pooled in registers,
+     * lanes over tiles, as they come out of the output transform. Max is exact and order-free, so z is the bits of
+     * pooling forward's y (ReLU before or after the max, the same). Returns false, as forward does, when an output came
+     * out NaN or infinite: the caller then computes the two ops another way. small_cnn's conv2 and pool at batch 32.
+     */
+    boolean forwardPooled(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] z) {
+        nonFinite = false;
+        Winograd3x3.forChunks(chunks, q -> chunk(q, x, xOff, u, bias, relu, z, true));
         return !nonFinite;
     }
 
     /** Tile rows [r0, r1) of chunk q: as many per chunk as fit, with sizes that differ by at most one. */
     private int firstRow(int q) { return (int) ((long) q * n * tilesY / chunks); }
 
-    private void chunk(int q, float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
+    private void chunk(int q, float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y, boolean pooled) {
         int r0 = firstRow(q), r1 = firstRow(q + 1), tiles = (r1 - r0) * tilesX;
         Scratch s = SCRATCH.get();
         float[] v = s.v = Winograd3x3.grow(s.v, 36 * c * tiles);   // (36, C, T)
@@ -174,9 +188,103 @@ final class Winograd3x3F4 {
                 Sgemm.gemm(k, tiles, c, null, 0, c, 1, u.planes()[xi], v, xi * c * tiles, tiles, 1, m, xi * k * tiles, tiles, false);
             }
         });
+        if (pooled) {
+            pooledTable(s, r0, r1, tiles);
+            int[] at = s.pooledAt;
+            boolean[] in = s.pooledIn;
+            Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {
+                for (int o = lo; o < hi; o++) outputTransformPooled(m, tiles, o, bias == null ? 0f : bias[o], relu, y, at, in);
+            });
+            return;
+        }
         Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {
             for (int o = lo; o < hi; o++) outputTransform(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y);
         });
+    }
+
+    /**
+     * For the chunk's tile t and pooling window (i, j) of its four, at [(2i + j)(T + L) + t]: whether the window lies
+     * in z (OH/2 x OW/2: a last tile row or column may hold one window or none) and its offset in z from channel 0 of
+     * the batch (0 where outside, so that every scattered lane's index is valid). Made by the chunk's owner.
+     */
+    private void pooledTable(Scratch s, int r0, int r1, int tiles) {
+        int pitch = tiles + L, ph = oh / 2, pw = ow / 2;
+        int[] at = s.pooledAt = s.pooledAt.length < 4 * pitch ? new int[4 * pitch] : s.pooledAt;
+        boolean[] in = s.pooledIn = s.pooledIn.length < 4 * pitch ? new boolean[4 * pitch] : s.pooledIn;
+        java.util.Arrays.fill(at, 0, 4 * pitch, 0);
+        java.util.Arrays.fill(in, 0, 4 * pitch, false);   // lanes past the last tile stay off
+        for (int row = r0; row < r1; row++) {
+            int img = row / tilesY, ty = row % tilesY;
+            for (int tx = 0; tx < tilesX; tx++) {
+                int t = (row - r0) * tilesX + tx;
+                for (int i = 0; i < 2; i++) {
+                    for (int j = 0; j < 2; j++) {
+                        int pr = 2 * ty + i, pc = 2 * tx + j, slot = (2 * i + j) * pitch + t;
+                        in[slot] = pr < ph && pc < pw;
+                        at[slot] = in[slot] ? (img * k * ph + pr) * pw + pc : 0;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * z[., o, ., .] for the chunk's tiles: A^T down each of the six columns of M into {@code half}, as
+     * {@link #outputTransform} does, then A across output rows 0 and 1, and 2 and 3, each pair's two windows maxed
+     * (+ bias, then ReLU) and scattered to z through the chunk's {@link #pooledTable}.
+     */
+    private void outputTransformPooled(float[] m, int tiles, int o, float bias, boolean relu, float[] z, int[] at, boolean[] in) {
+        Scratch s = SCRATCH.get();
+        int pitch = tiles + L;
+        float[] half = s.half = Winograd3x3.grow(s.half, 24 * pitch);
+        int plane = k * tiles, zOff = o * (oh / 2) * (ow / 2);
+        for (int j = 0; j < 6; j++) sixPointAt(m, (j * k + o) * tiles, 6 * plane, tiles, half, j * pitch, 6 * pitch);   // down column j
+        boolean finite = poolRowPair(half, 0, pitch, tiles, bias, relu, z, zOff, at, in, 0);
+        finite &= poolRowPair(half, 12 * pitch, pitch, tiles, bias, relu, z, zOff, at, in, 2 * pitch);
+        if (!finite) nonFinite = true;
+    }
+
+    /**
+     * Output rows a and a+1 of every tile (their A^T M rows from {@code from}, six planes {@code p} apart, the second
+     * 6p on), across with A as {@link #acrossRowA}, + bias; the left window (columns 0, 1) and the right one (2, 3)
+     * maxed over both rows, then ReLU, scattered to z at zOff + at[slot + t] where in[slot + t] ({@code slot}: the
+     * left window's table plane, the right's p after). Returns whether every value was finite before the ReLU.
+     */
+    private static boolean poolRowPair(float[] half, int from, int p, int n, float bias, boolean relu, float[] z, int zOff,
+                                       int[] at, boolean[] in, int slot) {
+        FloatVector probe = FloatVector.zero(SPECIES);   // stays 0 while every value is finite, NaN after
+        for (int t = 0; t < n; t += L) {
+            FloatVector m0 = FloatVector.fromArray(SPECIES, half, from + t), m1 = FloatVector.fromArray(SPECIES, half, from + p + t);
+            FloatVector m2 = FloatVector.fromArray(SPECIES, half, from + 2 * p + t), m3 = FloatVector.fromArray(SPECIES, half, from + 3 * p + t);
+            FloatVector m4 = FloatVector.fromArray(SPECIES, half, from + 4 * p + t), m5 = FloatVector.fromArray(SPECIES, half, from + 5 * p + t);
+            FloatVector p12 = m1.add(m2), d12 = m1.sub(m2), p34 = m3.add(m4), d34 = m3.sub(m4);
+            FloatVector c0 = m0.add(p12).add(p34).add(bias), c1 = d12.add(d34.mul(2f)).add(bias);
+            FloatVector c2 = p12.add(p34.mul(4f)).add(bias), c3 = d12.add(d34.mul(8f)).add(m5).add(bias);
+            int next = from + 6 * p;
+            m0 = FloatVector.fromArray(SPECIES, half, next + t);
+            m1 = FloatVector.fromArray(SPECIES, half, next + p + t);
+            m2 = FloatVector.fromArray(SPECIES, half, next + 2 * p + t);
+            m3 = FloatVector.fromArray(SPECIES, half, next + 3 * p + t);
+            m4 = FloatVector.fromArray(SPECIES, half, next + 4 * p + t);
+            m5 = FloatVector.fromArray(SPECIES, half, next + 5 * p + t);
+            p12 = m1.add(m2);
+            d12 = m1.sub(m2);
+            p34 = m3.add(m4);
+            d34 = m3.sub(m4);
+            FloatVector e0 = m0.add(p12).add(p34).add(bias), e1 = d12.add(d34.mul(2f)).add(bias);
+            FloatVector e2 = p12.add(p34.mul(4f)).add(bias), e3 = d12.add(d34.mul(8f)).add(m5).add(bias);
+            VectorMask<Float> past = SPECIES.indexInRange(t, n).not();
+            probe = probe.add(c0.add(c1).add(c2).add(c3).mul(0f).blend(0f, past));
+            probe = probe.add(e0.add(e1).add(e2).add(e3).mul(0f).blend(0f, past));
+            FloatVector left = c0.max(c1).max(e0.max(e1)), right = c2.max(c3).max(e2.max(e3));
+            if (relu) {
+                left = left.max(0f);
+                right = right.max(0f);
+            }
+            left.intoArray(z, zOff, at, slot + t, VectorMask.fromArray(SPECIES, in, slot + t));
+            right.intoArray(z, zOff, at, slot + p + t, VectorMask.fromArray(SPECIES, in, slot + p + t));
+        }
+        return !probe.test(VectorOperators.IS_NAN).anyTrue();
     }
 
     /**

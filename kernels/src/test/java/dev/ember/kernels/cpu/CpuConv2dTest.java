@@ -346,6 +346,54 @@ class CpuConv2dTest {
                 dev.ember.engine.Pool2dParams.of(2)) != null, "the 2x2/2 pool after a one-channel conv is fused");
     }
 
+    /**
+     * With a constant weight where Winograd F(4x4) runs the layer, conv2dMaxPool pools each 4x4 output tile in the
+     * output transform: the bits of the conv then the pool, for an odd output size (its last row and column dropped,
+     * a last tile row holding one window), an even one, padding, several chunks; a NaN in the input sends both forms
+     * to their fallback (im2col + GEMM then the pool), with the same bits.
+     */
+    @Test void convThenMaxPoolOnWinogradF4IsTheComposedOpsToTheBit() {
+        Rng rng = new Rng(45);
+        CpuBackend cpu = new CpuBackend();
+        dev.ember.engine.Pool2dParams pool = dev.ember.engine.Pool2dParams.of(2);
+        int[][] cases = {   // n, c, h, w, oc, pad
+            {32, 32, 13, 13, 64, 0},   // small_cnn's conv2 and pool2 at batch 32: 11x11 -> 5x5
+            {8, 32, 14, 18, 32, 1},    // 14x18 -> 7x9, padded
+            {4, 48, 16, 16, 32, 0},    // 14x14 -> 7x7: tiles 4 wide over 14, the last one half out
+            {4, 32, 64, 64, 48, 1}};   // 64x64 -> 32x32 in six chunks run side by side (wide tile rows)
+        int fused = 0;
+        for (int[] c : cases) {
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]), bias = randn(rng, c[4]);
+            Tensor w = Tensor.of(randn(rng, c[4], c[1], 3, 3).toFloatArray(), c[4], c[1], 3, 3);
+            w.storage().markConstant();
+            Conv2dParams p = new Conv2dParams(1, 1, c[5], c[5], 1, 1, 1);
+            Shape ys = p.outputShape(x.shape(), w.shape());
+            Winograd3x3F4 plan = Winograd3x3F4.plan(new Im2col(x.shape(), w.shape(), ys, p), p);
+            if (plan == null) continue;
+            fused++;
+            if (c[2] == 64) assertEquals(6, plan.chunks(), "the last case's chunks");
+            for (boolean relu : new boolean[] {true, false}) {
+                for (Tensor b : new Tensor[] {bias, null}) {
+                    Tensor composed = CpuPool2d.maxValues(CpuConv2d.forward(x, w, b, relu, p), pool);
+                    String what = java.util.Arrays.toString(c) + (relu ? " relu" : "") + (b == null ? " no bias" : "");
+                    assertTrue(CpuConv2d.forwardPooled(x, w, b, relu, p, pool) != null, what + ": fused");
+                    assertBitIdentical(composed, cpu.conv2dMaxPool(x, w, b, relu, p, pool), what);
+                }
+            }
+        }
+        assertEquals(4, fused, "every case takes F(4x4)");
+        float[] nanInput = randn(rng, 32, 32, 13, 13).toFloatArray();
+        nanInput[7 * 169 + 5 * 13 + 6] = Float.NaN;
+        Tensor xn = Tensor.of(nanInput, 32, 32, 13, 13);
+        Tensor wn = Tensor.of(randn(rng, 64, 32, 3, 3).toFloatArray(), 64, 32, 3, 3);
+        wn.storage().markConstant();
+        Conv2dParams p = Conv2dParams.of(1, 0);
+        assertEquals(null, CpuConv2d.forwardPooled(xn, wn, null, true, p, pool), "a NaN met F(4x4): the caller composes");
+        Tensor fusedNan = cpu.conv2dMaxPool(xn, wn, null, true, p, pool);
+        assertBitIdentical(CpuPool2d.maxValues(CpuConv2d.forward(xn, wn, null, true, p), pool), fusedNan, "NaN input");
+        assertTrue(Float.isNaN(fusedNan.toFloatArray()[2 * 25 + 2 * 5 + 2]), "the window over the NaN's conv outputs is NaN");
+    }
+
     @Test void backwardWeightIsTheChunkOrderSumOfItsChunks() {
         Rng rng = new Rng(36);
         Conv2dParams p = Conv2dParams.of(1, 0);
