@@ -86,7 +86,7 @@ final class CpuConv2d {
     /**
      * maxPool(forward(x, w, bias, relu, p), pool) without writing the convolution's output, where the pool is the plain
      * 2x2 stride-2 one and {@link SingleChannelConv} (a grayscale CNN's first layer) or, for a constant weight,
-     * {@link Winograd3x3F4} runs the layer; else null (the caller composes the two).
+     * {@link Winograd3x3F4} or a stride-1 {@link DirectConv} runs the layer; else null (the caller composes the two).
      */
     static Tensor forwardPooled(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Pool2dParams pool) {
         Shape ys = p.outputShape(x.shape(), w.shape()), zs = pool.outputShape(ys);
@@ -94,8 +94,13 @@ final class CpuConv2d {
         Im2col g = new Im2col(x.shape(), w.shape(), ys, p);
         SingleChannelConv direct = SingleChannelConv.plan(g, p);
         Tensor wc = w.contiguous();
-        Winograd3x3F4 wide = direct == null && constantWeight(wc) ? Winograd3x3F4.plan(g, p) : null;   // forward's first choice
-        if (direct == null && wide == null) return null;
+        boolean constant = constantWeight(wc);
+        Winograd3x3F4 wide = direct == null && constant ? Winograd3x3F4.plan(g, p) : null;   // forward's first choice
+        // forward's next: DirectConv ahead of F(2x2) for one image of few channels (small_cnn's conv2 at batch 1)
+        DirectConv few = direct == null && wide == null && constant && Winograd3x3.plan(g, p) != null && DirectConv.beforeWinograd(g, p)
+                ? DirectConv.plan(g, p) : null;
+        if (few != null && !few.poolable()) few = null;
+        if (direct == null && wide == null && few == null) return null;
         Tensor xc = x.contiguous();
         float[] xd = CpuMatmul.floats(xc), wd = CpuMatmul.floats(wc);
         int wBase = wc.offset();
@@ -103,6 +108,11 @@ final class CpuConv2d {
         float[] z = BufferPool.uninitialized(zs.numel());   // (N, OC, OH/2, OW/2), every element written
         if (direct != null) {
             direct.forwardPooled(xd, xc.offset(), wd, wBase, b, relu, z);
+            return Tensor.of(CpuStorage.wrap(z), zs);
+        }
+        if (few != null) {
+            float[] u = wc.storage().derived(new DirectWeightKey(wBase, g.oc, g.rows), () -> DirectConv.pack(wd, wBase, g.oc, g.rows));
+            few.forwardPooled(xd, xc.offset(), u, b, relu, z);
             return Tensor.of(CpuStorage.wrap(z), zs);
         }
         Winograd3x3F4.Weight u = wc.storage().derived(new WinogradF4WeightKey(wBase, g.oc, g.c), () -> Winograd3x3F4.transform(wd, wBase, g.oc, g.c));

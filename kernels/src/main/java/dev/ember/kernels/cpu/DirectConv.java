@@ -64,8 +64,8 @@ final class DirectConv {
     private final int mixedFrom;
     /** Stride 1 without padding: the source is x itself, not a copy. */
     private final boolean inPlace;
-    /** Scatter map of an output vector: lane o at o * OH*OW. */
-    private final int[] lanes;
+    /** Scatter map of an output vector: lane o at o * OH*OW; of a pooled one ({@link #forwardPooled}) at o * (OH/2)*(OW/2). */
+    private final int[] lanes, poolLanes;
     /** A panel's taps: tap t's PB values at t * PB. */
     private final int[] panelTap;
     /** Which padded rows any tap reads, and whether any reads the odd column phase at stride 2 (not a 1x1/2 layer). */
@@ -147,7 +147,11 @@ final class DirectConv {
             }
         }
         lanes = new int[L];
-        for (int o = 0; o < L; o++) lanes[o] = o * oh * ow;
+        poolLanes = new int[L];
+        for (int o = 0; o < L; o++) {
+            lanes[o] = o * oh * ow;
+            poolLanes[o] = o * (oh / 2) * (ow / 2);
+        }
         panelTap = new int[k];
         for (int t = 0; t < k; t++) panelTap[t] = t * PB;
     }
@@ -205,25 +209,15 @@ final class DirectConv {
     /** Per-thread accumulators, row buffer and panels; the source (a split copy of x), built on the calling thread's and read by all. */
     private static final class Scratch {
         final float[] acc = new float[PB * OB];
-        float[] row = new float[0], source = new float[0], panels = new float[0];
+        float[] row = new float[0], source = new float[0], panels = new float[0], pair = new float[0];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /** y (N, OC, OH, OW) = conv(x (N, C, H, W) at xBase, packed weight) + bias (may be null), ReLU'd if asked. */
     void forward(float[] x, int xBase, float[] packed, float[] bias, boolean relu, float[] y) {
-        float[] src;
-        int base;
-        if (inPlace) {
-            src = x;
-            base = xBase;
-        } else {
-            Scratch mine = SCRATCH.get();
-            float[] source = mine.source = Winograd3x3.grow(mine.source, sw * phaseSize + PB + L);   // a last run's reads past
-            Parallel.forRange(n * c * hp, Parallel.grain(n * c * hp, 16), (lo, hi) -> split(x, xBase, source, lo, hi));
-            src = source;
-            base = 0;
-        }
+        float[] src = source(x, xBase);
+        int base = inPlace ? xBase : 0;
         // Jobs: a group of tiles per thread (every block's weight is read once per group from that core's L2), times
         // parts of the blocks where there are fewer groups than threads. A group's mixed tiles are gathered into
         // panels once, by the thread that multiplies them.
@@ -246,6 +240,59 @@ final class DirectConv {
                         if (q < mixedFrom) tile(k, tap, packed, b * k * OB, src, base + at[q * PB], s.acc);
                         else tile(k, panelTap, packed, b * k * OB, panels, (q - firstMixed) * k * PB, s.acc);
                         store(s.acc, q, Math.min(OB, oc - b * OB) / L, bias, b * OB, relu, y);
+                    }
+                }
+            }
+        });
+    }
+
+    /** The array tiles read: x itself (stride 1 unpadded, from xBase), or the calling thread's split copy (from 0). */
+    private float[] source(float[] x, int xBase) {
+        if (inPlace) return x;
+        Scratch mine = SCRATCH.get();
+        float[] source = mine.source = Winograd3x3.grow(mine.source, sw * phaseSize + PB + L);   // a last run's reads past
+        Parallel.forRange(n * c * hp, Parallel.grain(n * c * hp, 16), (lo, hi) -> split(x, xBase, source, lo, hi));
+        return source;
+    }
+
+    /** Whether {@link #forwardPooled} takes this layer: stride 1 (one image's tiles at the source's pitch). */
+    boolean poolable() { return flat && n == 1 && oh >= 2 && ow >= 2 && wq + ow >= PB; }
+
+    /**
+     * The 2x2 stride-2 max pool of {@link #forward}'s y, z (1, OC, OH/2, OW/2), without writing y. A job is one pooled
+     * row j: output rows 2j and 2j+1 are positions [2j*Wq, 2j*Wq + Wq + OW) of the source's pitch, run in tiles (the last
+     * one moved back to end at the last position: a few positions computed twice, the same bits) whose accumulators
+     * land pixel-major in a row-pair buffer; each window's four pixels, + bias, are maxed and ReLU'd by vectors of
+     * channels and scattered to z. Max is exact, so z is the bits of pooling forward's y. small_cnn's conv2 and pool2 at
+     * batch 1: the conv's scattered output and the pool's pass over it.
+     */
+    void forwardPooled(float[] x, int xBase, float[] packed, float[] bias, boolean relu, float[] z) {
+        if (!poolable()) throw new IllegalStateException("not a stride-1 plan of one image");
+        float[] src = source(x, xBase);
+        int base = inPlace ? xBase : 0;
+        int ph = oh / 2, pw = ow / 2, span = wq + ow, perPair = (span + PB - 1) / PB, blocks = (oc + OB - 1) / OB;
+        FloatVector zero = FloatVector.zero(SPECIES);
+        Parallel.forRange(ph, 1, (lo, hi) -> {
+            Scratch s = SCRATCH.get();
+            float[] pair = s.pair = Winograd3x3.grow(s.pair, perPair * PB * OB);   // (positions, OB) of the row pair
+            for (int j = lo; j < hi; j++) {
+                int first = 2 * j * wq;
+                for (int b = 0; b < blocks; b++) {
+                    for (int i = 0; i < perPair; i++) {
+                        int at = Math.min(i * PB, span - PB);
+                        tile(k, tap, packed, b * k * OB, src, base + first + at, s.acc);
+                        System.arraycopy(s.acc, 0, pair, at * OB, PB * OB);
+                    }
+                    for (int v = 0; v < Math.min(OB, oc - b * OB) / L; v++) {
+                        int oc0 = b * OB + v * L;
+                        FloatVector bv = bias == null ? zero : FloatVector.fromArray(SPECIES, bias, oc0);
+                        for (int q = 0; q < pw; q++) {
+                            int top = 2 * q * OB + v * L, low = (wq + 2 * q) * OB + v * L;
+                            FloatVector m = FloatVector.fromArray(SPECIES, pair, top).add(bv).max(FloatVector.fromArray(SPECIES, pair, top + OB).add(bv))
+                                    .max(FloatVector.fromArray(SPECIES, pair, low).add(bv).max(FloatVector.fromArray(SPECIES, pair, low + OB).add(bv)));
+                            if (relu) m = m.max(zero);
+                            m.intoArray(z, oc0 * ph * pw + j * pw + q, poolLanes, 0);
+                        }
                     }
                 }
             }

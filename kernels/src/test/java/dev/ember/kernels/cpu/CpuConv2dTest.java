@@ -394,6 +394,49 @@ class CpuConv2dTest {
         assertTrue(Float.isNaN(fusedNan.toFloatArray()[2 * 25 + 2 * 5 + 2]), "the window over the NaN's conv outputs is NaN");
     }
 
+    /**
+     * With a constant weight where DirectConv runs a stride-1 layer of one image (ahead of F(2x2)), conv2dMaxPool pools
+     * each pair of output rows from a row-pair buffer: the bits of the conv then the pool, unpadded (x read in place) or
+     * padded (the split source), odd and even output sizes, a block of three vectors of channels; a NaN in the input
+     * reaches the windows over it in both forms.
+     */
+    @Test void convThenMaxPoolOnDirectConvIsTheComposedOpsToTheBit() {
+        Rng rng = new Rng(46);
+        CpuBackend cpu = new CpuBackend();
+        dev.ember.engine.Pool2dParams pool = dev.ember.engine.Pool2dParams.of(2);
+        int[][] cases = {   // c, h, w, oc, pad
+            {32, 13, 13, 64, 0},   // small_cnn's conv2 and pool2 at batch 1: 11x11 -> 5x5, x read in place
+            {32, 14, 12, 32, 1},   // padded: 14x12 -> 7x6
+            {40, 11, 12, 48, 0},   // 9x10 -> 4x5, 48 channels
+            {32, 12, 11, 32, 1}};  // 12x11 -> 6x5, padded, an odd width
+        for (int[] c : cases) {
+            Tensor x = randn(rng, 1, c[0], c[1], c[2]), bias = randn(rng, c[3]);
+            Tensor w = Tensor.of(randn(rng, c[3], c[0], 3, 3).toFloatArray(), c[3], c[0], 3, 3);
+            w.storage().markConstant();
+            Conv2dParams p = new Conv2dParams(1, 1, c[4], c[4], 1, 1, 1);
+            Im2col g = new Im2col(x.shape(), w.shape(), p.outputShape(x.shape(), w.shape()), p);
+            assertTrue(Winograd3x3F4.plan(g, p) == null && Winograd3x3.plan(g, p) != null && DirectConv.beforeWinograd(g, p)
+                    && DirectConv.plan(g, p).poolable(), java.util.Arrays.toString(c) + " takes DirectConv");
+            for (boolean relu : new boolean[] {true, false}) {
+                for (Tensor b : new Tensor[] {bias, null}) {
+                    Tensor composed = CpuPool2d.maxValues(CpuConv2d.forward(x, w, b, relu, p), pool);
+                    String what = java.util.Arrays.toString(c) + (relu ? " relu" : "") + (b == null ? " no bias" : "");
+                    assertTrue(CpuConv2d.forwardPooled(x, w, b, relu, p, pool) != null, what + ": fused");
+                    assertBitIdentical(composed, cpu.conv2dMaxPool(x, w, b, relu, p, pool), what);
+                }
+            }
+        }
+        float[] nanInput = randn(rng, 1, 32, 13, 13).toFloatArray();
+        nanInput[3 * 169 + 6 * 13 + 2] = Float.NaN;
+        Tensor xn = Tensor.of(nanInput, 1, 32, 13, 13);
+        Tensor wn = Tensor.of(randn(rng, 64, 32, 3, 3).toFloatArray(), 64, 32, 3, 3);
+        wn.storage().markConstant();
+        Conv2dParams p = Conv2dParams.of(1, 0);
+        Tensor fusedNan = cpu.conv2dMaxPool(xn, wn, null, true, p, pool);
+        assertBitIdentical(CpuPool2d.maxValues(CpuConv2d.forward(xn, wn, null, true, p), pool), fusedNan, "NaN input");
+        assertTrue(Float.isNaN(fusedNan.toFloatArray()[5 * 25 + 2 * 5]), "the window over the NaN's conv outputs is NaN");
+    }
+
     @Test void backwardWeightIsTheChunkOrderSumOfItsChunks() {
         Rng rng = new Rng(36);
         Conv2dParams p = Conv2dParams.of(1, 0);
