@@ -248,7 +248,9 @@ final class Winograd3x3F4 {
      * Output rows a and a+1 of every tile (their A^T M rows from {@code from}, six planes {@code p} apart, the second
      * 6p on), across with A as {@link #acrossRowA}, + bias; the left window (columns 0, 1) and the right one (2, 3)
      * maxed over both rows, then ReLU, scattered to z at zOff + at[slot + t] where in[slot + t] ({@code slot}: the
-     * left window's table plane, the right's p after). Returns whether every value was finite before the ReLU.
+     * left window's table plane, the right's p after). Returns whether every value was finite before the ReLU. The
+     * across-row arithmetic repeats acrossRowA's, for both rows: Java returns no tuple of vectors, and a helper passed
+     * or returning vectors boxes them wherever C2 leaves it out of line.
      */
     private static boolean poolRowPair(float[] half, int from, int p, int n, float bias, boolean relu, float[] z, int zOff,
                                        int[] at, boolean[] in, int slot) {

@@ -364,29 +364,20 @@ class CpuConv2dTest {
         int fused = 0;
         for (int[] c : cases) {
             Tensor x = randn(rng, c[0], c[1], c[2], c[3]), bias = randn(rng, c[4]);
-            Tensor w = Tensor.of(randn(rng, c[4], c[1], 3, 3).toFloatArray(), c[4], c[1], 3, 3);
-            w.storage().markConstant();
+            Tensor w = constantWeight(rng, c[4], c[1]);
             Conv2dParams p = new Conv2dParams(1, 1, c[5], c[5], 1, 1, 1);
             Shape ys = p.outputShape(x.shape(), w.shape());
             Winograd3x3F4 plan = Winograd3x3F4.plan(new Im2col(x.shape(), w.shape(), ys, p), p);
             if (plan == null) continue;
             fused++;
             if (c[2] == 64) assertEquals(6, plan.chunks(), "the last case's chunks");
-            for (boolean relu : new boolean[] {true, false}) {
-                for (Tensor b : new Tensor[] {bias, null}) {
-                    Tensor composed = CpuPool2d.maxValues(CpuConv2d.forward(x, w, b, relu, p), pool);
-                    String what = java.util.Arrays.toString(c) + (relu ? " relu" : "") + (b == null ? " no bias" : "");
-                    assertTrue(CpuConv2d.forwardPooled(x, w, b, relu, p, pool) != null, what + ": fused");
-                    assertBitIdentical(composed, cpu.conv2dMaxPool(x, w, b, relu, p, pool), what);
-                }
-            }
+            assertFusedIsComposed(cpu, x, w, bias, p, pool, java.util.Arrays.toString(c));
         }
         assertEquals(4, fused, "every case takes F(4x4)");
         float[] nanInput = randn(rng, 32, 32, 13, 13).toFloatArray();
         nanInput[7 * 169 + 5 * 13 + 6] = Float.NaN;
         Tensor xn = Tensor.of(nanInput, 32, 32, 13, 13);
-        Tensor wn = Tensor.of(randn(rng, 64, 32, 3, 3).toFloatArray(), 64, 32, 3, 3);
-        wn.storage().markConstant();
+        Tensor wn = constantWeight(rng, 64, 32);
         Conv2dParams p = Conv2dParams.of(1, 0);
         assertEquals(null, CpuConv2d.forwardPooled(xn, wn, null, true, p, pool), "a NaN met F(4x4): the caller composes");
         Tensor fusedNan = cpu.conv2dMaxPool(xn, wn, null, true, p, pool);
@@ -411,30 +402,41 @@ class CpuConv2dTest {
             {32, 12, 11, 32, 1}};  // 12x11 -> 6x5, padded, an odd width
         for (int[] c : cases) {
             Tensor x = randn(rng, 1, c[0], c[1], c[2]), bias = randn(rng, c[3]);
-            Tensor w = Tensor.of(randn(rng, c[3], c[0], 3, 3).toFloatArray(), c[3], c[0], 3, 3);
-            w.storage().markConstant();
+            Tensor w = constantWeight(rng, c[3], c[0]);
             Conv2dParams p = new Conv2dParams(1, 1, c[4], c[4], 1, 1, 1);
             Im2col g = new Im2col(x.shape(), w.shape(), p.outputShape(x.shape(), w.shape()), p);
             assertTrue(Winograd3x3F4.plan(g, p) == null && Winograd3x3.plan(g, p) != null && DirectConv.beforeWinograd(g, p)
                     && DirectConv.plan(g, p).poolable(), java.util.Arrays.toString(c) + " takes DirectConv");
-            for (boolean relu : new boolean[] {true, false}) {
-                for (Tensor b : new Tensor[] {bias, null}) {
-                    Tensor composed = CpuPool2d.maxValues(CpuConv2d.forward(x, w, b, relu, p), pool);
-                    String what = java.util.Arrays.toString(c) + (relu ? " relu" : "") + (b == null ? " no bias" : "");
-                    assertTrue(CpuConv2d.forwardPooled(x, w, b, relu, p, pool) != null, what + ": fused");
-                    assertBitIdentical(composed, cpu.conv2dMaxPool(x, w, b, relu, p, pool), what);
-                }
-            }
+            assertFusedIsComposed(cpu, x, w, bias, p, pool, java.util.Arrays.toString(c));
         }
         float[] nanInput = randn(rng, 1, 32, 13, 13).toFloatArray();
         nanInput[3 * 169 + 6 * 13 + 2] = Float.NaN;
         Tensor xn = Tensor.of(nanInput, 1, 32, 13, 13);
-        Tensor wn = Tensor.of(randn(rng, 64, 32, 3, 3).toFloatArray(), 64, 32, 3, 3);
-        wn.storage().markConstant();
+        Tensor wn = constantWeight(rng, 64, 32);
         Conv2dParams p = Conv2dParams.of(1, 0);
         Tensor fusedNan = cpu.conv2dMaxPool(xn, wn, null, true, p, pool);
         assertBitIdentical(CpuPool2d.maxValues(CpuConv2d.forward(xn, wn, null, true, p), pool), fusedNan, "NaN input");
         assertTrue(Float.isNaN(fusedNan.toFloatArray()[5 * 25 + 2 * 5]), "the window over the NaN's conv outputs is NaN");
+    }
+
+    /** A 3x3 weight (OC, C, 3, 3) marked constant, as an inference session's initializer. */
+    private static Tensor constantWeight(Rng rng, int oc, int c) {
+        Tensor w = Tensor.of(randn(rng, oc, c, 3, 3).toFloatArray(), oc, c, 3, 3);
+        w.storage().markConstant();
+        return w;
+    }
+
+    /** conv2dMaxPool takes the fused path and gives the conv then the pool's bits, with and without ReLU and bias. */
+    private static void assertFusedIsComposed(CpuBackend cpu, Tensor x, Tensor w, Tensor bias, Conv2dParams p,
+                                              dev.ember.engine.Pool2dParams pool, String label) {
+        for (boolean relu : new boolean[] {true, false}) {
+            for (Tensor b : new Tensor[] {bias, null}) {
+                Tensor composed = CpuPool2d.maxValues(CpuConv2d.forward(x, w, b, relu, p), pool);
+                String what = label + (relu ? " relu" : "") + (b == null ? " no bias" : "");
+                assertTrue(CpuConv2d.forwardPooled(x, w, b, relu, p, pool) != null, what + ": fused");
+                assertBitIdentical(composed, cpu.conv2dMaxPool(x, w, b, relu, p, pool), what);
+            }
+        }
     }
 
     @Test void backwardWeightIsTheChunkOrderSumOfItsChunks() {
