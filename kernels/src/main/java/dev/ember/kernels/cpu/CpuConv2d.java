@@ -111,7 +111,8 @@ final class CpuConv2d {
             return Tensor.of(CpuStorage.wrap(z), zs);
         }
         if (few != null) {
-            float[] u = wc.storage().derived(new DirectWeightKey(wBase, g.oc, g.rows), () -> DirectConv.pack(wd, wBase, g.oc, g.rows));
+            float[] u = wc.storage().derived(new DirectWeightKey(wBase, g.oc, g.rows, DirectConv.POOLED_OB),
+                    () -> DirectConv.pack(wd, wBase, g.oc, g.rows, DirectConv.POOLED_OB));
             few.forwardPooled(xd, xc.offset(), u, b, relu, z);
             return Tensor.of(CpuStorage.wrap(z), zs);
         }
@@ -244,7 +245,7 @@ final class CpuConv2d {
     /** y by {@code plan}, with w packed for it once and kept with w's storage (a constant weight's). */
     private static Tensor direct(DirectConv plan, Tensor wc, float[] wd, int wBase, Im2col g, float[] xd, int xBase,
                                  float[] b, boolean relu, float[] y, Shape ys) {
-        float[] u = wc.storage().derived(new DirectWeightKey(wBase, g.oc, g.rows), () -> DirectConv.pack(wd, wBase, g.oc, g.rows));
+        float[] u = wc.storage().derived(new DirectWeightKey(wBase, g.oc, g.rows, DirectConv.OB), () -> DirectConv.pack(wd, wBase, g.oc, g.rows));
         plan.forward(xd, xBase, u, b, relu, y);
         return Tensor.of(CpuStorage.wrap(y), ys);
     }
@@ -311,7 +312,7 @@ final class CpuConv2d {
     private record PackedWeightKey(int offset, int oc, int rows, int groups) {}
 
     /** What a weight packed for {@link DirectConv} depends on besides the storage's values. */
-    private record DirectWeightKey(int offset, int oc, int k) {}
+    private record DirectWeightKey(int offset, int oc, int k, int block) {}
 
     /** What a Winograd-transformed conv weight depends on besides the storage's values. */
     private record WinogradWeightKey(int offset, int oc, int c) {}

@@ -46,6 +46,11 @@ final class DirectConv {
     static final int OB = 4 * L;
     /** Output pixels of a tile. */
     static final int PB = 6;
+    /**
+     * {@link #forwardPooled}'s tiles: twice the pixels, half the channels (two vectors), so that a pooled row's
+     * channel halves are separate jobs: small_cnn's 5 pooled rows make 10 even jobs, not 5 (3 and 2 on two threads).
+     */
+    static final int POOLED_OB = 2 * L, POOLED_PB = 12;
     /** Tiles of one group at most, in floats of their inputs (1 MB): a group's mixed tiles are gathered into panels by one thread. */
     private static final int GROUP_FLOATS = 1 << 18;
     /** {@code -Dember.directConv=false} leaves these layers on im2col + GEMM (to compare the two). */
@@ -197,12 +202,15 @@ final class DirectConv {
     }
 
     /** w (OC, K) at wBase packed as (OC/OB blocks, K, OB), zero past OC. */
-    static float[] pack(float[] wd, int wBase, int oc, int k) {
-        int blocks = (oc + OB - 1) / OB;
-        float[] packed = new float[blocks * k * OB];
+    static float[] pack(float[] wd, int wBase, int oc, int k) { return pack(wd, wBase, oc, k, OB); }
+
+    /** w (OC, K) at wBase packed as (OC/ob blocks, K, ob), zero past OC: ob = {@link #POOLED_OB} for {@link #forwardPooled}. */
+    static float[] pack(float[] wd, int wBase, int oc, int k, int ob) {
+        int blocks = (oc + ob - 1) / ob;
+        float[] packed = new float[Math.multiplyExact(blocks * ob, k)];
         for (int o = 0; o < oc; o++) {
-            int b = o / OB, lane = o % OB;
-            for (int t = 0; t < k; t++) packed[(b * k + t) * OB + lane] = wd[wBase + o * k + t];
+            int b = o / ob, lane = o % ob;
+            for (int t = 0; t < k; t++) packed[(b * k + t) * ob + lane] = wd[wBase + o * k + t];
         }
         return packed;
     }
@@ -257,43 +265,42 @@ final class DirectConv {
     }
 
     /** Whether {@link #forwardPooled} takes this layer: stride 1 (one image's tiles at the source's pitch). */
-    boolean poolable() { return flat && n == 1 && oh >= 2 && ow >= 2 && wq + ow >= PB; }
+    boolean poolable() { return flat && n == 1 && oh >= 2 && ow >= 2 && wq + ow >= POOLED_PB; }
 
     /**
-     * The 2x2 stride-2 max pool of {@link #forward}'s y, z (1, OC, OH/2, OW/2), without writing y. A job is one pooled
-     * row j: output rows 2j and 2j+1 are positions [2j*Wq, 2j*Wq + Wq + OW) of the source's pitch, run in tiles (the last
-     * one moved back to end at the last position: a few positions computed twice, the same bits) whose accumulators
-     * land pixel-major in a row-pair buffer; each window's four pixels, + bias, are maxed and ReLU'd by vectors of
-     * channels and scattered to z. Max is exact, so z is the bits of pooling forward's y. small_cnn's conv2 and pool2 at
-     * batch 1: the conv's scattered output and the pool's pass over it.
+     * The 2x2 stride-2 max pool of {@link #forward}'s y, z (1, OC, OH/2, OW/2), without writing y; the weight packed
+     * with {@link #POOLED_OB}. A job is one pooled row j and one block of channels: output rows 2j and 2j+1 are
+     * positions [2j*Wq, 2j*Wq + Wq + OW) of the source's pitch, run in tiles of {@link #POOLED_PB} (the last one moved
+     * back to end at the last position: a few positions computed twice, the same bits) whose accumulators land
+     * pixel-major in a row-pair buffer; each window's four pixels, + bias, are maxed and ReLU'd by vectors of channels
+     * and scattered to z. Every output is the same fma chain as forward's, and max is exact, so z is the bits of
+     * pooling forward's y.
      */
     void forwardPooled(float[] x, int xBase, float[] packed, float[] bias, boolean relu, float[] z) {
         if (!poolable()) throw new IllegalStateException("not a stride-1 plan of one image");
         float[] src = source(x, xBase);
         int base = inPlace ? xBase : 0;
-        int ph = oh / 2, pw = ow / 2, span = wq + ow, perPair = (span + PB - 1) / PB, blocks = (oc + OB - 1) / OB;
+        int ph = oh / 2, pw = ow / 2, span = wq + ow, perPair = (span + POOLED_PB - 1) / POOLED_PB;
+        int blocks = (oc + POOLED_OB - 1) / POOLED_OB;
         FloatVector zero = FloatVector.zero(SPECIES);
-        Parallel.forRange(ph, 1, (lo, hi) -> {
+        Parallel.forRange(ph * blocks, 1, (lo, hi) -> {
             Scratch s = SCRATCH.get();
-            float[] pair = s.pair = Winograd3x3.grow(s.pair, perPair * PB * OB);   // (positions, OB) of the row pair
-            for (int j = lo; j < hi; j++) {
-                int first = 2 * j * wq;
-                for (int b = 0; b < blocks; b++) {
-                    for (int i = 0; i < perPair; i++) {
-                        int at = Math.min(i * PB, span - PB);
-                        tile(k, tap, packed, b * k * OB, src, base + first + at, s.acc);
-                        System.arraycopy(s.acc, 0, pair, at * OB, PB * OB);
-                    }
-                    for (int v = 0; v < Math.min(OB, oc - b * OB) / L; v++) {
-                        int oc0 = b * OB + v * L;
-                        FloatVector bv = bias == null ? zero : FloatVector.fromArray(SPECIES, bias, oc0);
-                        for (int q = 0; q < pw; q++) {
-                            int top = 2 * q * OB + v * L, low = (wq + 2 * q) * OB + v * L;
-                            FloatVector m = FloatVector.fromArray(SPECIES, pair, top).add(bv).max(FloatVector.fromArray(SPECIES, pair, top + OB).add(bv))
-                                    .max(FloatVector.fromArray(SPECIES, pair, low).add(bv).max(FloatVector.fromArray(SPECIES, pair, low + OB).add(bv)));
-                            if (relu) m = m.max(zero);
-                            m.intoArray(z, oc0 * ph * pw + j * pw + q, poolLanes, 0);
-                        }
+            float[] pair = s.pair = Winograd3x3.grow(s.pair, perPair * POOLED_PB * POOLED_OB);   // (positions, POOLED_OB)
+            for (int job = lo; job < hi; job++) {
+                int j = job / blocks, b = job % blocks, first = 2 * j * wq;
+                for (int i = 0; i < perPair; i++) {
+                    int at = Math.min(i * POOLED_PB, span - POOLED_PB);
+                    tileWide(k, tap, packed, b * k * POOLED_OB, src, base + first + at, pair, at * POOLED_OB);
+                }
+                for (int v = 0; v < Math.min(POOLED_OB, oc - b * POOLED_OB) / L; v++) {
+                    int oc0 = b * POOLED_OB + v * L;
+                    FloatVector bv = bias == null ? zero : FloatVector.fromArray(SPECIES, bias, oc0);
+                    for (int q = 0; q < pw; q++) {
+                        int top = 2 * q * POOLED_OB + v * L, low = (wq + 2 * q) * POOLED_OB + v * L;
+                        FloatVector m = FloatVector.fromArray(SPECIES, pair, top).add(bv).max(FloatVector.fromArray(SPECIES, pair, top + POOLED_OB).add(bv))
+                                .max(FloatVector.fromArray(SPECIES, pair, low).add(bv).max(FloatVector.fromArray(SPECIES, pair, low + POOLED_OB).add(bv)));
+                        if (relu) m = m.max(zero);
+                        m.intoArray(z, oc0 * ph * pw + j * pw + q, poolLanes, 0);
                     }
                 }
             }
@@ -420,6 +427,82 @@ final class DirectConv {
         a51.intoArray(acc, 5 * OB + L);
         a52.intoArray(acc, 5 * OB + 2 * L);
         a53.intoArray(acc, 5 * OB + 3 * L);
+    }
+
+    /**
+     * acc (POOLED_PB, POOLED_OB) at accOff = a run of POOLED_PB inputs (src[at + tap[t] + p]) times a block of the
+     * weight packed with POOLED_OB at wOff: {@link #tile}'s chains with 12 broadcasts and two weight vectors a step.
+     */
+    static void tileWide(int k, int[] tap, float[] wp, int wOff, float[] src, int at, float[] acc, int accOff) {
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z;
+        FloatVector a30 = z, a31 = z, a40 = z, a41 = z, a50 = z, a51 = z;
+        FloatVector a60 = z, a61 = z, a70 = z, a71 = z, a80 = z, a81 = z;
+        FloatVector a90 = z, a91 = z, a100 = z, a101 = z, a110 = z, a111 = z;
+        for (int t = 0; t < k; t++) {
+            int wi = wOff + t * POOLED_OB, xi = at + tap[t];
+            FloatVector w0 = FloatVector.fromArray(SPECIES, wp, wi), w1 = FloatVector.fromArray(SPECIES, wp, wi + L);
+            FloatVector v = FloatVector.broadcast(SPECIES, src[xi]);
+            a00 = w0.fma(v, a00);
+            a01 = w1.fma(v, a01);
+            v = FloatVector.broadcast(SPECIES, src[xi + 1]);
+            a10 = w0.fma(v, a10);
+            a11 = w1.fma(v, a11);
+            v = FloatVector.broadcast(SPECIES, src[xi + 2]);
+            a20 = w0.fma(v, a20);
+            a21 = w1.fma(v, a21);
+            v = FloatVector.broadcast(SPECIES, src[xi + 3]);
+            a30 = w0.fma(v, a30);
+            a31 = w1.fma(v, a31);
+            v = FloatVector.broadcast(SPECIES, src[xi + 4]);
+            a40 = w0.fma(v, a40);
+            a41 = w1.fma(v, a41);
+            v = FloatVector.broadcast(SPECIES, src[xi + 5]);
+            a50 = w0.fma(v, a50);
+            a51 = w1.fma(v, a51);
+            v = FloatVector.broadcast(SPECIES, src[xi + 6]);
+            a60 = w0.fma(v, a60);
+            a61 = w1.fma(v, a61);
+            v = FloatVector.broadcast(SPECIES, src[xi + 7]);
+            a70 = w0.fma(v, a70);
+            a71 = w1.fma(v, a71);
+            v = FloatVector.broadcast(SPECIES, src[xi + 8]);
+            a80 = w0.fma(v, a80);
+            a81 = w1.fma(v, a81);
+            v = FloatVector.broadcast(SPECIES, src[xi + 9]);
+            a90 = w0.fma(v, a90);
+            a91 = w1.fma(v, a91);
+            v = FloatVector.broadcast(SPECIES, src[xi + 10]);
+            a100 = w0.fma(v, a100);
+            a101 = w1.fma(v, a101);
+            v = FloatVector.broadcast(SPECIES, src[xi + 11]);
+            a110 = w0.fma(v, a110);
+            a111 = w1.fma(v, a111);
+        }
+        a00.intoArray(acc, accOff + 0 * POOLED_OB);
+        a01.intoArray(acc, accOff + 0 * POOLED_OB + L);
+        a10.intoArray(acc, accOff + 1 * POOLED_OB);
+        a11.intoArray(acc, accOff + 1 * POOLED_OB + L);
+        a20.intoArray(acc, accOff + 2 * POOLED_OB);
+        a21.intoArray(acc, accOff + 2 * POOLED_OB + L);
+        a30.intoArray(acc, accOff + 3 * POOLED_OB);
+        a31.intoArray(acc, accOff + 3 * POOLED_OB + L);
+        a40.intoArray(acc, accOff + 4 * POOLED_OB);
+        a41.intoArray(acc, accOff + 4 * POOLED_OB + L);
+        a50.intoArray(acc, accOff + 5 * POOLED_OB);
+        a51.intoArray(acc, accOff + 5 * POOLED_OB + L);
+        a60.intoArray(acc, accOff + 6 * POOLED_OB);
+        a61.intoArray(acc, accOff + 6 * POOLED_OB + L);
+        a70.intoArray(acc, accOff + 7 * POOLED_OB);
+        a71.intoArray(acc, accOff + 7 * POOLED_OB + L);
+        a80.intoArray(acc, accOff + 8 * POOLED_OB);
+        a81.intoArray(acc, accOff + 8 * POOLED_OB + L);
+        a90.intoArray(acc, accOff + 9 * POOLED_OB);
+        a91.intoArray(acc, accOff + 9 * POOLED_OB + L);
+        a100.intoArray(acc, accOff + 10 * POOLED_OB);
+        a101.intoArray(acc, accOff + 10 * POOLED_OB + L);
+        a110.intoArray(acc, accOff + 11 * POOLED_OB);
+        a111.intoArray(acc, accOff + 11 * POOLED_OB + L);
     }
 
     /** Tile q's first {@code vectors} vectors of channels, + bias and ReLU as {@link CpuConv2d#biasRelu}, scattered to y. */
