@@ -409,6 +409,12 @@ class CpuConv2dTest {
                     && DirectConv.plan(g, p).poolable(), java.util.Arrays.toString(c) + " takes DirectConv");
             assertFusedIsComposed(cpu, x, w, bias, p, pool, java.util.Arrays.toString(c));
         }
+        // an input that is a view at an offset (the second image of two): DirectConv reads x in place from there
+        Tensor two = randn(rng, 2, 32, 13, 13), second = two.slice(0, 1, 2), copy = Tensor.of(second.toFloatArray(), 1, 32, 13, 13);
+        Tensor wv = constantWeight(rng, 64, 32), bv = randn(rng, 64);
+        Conv2dParams unpadded = Conv2dParams.of(1, 0);
+        assertBitIdentical(cpu.conv2dMaxPool(copy, wv, bv, true, unpadded, pool), cpu.conv2dMaxPool(second, wv, bv, true, unpadded, pool), "a view at an offset, pooled");
+        assertBitIdentical(CpuConv2d.forward(copy, wv, bv, true, unpadded), CpuConv2d.forward(second, wv, bv, true, unpadded), "a view at an offset");
         float[] nanInput = randn(rng, 1, 32, 13, 13).toFloatArray();
         nanInput[3 * 169 + 6 * 13 + 2] = Float.NaN;
         Tensor xn = Tensor.of(nanInput, 1, 32, 13, 13);
