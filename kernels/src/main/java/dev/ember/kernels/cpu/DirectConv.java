@@ -36,7 +36,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Where it pays (resnet18 at 1x3x224x224, in the model, alternating JVMs): layer2's 3x3/2 conv 1046-1093 -> 877-891
  * us and its 1x1/2 shortcut 224-238 -> 202-204; the im2col + GEMM path built a 576 x 784 column matrix for the first.
  * small_cnn's 32 -> 64 conv at batch 1 (ahead of Winograd, {@link #beforeWinograd}): 53-56 -> 44-47 us with panels,
- * 37-40 in place; with its 2x2 max pool ({@link #forwardPooled}, tiles by pooled row) 39-40 -> 29-30 for the two.
+ * 37-40 in place; with its 2x2 max pool ({@link #forwardPooled}: jobs by pooled row and channel half, tiles of 12
+ * pixels x 32 channels) 39-40 -> 20-21 for the two.
  * Where it does not pay, it is not planned (see {@link #plan}).
  */
 final class DirectConv {
