@@ -37,7 +37,7 @@ final class CpuMatmul {
         if (batches == 1 && m == 1 && Sgemm.PackedA.ENABLED && bv.storage().isConstant() && (long) n * k >= Sgemm.SMALL) {
             // one row times a constant weight (a classifier at batch 1): B packed once as Gemv's blocks of outputs and
             // kept. Every element is the same fma chain as C = A·B's.
-            float[] packed = bv.storage().derived(new GemvWeightKey(bv.offset(), n, k, bRow, bCol), () -> Gemv.pack(bData, bv.offset(), bRow, bCol, n, k));
+            float[] packed = bv.storage().derived(new WeightKey(Form.GEMV, bv.offset(), n, k, bRow, bCol), () -> Gemv.pack(bData, bv.offset(), bRow, bCol, n, k));
             Gemv.gemv(n, k, packed, aData, av.offset(), aCol, out);
             return Tensor.of(CpuStorage.wrap(out), outShape);
         }
@@ -52,7 +52,7 @@ final class CpuMatmul {
             // would pack B on every call (2 MB for resnet18's 1000x512 weight); it is packed once and kept. It was
             // C^T = B^T A^T with B^T packed as A, which gathered the activations column by column and transposed C
             // back: small_cnn's 32x1600 -> 128 ran 86-90 us, on two threads barely faster than on one (99).
-            Sgemm.PackedB packed = bv.storage().derived(new PackedWeightKey(bv.offset(), n, k, bRow, bCol), () -> Sgemm.PackedB.of(k, n, bData, bv.offset(), bRow, bCol));
+            Sgemm.PackedB packed = bv.storage().derived(new WeightKey(Form.PACKED_B, bv.offset(), n, k, bRow, bCol), () -> Sgemm.PackedB.of(k, n, bData, bv.offset(), bRow, bCol));
             Sgemm.gemm(m, n, k, aData, av.offset(), aRow, aCol, packed, out, 0, n, false);
             return Tensor.of(CpuStorage.wrap(out), outShape);
         }
@@ -77,19 +77,16 @@ final class CpuMatmul {
         return Tensor.of(CpuStorage.wrap(out), outShape);
     }
 
-    /** What a weight packed for {@link Gemv} depends on besides the storage's values. */
-    private record GemvWeightKey(int offset, int n, int k, int bRow, int bCol) {}
+    /** The forms a constant B is kept in: {@link Gemv}'s blocks, Sgemm's packed B, and B^T packed as Sgemm's A. */
+    private enum Form { GEMV, PACKED_B, PACKED_B_TRANSPOSED }
 
-    /** What a packed B^T depends on besides the storage's values. */
-    private record TransposedWeightKey(int offset, int n, int k, int bRow, int bCol) {}
-
-    /** What a packed B depends on besides the storage's values. */
-    private record PackedWeightKey(int offset, int n, int k, int bRow, int bCol) {}
+    /** What a kept form of B depends on besides the storage's values. */
+    private record WeightKey(Form form, int offset, int n, int k, int bRow, int bCol) {}
 
     /** B^T (N, K) of a constant B (K, N), packed for Sgemm once and kept with B's storage. */
     private static Sgemm.PackedA packedTransposed(Tensor bv, float[] bData, int n, int k) {
         int bOff = bv.offset(), bRow = bv.stride(-2), bCol = bv.stride(-1);
-        return bv.storage().derived(new TransposedWeightKey(bOff, n, k, bRow, bCol), () -> Sgemm.PackedA.of(n, k, bData, bOff, bCol, bRow));
+        return bv.storage().derived(new WeightKey(Form.PACKED_B_TRANSPOSED, bOff, n, k, bRow, bCol), () -> Sgemm.PackedA.of(n, k, bData, bOff, bCol, bRow));
     }
 
     /** {@code t} itself when its last two axes can feed Sgemm's packing directly, else a contiguous copy. */
