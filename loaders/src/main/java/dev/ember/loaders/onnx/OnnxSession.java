@@ -155,9 +155,9 @@ public final class OnnxSession {
     }
 
     /**
-     * Pairs a node with the one node that reads its only output (Conv then Relu) where the resolver has a fused op
-     * for them: the producer's step then runs the fused op and writes the consumer's outputs, the consumer's step
-     * does nothing. Values and gradients are the same; only the intermediate value is never made.
+     * Chains a node with the node that reads its only output, and so on (Conv, Relu, MaxPool), as far as the resolver
+     * has a fused op for the chain: the first node's step then runs the fused op and writes the last node's outputs,
+     * the others' steps do nothing. Values and gradients are the same; only the intermediate values are never made.
      */
     private void fuse(OpResolver resolver) {
         Map<String, Integer> readers = new HashMap<>();

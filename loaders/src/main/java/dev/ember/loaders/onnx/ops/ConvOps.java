@@ -44,12 +44,9 @@ final class ConvOps {
         if (x.rank() == 4 && w.rank() == 4) {
             Args.requireFloat(node, x, "X");
             Args.requireFloat(node, w, "W");
-            int[] size = {x.dim(2), x.dim(3)}, k = {w.dim(2), w.dim(3)};
-            checkKernel(node, k);
-            Geometry g = Geometry.of(node, size, k);
-            int group = Args.toInt(node, node.attrInt("group", 1), "group");
+            Geometry g = geometry2d(node, x, w);
             if (g.symmetric()) {
-                Conv2dParams p = new Conv2dParams(g.strides()[0], g.strides()[1], g.padBegin()[0], g.padBegin()[1], g.dilations()[0], g.dilations()[1], group);
+                Conv2dParams p = params2d(node, g);
                 Shape ys = p.outputShape(x.shape(), w.shape());
                 Pool2dParams pp = PoolOps.enginePool(pool, new int[] {ys.dim(2), ys.dim(3)});
                 if (pp != null) return one(F.conv2dMaxPool(x, w, b, true, p, pp));
@@ -66,18 +63,29 @@ final class ConvOps {
             OnnxNode as2d = lift(node);
             return conv(as2d, x.unsqueeze(2), w.unsqueeze(2), b, relu).squeeze(2);
         }
-        int[] in = {x.dim(2), x.dim(3)}, k = {w.dim(2), w.dim(3)};
-        checkKernel(node, k);
-        Geometry g = Geometry.of(node, in, k);
-        int group = Args.toInt(node, node.attrInt("group", 1), "group");
-        int padH = Math.min(g.padBegin()[0], g.padEnd()[0]), padW = Math.min(g.padBegin()[1], g.padEnd()[1]);
+        Geometry g = geometry2d(node, x, w);
+        Conv2dParams p = params2d(node, g);
         Variable xp = x;
         if (!g.symmetric()) {   // the uneven remainder of the padding, as explicit zeros
+            int padH = p.padH(), padW = p.padW();
             long[] extra = {0, 0, g.padBegin()[0] - padH, g.padBegin()[1] - padW, 0, 0, g.padEnd()[0] - padH, g.padEnd()[1] - padW};
             xp = ShapeOps.pad(node, x, extra, "constant", 0);
         }
-        Conv2dParams p = new Conv2dParams(g.strides()[0], g.strides()[1], padH, padW, g.dilations()[0], g.dilations()[1], group);
         return F.conv2d(xp, w, b, relu, p);
+    }
+
+    /** The 2-D geometry of a Conv {@code node} over x (N, C, H, W) with w (OC, C/group, KH, KW), its kernel checked. */
+    private static Geometry geometry2d(OnnxNode node, Variable x, Variable w) {
+        int[] in = {x.dim(2), x.dim(3)}, k = {w.dim(2), w.dim(3)};
+        checkKernel(node, k);
+        return Geometry.of(node, in, k);
+    }
+
+    /** The engine's parameters for that geometry: the padding both sides share (all of it where it is symmetric). */
+    private static Conv2dParams params2d(OnnxNode node, Geometry g) {
+        int group = Args.toInt(node, node.attrInt("group", 1), "group");
+        int padH = Math.min(g.padBegin()[0], g.padEnd()[0]), padW = Math.min(g.padBegin()[1], g.padEnd()[1]);
+        return new Conv2dParams(g.strides()[0], g.strides()[1], padH, padW, g.dilations()[0], g.dilations()[1], group);
     }
 
     /**
