@@ -86,12 +86,13 @@ final class CpuConv2d {
     /**
      * maxPool(forward(x, w, bias, relu, p), pool) without writing the convolution's output, where the pool is the plain
      * 2x2 stride-2 one and {@link SingleChannelConv} (a grayscale CNN's first layer) or, for a constant weight,
-     * {@link Winograd3x3F4} or a stride-1 {@link DirectConv} runs the layer; else null (the caller composes the two).
+     * {@link Winograd3x3F4} or a stride-1 {@link DirectConv} runs the layer, or the pool is 3x3/2 and {@link Stride2Conv}
+     * runs it (resnet's stem); else null (the caller composes the two).
      */
     static Tensor forwardPooled(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Pool2dParams pool) {
         Shape ys = p.outputShape(x.shape(), w.shape()), zs = pool.outputShape(ys);
-        if (!CpuPool2d.halving(pool, ys.dim(2), ys.dim(3), zs.dim(2), zs.dim(3))) return null;
         Im2col g = new Im2col(x.shape(), w.shape(), ys, p);
+        if (!CpuPool2d.halving(pool, ys.dim(2), ys.dim(3), zs.dim(2), zs.dim(3))) return stridedPooled(x, w, bias, relu, p, pool, g, zs);
         SingleChannelConv direct = SingleChannelConv.plan(g, p);
         Tensor wc = w.contiguous();
         boolean constant = constantWeight(wc);
@@ -120,6 +121,26 @@ final class CpuConv2d {
         if (wide.forwardPooled(xd, xc.offset(), u, b, relu, z)) return Tensor.of(CpuStorage.wrap(z), zs);
         BufferPool.recycle(z);   // a NaN or an infinity met F(4x4): the two ops, as forward then takes im2col + GEMM
         return null;
+    }
+
+    /**
+     * The stem's convolution and its 3x3/2 max pool as one ({@link Stride2Conv#forwardPooled}) where forward would run
+     * the layer on {@link Stride2Conv}; else null.
+     */
+    private static Tensor stridedPooled(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Pool2dParams pool, Im2col g, Shape zs) {
+        if (!Stride2Conv.stemPool(pool)) return null;
+        Tensor wc = w.contiguous();
+        // forward's order: Winograd takes stride 1 only; SingleChannelConv, and TapConv for a changing weight, come first
+        if (SingleChannelConv.plan(g, p) != null || (!constantWeight(wc) && TapConv.plan(g, p, false) != null)) return null;
+        Stride2Conv strided = Stride2Conv.plan(g, p);
+        if (strided == null) return null;
+        Tensor xc = x.contiguous();
+        float[] xd = CpuMatmul.floats(xc), wd = CpuMatmul.floats(wc);
+        Sgemm.PackedA[] packed = packedWeights(wc, wd, wc.offset(), g);
+        float[] b = bias == null ? null : bias.contiguous().toFloatArray();   // (OC)
+        float[] z = BufferPool.uninitialized(zs.numel());   // (N, OC, PH, PW), every element written
+        strided.forwardPooled(xd, xc.offset(), wd, wc.offset(), packed == null ? null : packed[0], b, relu, pool, zs.dim(2), zs.dim(3), z);
+        return Tensor.of(CpuStorage.wrap(z), zs);
     }
 
     /**

@@ -223,15 +223,26 @@ final class CpuPool2d {
                 for (int i = 0; i < oh; i++) {
                     int h0 = Math.max(i * sh - ph, 0), h1 = Math.min(i * sh - ph + kh, h);
                     columnMax(xs, in + h0 * w, w, h1 - h0, rows, pw);
-                    for (int j = 0; j < ow; j += vector) {
-                        FloatVector a = FloatVector.fromArray(SPECIES, rows, 2 * j), b = FloatVector.fromArray(SPECIES, rows, 2 * j + vector);
-                        FloatVector c = FloatVector.fromArray(SPECIES, rows, 2 * j + 2), d = FloatVector.fromArray(SPECIES, rows, 2 * j + 2 + vector);
-                        a.rearrange(EVEN, b).max(a.rearrange(ODD, b)).max(c.rearrange(EVEN, d)).intoArray(out, j);
-                    }
+                    stemRow(rows, out, ow);
                     System.arraycopy(out, 0, y, (plane * oh + i) * ow, ow);
                 }
             }
         });
+    }
+
+    /**
+     * out[j] = max(rows[2j], rows[2j + 1], rows[2j + 2]) for j < ow, in whole vectors (out is roundUp(ow) long): one
+     * output row of 3-wide windows at column stride 2 from its rows' column max, which sits at rows[pw + x] with -inf
+     * around it. rows holds at least 2 * roundUp(ow) + 2 * L floats. Also {@link Stride2Conv#forwardPooled}'s, so
+     * that the fused stem gives these bits.
+     */
+    static void stemRow(float[] rows, float[] out, int ow) {
+        int vector = SPECIES.length();
+        for (int j = 0; j < ow; j += vector) {
+            FloatVector a = FloatVector.fromArray(SPECIES, rows, 2 * j), b = FloatVector.fromArray(SPECIES, rows, 2 * j + vector);
+            FloatVector c = FloatVector.fromArray(SPECIES, rows, 2 * j + 2), d = FloatVector.fromArray(SPECIES, rows, 2 * j + 2 + vector);
+            a.rearrange(EVEN, b).max(a.rearrange(ODD, b)).max(c.rearrange(EVEN, d)).intoArray(out, j);
+        }
     }
 
     /** Even lanes of two vectors side by side (lanes 0, 2, ..., 2L-2 of their concatenation); odd lanes. */

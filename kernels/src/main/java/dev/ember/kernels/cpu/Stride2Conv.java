@@ -5,6 +5,7 @@ import static dev.ember.kernels.cpu.SgemmKernel.MR;
 import static dev.ember.kernels.cpu.SgemmKernel.NR;
 
 import dev.ember.engine.Conv2dParams;
+import dev.ember.engine.Pool2dParams;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -70,9 +71,12 @@ final class Stride2Conv {
         return fits ? new Stride2Conv(g, p) : null;
     }
 
-    /** Per-thread buffers: a padded input row (deinterleaved into the phases) and a partial block's output. */
+    /**
+     * Per-thread buffers: a padded input row (deinterleaved into the phases), a partial block's output; for
+     * {@link #forwardPooled} the last three output rows, one channel's column max and one pooled row.
+     */
     private static final class Scratch {
-        float[] row = new float[0];
+        float[] row = new float[0], band = new float[0], columns = new float[0], pooled = new float[0];
         final float[] edge = new float[MR * NR];
     }
 
@@ -98,11 +102,72 @@ final class Stride2Conv {
                 Scratch s = SCRATCH.get();
                 for (int strip = 0; strip < strips; strip++) {
                     for (int r = lo; r < hi; r++) {
-                        outputRow(a, strip, phases, r, y, to, s.edge);
+                        outputRow(a, strip, phases, r, y, to + r * ow, oh * ow, s.edge);
                         for (int o = strip * MR; (bias != null || relu) && o < Math.min(oc, strip * MR + MR); o++) {
                             int at = to + (o * oh + r) * ow;
                             CpuConv2d.biasRelu(y, at, y, at, ow, bias == null ? 0f : bias[o], relu);
                         }
+                    }
+                }
+            });
+        }
+        if (packed == null) a.recycle();
+    }
+
+    /** Whether {@link #forwardPooled} runs this pool: 3x3 windows at stride 2 (resnet's stem pool, padding 1). */
+    static boolean stemPool(Pool2dParams q) {
+        return q.kernelH() == 3 && q.kernelW() == 3 && q.strideH() == 2 && q.strideW() == 2 && !q.ceilMode();
+    }
+
+    /**
+     * z (N, OC, PH, PW) = the {@link #stemPool} max pool q of {@link #forward}'s y, without writing y: resnet's stem
+     * wrote 3.2 MB of y per 224x224 image that its pool read back (in the model conv 1249 us against 970 alone, pool
+     * 249). resnet18 a call, the two forms alternating in one JVM: 1x3x224x224 14.94 -> 14.81 ms, 32x3x64x64 34.3 ->
+     * 33.5 ms. A thread takes a band of pooled rows; pooled row i needs output rows 2i - pad .. 2i - pad
+     * + 2, the first of which the row before computed, so it computes the other two (strip by strip, as forward) into
+     * a ring of the last three rows (OC x 3 x OW, in L2), then pools them channel by channel as {@link
+     * CpuPool2d#maxValues} does: the column max of the window's rows in row order, then {@link CpuPool2d#stemRow}.
+     * Each y element is forward's (one fma chain, + bias, ReLU) and the pool's arithmetic the same, so z is the bits
+     * of the two ops. A band's first row is computed again by the thread that takes it (one row of 112 per thread).
+     */
+    void forwardPooled(float[] x, int xBase, float[] wd, int wBase, Sgemm.PackedA packed, float[] bias, boolean relu,
+                       Pool2dParams q, int ph, int pw, float[] z) {
+        Sgemm.PackedA a = packed != null ? packed : Sgemm.PackedA.of(oc, k, wd, wBase, k, 1, true);
+        float[][] holder = PHASES.get();
+        float[] phases = holder[0] = Winograd3x3.grow(holder[0], 2 * phaseSize + NR);
+        int strips = (oc + MR - 1) / MR, pitch = roundUp(ow, L), wideOw = roundUp(pw, L);
+        int columns = Math.max(2 * wideOw + 2 * L, q.padW() + pitch);
+        for (int img = 0; img < n; img++) {
+            int from = xBase + img * c * h * w, to = img * oc * ph * pw;
+            Parallel.forRange(c * hp, Parallel.grain(c * hp, 16), (lo, hi) -> split(x, from, phases, lo, hi));
+            Parallel.forRange(ph, (ph + Parallel.THREADS - 1) / Parallel.THREADS, (lo, hi) -> {
+                Scratch s = SCRATCH.get();
+                float[] band = s.band = Winograd3x3.grow(s.band, oc * 3 * pitch);   // row r of channel o at (o*3 + r%3) * pitch
+                float[] cols = s.columns = Winograd3x3.grow(s.columns, columns);
+                float[] out = s.pooled = Winograd3x3.grow(s.pooled, wideOw);
+                Arrays.fill(cols, Float.NEGATIVE_INFINITY);
+                int done = -1;   // output rows up to this one are in the ring
+                for (int i = lo; i < hi; i++) {
+                    int r0 = Math.max(2 * i - q.padH(), 0), r1 = Math.min(2 * i - q.padH() + 3, oh), first = Math.max(r0, done + 1);
+                    for (int strip = 0; strip < strips; strip++) {
+                        for (int r = first; r < r1; r++) {
+                            outputRow(a, strip, phases, r, band, r % 3 * pitch, 3 * pitch, s.edge);
+                            for (int o = strip * MR; (bias != null || relu) && o < Math.min(oc, strip * MR + MR); o++) {
+                                int at = (o * 3 + r % 3) * pitch;
+                                CpuConv2d.biasRelu(band, at, band, at, ow, bias == null ? 0f : bias[o], relu);
+                            }
+                        }
+                    }
+                    done = r1 - 1;
+                    for (int o = 0; o < oc; o++) {
+                        for (int j = 0; j < pitch; j += L) {   // lanes past OW hold other values: reset below
+                            FloatVector m = FloatVector.fromArray(SPECIES, band, (o * 3 + r0 % 3) * pitch + j);
+                            for (int r = r0 + 1; r < r1; r++) m = m.max(FloatVector.fromArray(SPECIES, band, (o * 3 + r % 3) * pitch + j));
+                            m.intoArray(cols, q.padW() + j);
+                        }
+                        Arrays.fill(cols, q.padW() + ow, q.padW() + pitch, Float.NEGATIVE_INFINITY);
+                        CpuPool2d.stemRow(cols, out, pw);
+                        System.arraycopy(out, 0, z, to + (o * ph + i) * pw, pw);
                     }
                 }
             });
@@ -128,20 +193,21 @@ final class Stride2Conv {
     }
 
     /**
-     * Output row r of channels strip*MR .. +MR-1, in blocks of NR columns; the last block ends at the row's last column,
-     * over columns already written (the same values). A partial strip goes through {@code edge}.
+     * Output row r of channels strip*MR .. +MR-1 into dst, channel o's row at dstRow + o*pitch, in blocks of NR columns;
+     * the last block ends at the row's last column, over columns already written (the same values). A partial strip
+     * goes through {@code edge}.
      */
-    private void outputRow(Sgemm.PackedA a, int strip, float[] phases, int r, float[] y, int to, float[] edge) {
+    private void outputRow(Sgemm.PackedA a, int strip, float[] phases, int r, float[] dst, int dstRow, int pitch, float[] edge) {
         int row0 = strip * MR, rows = Math.min(MR, oc - row0), ic = row0 / Sgemm.MB * Sgemm.MB;
-        int aOff = a.offset(ic, 0) + (row0 - ic) * k, plane = oh * ow;
+        int aOff = a.offset(ic, 0) + (row0 - ic) * k;
         for (int x0 = 0; ; x0 += NR) {
             if (x0 > ow - NR) x0 = ow - NR;
-            int base = 2 * r * wq + x0, at = to + row0 * plane + r * ow + x0;
+            int base = 2 * r * wq + x0, at = dstRow + row0 * pitch + x0;
             if (rows == MR) {
-                SgemmKernel.blockGathered(k, a.data, aOff, phases, base, rowAt, y, at, plane);
+                SgemmKernel.blockGathered(k, a.data, aOff, phases, base, rowAt, dst, at, pitch);
             } else {
                 SgemmKernel.blockGathered(k, a.data, aOff, phases, base, rowAt, edge, 0, NR);
-                for (int i = 0; i < rows; i++) System.arraycopy(edge, i * NR, y, at + i * plane, NR);
+                for (int i = 0; i < rows; i++) System.arraycopy(edge, i * NR, dst, at + i * pitch, NR);
             }
             if (x0 == ow - NR) break;
         }

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ember.engine.Conv2dParams;
+import dev.ember.engine.Pool2dParams;
 import dev.ember.engine.Rng;
 import dev.ember.engine.Shape;
 import dev.ember.engine.ShapeException;
@@ -423,6 +424,35 @@ class CpuConv2dTest {
         Tensor fusedNan = cpu.conv2dMaxPool(xn, wn, null, true, p, pool);
         assertBitIdentical(CpuPool2d.maxValues(CpuConv2d.forward(xn, wn, null, true, p), pool), fusedNan, "NaN input");
         assertTrue(Float.isNaN(fusedNan.toFloatArray()[5 * 25 + 2 * 5]), "the window over the NaN's conv outputs is NaN");
+    }
+
+    @Test void convThenStemMaxPoolOnStride2ConvIsTheComposedOpsToTheBit() {
+        Rng rng = new Rng(47);
+        CpuBackend cpu = new CpuBackend();
+        int[][] cases = {   // n, c, h, w, oc, kernel, pad, pool pad
+            {1, 3, 64, 64, 64, 7, 3, 1},    // resnet18's stem at 64x64: 32x32 -> 16x16
+            {2, 3, 70, 66, 20, 7, 3, 1},    // two images, a partial channel strip, 35x33 -> 18x17 (odd: the last window clipped)
+            {1, 2, 72, 80, 16, 5, 2, 0},    // unpadded pool: 36x40 -> 17x19
+            {1, 3, 90, 96, 8, 3, 1, 1}};    // rows wider than two blocks, not whole vectors: 45x48 -> 23x24
+        for (int[] c : cases) {
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]), bias = randn(rng, c[4]);
+            Tensor w = Tensor.of(randn(rng, c[4], c[1], c[5], c[5]).toFloatArray(), c[4], c[1], c[5], c[5]);
+            Conv2dParams p = new Conv2dParams(2, 2, c[6], c[6], 1, 1, 1);
+            Pool2dParams pool = new Pool2dParams(3, 3, 2, 2, c[7], c[7], false, false);
+            Im2col g = new Im2col(x.shape(), w.shape(), p.outputShape(x.shape(), w.shape()), p);
+            assertTrue(Stride2Conv.plan(g, p) != null, java.util.Arrays.toString(c) + " takes Stride2Conv");
+            assertFusedIsComposed(cpu, x, w, bias, p, pool, java.util.Arrays.toString(c) + " changing weight");
+            w.storage().markConstant();   // the packed weight kept with it, as in a session
+            assertFusedIsComposed(cpu, x, w, bias, p, pool, java.util.Arrays.toString(c));
+        }
+        float[] nanInput = randn(rng, 1, 3, 64, 64).toFloatArray();
+        nanInput[2 * 4096 + 20 * 64 + 30] = Float.NaN;
+        Tensor xn = Tensor.of(nanInput, 1, 3, 64, 64), wn = randn(rng, 64, 3, 7, 7);
+        Conv2dParams p = new Conv2dParams(2, 2, 3, 3, 1, 1, 1);
+        Pool2dParams pool = new Pool2dParams(3, 3, 2, 2, 1, 1, false, false);
+        Tensor fusedNan = cpu.conv2dMaxPool(xn, wn, null, true, p, pool);
+        assertBitIdentical(CpuPool2d.maxValues(CpuConv2d.forward(xn, wn, null, true, p), pool), fusedNan, "NaN input");
+        assertTrue(Float.isNaN(fusedNan.toFloatArray()[5 * 256 + 5 * 16 + 8]), "a window over the NaN's conv outputs is NaN");
     }
 
     /** A 3x3 weight (OC, C, 3, 3) marked constant, as an inference session's initializer. */
