@@ -34,7 +34,8 @@ import jdk.incubator.vector.VectorSpecies;
  * chain over the taps in (c, i, j) order, whatever the tiling or the thread count.
  *
  * <p>Where it pays (resnet18 at 1x3x224x224, in the model, alternating JVMs): layer2's 3x3/2 conv 1046-1093 -> 877-891
- * us and its 1x1/2 shortcut 224-238 -> 202-204; the im2col + GEMM path built a 576 x 784 column matrix for the first.
+ * us (the im2col + GEMM path built a 576 x 784 column matrix). Its 1x1/2 shortcut ran 224-238 -> 202-204 here, until
+ * im2col subsampled x directly: 1x1 kernels are a plain GEMM again (alone 146-152 -> 102 us).
  * small_cnn's 32 -> 64 conv at batch 1 (ahead of Winograd, {@link #beforeWinograd}): 53-56 -> 44-47 us with panels,
  * 37-40 in place; with its 2x2 max pool ({@link #forwardPooled}: jobs by pooled row and channel half, tiles of 12
  * pixels x 32 channels) 39-40 -> 20-21 for the two.
@@ -75,7 +76,7 @@ final class DirectConv {
     private final int[] lanes, poolLanes;
     /** A panel's taps: tap t's PB values at t * PB. */
     private final int[] panelTap;
-    /** Which padded rows any tap reads, and whether any reads the odd column phase at stride 2 (not a 1x1/2 layer). */
+    /** Which padded rows any tap reads, and whether any reads the odd column phase at stride 2 (not a (K, 1) layer at stride 2). */
     private final boolean[] rowRead;
     private final boolean oddRead;
 
@@ -165,7 +166,7 @@ final class DirectConv {
 
     /**
      * A plan for this layer, or null where it does not apply: one image, ungrouped, whole vectors of output channels,
-     * not a plain product (1x1/1), and more output pixels than output channels. Measured against im2col + GEMM in the
+     * not a 1x1 kernel (a GEMM over x or its subsampled copy), and more output pixels than output channels. Measured against im2col + GEMM in the
      * model: where the weight is the larger operand (resnet18's layer3 and layer4 at 224x224: 256-512 channels on 196 or
      * 49 pixels) the GEMM reads each weight once per 32 pixels where a tile here reads it once per 6 (layer4's 3x3/2:
      * 913-958 -> 1120-1146 us); batched (32x3x64x64: 8x8 maps, a quarter of the pixels in mixed tiles) im2col's chunks
@@ -173,7 +174,7 @@ final class DirectConv {
      */
     static DirectConv plan(Im2col g, Conv2dParams p) {
         long source = (long) p.strideW() * g.n * g.c * (g.h + 2L * p.padH()) * ((g.w + 2L * p.padW() + p.strideW() - 1) / p.strideW() + L);
-        boolean fits = ENABLED && g.groups == 1 && g.oc % L == 0 && !g.pointwise && g.n == 1 && g.spatial > g.oc
+        boolean fits = ENABLED && g.groups == 1 && g.oc % L == 0 && (g.kh > 1 || g.kw > 1) && g.n == 1 && g.spatial > g.oc
                 && source + L < Integer.MAX_VALUE && (long) g.oh * (g.w + 2L * p.padW() + PB) * PB < Integer.MAX_VALUE;
         if (!fits) return null;
         // a plan is a function of the geometry and never changes: building its tables each call cost 1.5 us of
@@ -317,7 +318,7 @@ final class DirectConv {
         int width = sw * wq;
         float[] row = s.row = Winograd3x3.grow(s.row, width + 2 * L);
         for (int pr = lo; pr < hi; pr++) {
-            if (!rowRead[pr % hp]) continue;   // a 1x1/2 layer reads every other row
+            if (!rowRead[pr % hp]) continue;   // a kernel shorter than its stride skips rows
             int plane = pr / hp, ih = pr % hp - padH, dst = pr * wq;
             boolean inside = ih >= 0 && ih < h;
             if (sw == 1) {   // the row itself, between its borders

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -31,6 +32,12 @@ final class Im2col {
     final int spatial;
     /** 1x1, stride 1, no padding: the column matrix is x itself. */
     final boolean pointwise;
+    /**
+     * 1x1 at a larger stride, no padding (resnet's downsampling shortcuts): the column matrix is x subsampled, one
+     * strided copy of each output row ({@link #subsample}). Through the general paths (split phases at stride 2, then
+     * row copies) resnet18's 64 -> 128 shortcut at 56x56 spent 52-57 us of its 146 on this copy.
+     */
+    private final boolean subsampled;
     private final Conv2dParams p;
     /**
      * For output rows narrower than a vector that are strided or at most 4 wide (resnet's last stages at 64x64 have
@@ -60,6 +67,9 @@ final class Im2col {
         pointwise = kh == 1 && kw == 1 && p.strideH() == 1 && p.strideW() == 1 && p.padH() == 0 && p.padW() == 0;
         boolean tiny = ow <= TABLE_MAX_STRIDE1_OW || p.strideW() != 1;   // wider stride-1 rows take one vector each
         source = ow < SPECIES.length() && tiny && !pointwise && (long) rows * spatial <= MAX_TABLE ? cachedSourceTable() : null;
+        // rows of 2-4 pixels (resnet18's last stages at 64x64) go faster through the table: 0.4 us against 2.1 for
+        // the 256 -> 512 shortcut on 4x4, where a row of 8 or more is faster subsampled (2.2 against 2.7 on 16x16)
+        subsampled = kh == 1 && kw == 1 && !pointwise && p.padH() == 0 && p.padW() == 0 && (source == null || ow >= 8);
         split = p.strideW() == 2 && source == null;
         half = (w + 1) / 2;
         boolean padded = p.padH() > 0 || p.padW() > 0;
@@ -125,10 +135,19 @@ final class Im2col {
         return t;
     }
 
+    /**
+     * Column matrices smaller than this (in floats) are copied on the calling thread: a copy of a few microseconds
+     * took longer handed to two (resnet18's 1x1/2 shortcuts at 224x224: 27 against 17 us at 28x28, 16.5 against 8.4 at
+     * 14x14).
+     */
+    private static final int SERIAL_FLOATS = 1 << 16;
+
     /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; in parallel over rows. */
     void im2colParallel(float[] x, int xOff, float[] col, int colOff, int ld) {
         int grain = Parallel.grain(rows, Math.max(1, 4096 / Math.max(1, spatial)));
-        if (source != null) {
+        if (subsampled || (long) rows * spatial < SERIAL_FLOATS) {
+            im2col(x, xOff, col, colOff, ld);
+        } else if (source != null) {
             float[] z = zeroTailed(x, xOff);   // the caller's buffer, read by every thread of this call
             Parallel.forRange(rows, grain, (lo, hi) -> im2colRows(z, 0, null, col, colOff, ld, lo, hi, 0, oh));
         } else if (unpadded != null) {
@@ -144,7 +163,8 @@ final class Im2col {
 
     /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; on the calling thread. */
     void im2col(float[] x, int xOff, float[] col, int colOff, int ld) {
-        if (source != null) im2colRows(zeroTailed(x, xOff), 0, null, col, colOff, ld, 0, rows, 0, oh);
+        if (subsampled) subsample(x, xOff, col, colOff, ld);
+        else if (source != null) im2colRows(zeroTailed(x, xOff), 0, null, col, colOff, ld, 0, rows, 0, oh);
         else if (unpadded != null) unpadded.im2colRows(withBorder(x, xOff), 0, null, col, colOff, ld, 0, rows, 0, oh);
         else im2colBand(bandSource(x, xOff), xOff, col, colOff, ld, 0, oh);
     }
@@ -153,7 +173,37 @@ final class Im2col {
      * Whether {@link #im2colBand} applies: a layer whose rows are copied from x or its split halves (not through the
      * table, and not from a bordered copy).
      */
-    boolean banded() { return source == null && unpadded == null && !pointwise; }
+    boolean banded() { return source == null && unpadded == null && !pointwise && !subsampled; }
+
+    /**
+     * The {@link #subsampled} column matrix: col[ch][i*OW + j] = x[ch][i*sH][j*sW]. At stride 2 the even lanes of two
+     * vectors of the input row make a vector of the output row; a row's last vector is taken ending at its last
+     * column (over values already written, the same), and a row narrower than a vector is one masked store.
+     */
+    private void subsample(float[] x, int xOff, float[] col, int colOff, int ld) {
+        int sh = p.strideH(), sw = p.strideW(), lanes = SPECIES.length();
+        VectorMask<Float> narrow = SPECIES.indexInRange(0, ow);
+        for (int ch = 0; ch < cPerGroup; ch++) {
+            for (int i = 0; i < oh; i++) {
+                int src = xOff + (ch * h + i * sh) * w, dst = colOff + ch * ld + i * ow;
+                if (sw == 2 && ow < lanes && src + 2 * lanes <= x.length) {   // one masked vector, read on into the next rows
+                    FloatVector lo = FloatVector.fromArray(SPECIES, x, src), hi = FloatVector.fromArray(SPECIES, x, src + lanes);
+                    lo.rearrange(Winograd3x3.EVEN, hi).intoArray(col, dst, narrow);
+                } else if (sw == 2 && ow >= lanes && src + 2 * ow <= x.length) {
+                    // output j reads input 2j <= w - 1; a vector pair starting at 2j reads up to 2j + 2L - 1 <= w, one
+                    // element past the row at most: inside x but at its very end
+                    for (int j = 0; ; j += lanes) {
+                        if (j > ow - lanes) j = ow - lanes;
+                        FloatVector lo = FloatVector.fromArray(SPECIES, x, src + 2 * j), hi = FloatVector.fromArray(SPECIES, x, src + 2 * j + lanes);
+                        lo.rearrange(Winograd3x3.EVEN, hi).intoArray(col, dst + j);
+                        if (j == ow - lanes) break;
+                    }
+                } else {
+                    for (int j = 0; j < ow; j++) col[dst + j] = x[src + j * sw];
+                }
+            }
+        }
+    }
 
     /**
      * What {@link #im2colBand} reads for x (Cg, H, W) at {@code xOff}: for stride 2 this thread's split copy of it
