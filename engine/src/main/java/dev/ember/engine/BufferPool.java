@@ -88,6 +88,12 @@ public final class BufferPool {
         if (lease != null) lease.giveBack(a);
     }
 
+    /** Gives {@code a} (a float or int array) back to the lease open on this thread if that lease handed it out. */
+    static boolean giveBackToCurrent(Object a) {
+        Lease lease = CURRENT.get();
+        return lease != null && lease.giveBack(a);
+    }
+
     /** Makes this pool the one {@link #uninitialized} draws from on this thread until the lease closes. */
     public Lease open() {
         synchronized (this) { openLeases++; }

@@ -76,6 +76,24 @@ class TensorScopeTest {
         assertEquals(0, storage(onDevice()).released, "no scope open: not tracked");
     }
 
+    @Test void anArrayReleasedEarlyGoesBackToTheLeaseThatHandedItOut() {
+        BufferPool caller = new BufferPool(), session = new BufferPool();
+        try (TensorScope scope = TensorScope.open(caller)) {
+            int mark = TensorScope.mark();
+            try (BufferPool.Lease run = session.open()) {   // an OnnxSession run inside the caller's scope
+                Tensor y = Tensor.of(CpuStorage.wrap(BufferPool.uninitialized(N)), Shape.of(N));
+                float[] a = array(y);
+                assertTrue(run.handedOut(a) && TensorScope.madeSince(y, mark));
+                assertTrue(TensorScope.releaseIfMadeSince(y, mark));
+                assertTrue(a == BufferPool.uninitialized(N), "the run's next request of that size takes it back");
+            }
+            Tensor z = Tensor.of(CpuStorage.wrap(BufferPool.uninitialized(N)), Shape.of(N));   // the scope's own lease again
+            float[] b = array(z);
+            assertTrue(TensorScope.releaseIfMadeSince(z, mark));
+            assertTrue(b == BufferPool.uninitialized(N), "an array the scope's pool handed out goes back there");
+        }
+    }
+
     @Test void tensorsMadeBeforeTheScopeAreNotTouched() {
         Tensor before = Tensor.of(new float[N], N);
         try (TensorScope scope = TensorScope.open(new BufferPool())) {
