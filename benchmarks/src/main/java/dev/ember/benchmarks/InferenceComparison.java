@@ -267,11 +267,14 @@ public final class InferenceComparison {
         String how = forks > 1
                 ? "Every figure is the median over " + forks + " fresh JVMs (forks) run one after the other, each measuring "
                   + "both sides: first call, the first run of a fresh session (it also pays the JIT's warm-up in the first "
-                  + "rows); median, after ≥ 3 s of warm-up per side, over 3 s of calls per side in alternating blocks of "
+                  + "rows); median, after each side's warm-up to its steady state (≥ 3 s, then on in windows of 1.5 s until two "
+                  + "in a row no longer beat the best window's median by 2%, at most 25 s: ember's JIT compiles resnet18's "
+                  + "per-call code for 15-20 s), over 3 s of calls per side in alternating blocks of "
                   + "0.1 s (ember, ORT, ember, ...), so that a change in the shared machine's speed falls on both sides "
                   + "alike. The check is the worst fork's. "
                 : "First call: the first run of a fresh session (ember's first row also pays the JIT's warm-up). Median: "
-                  + "after ≥ 3 s of warm-up per side, over 3 s of calls per side in alternating blocks of 0.1 s. ";
+                  + "after each side's warm-up to its steady state (≥ 3 s, then 1.5 s windows until two in a row no longer beat "
+                  + "the best by 2%, at most 25 s), over 3 s of calls per side in alternating blocks of 0.1 s. ";
         return "### Inference latency: ember vs ONNX Runtime\n\n"
                 + "Measured " + Machine.describe() + ". Peer: ONNX Runtime Java " + ortVersion + " (intra-op 2 threads, "
                 + "ALL_OPT) in the same JVM, the same seeded N(0, 1) input. " + how

@@ -3,16 +3,32 @@ package dev.ember.benchmarks;
 import java.util.Arrays;
 
 /**
- * How long to warm up and how long to measure: at least {@code warmCalls} untimed calls and {@code warmSeconds},
- * then timed calls until there are at least {@code minCalls} and {@code budgetSeconds} have passed (never more than
+ * How long to warm up and how long to measure: at least {@code warmCalls} untimed calls and {@code warmSeconds}, then,
+ * up to {@code steadySeconds} in all, windows of {@link #WINDOW_SECONDS} of untimed calls until {@link #FLAT_WINDOWS}
+ * in a row no longer beat the best window's median by {@link #STEADY} (the side has reached its steady state); then
+ * timed calls until there are at least {@code minCalls} and {@code budgetSeconds} have passed (never more than
  * {@code maxCalls}). The median is the figure: on a shared machine the mean follows the noise, the median less so.
  */
-record Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeconds, int maxCalls) {
+record Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeconds, int maxCalls, double steadySeconds) {
     /**
-     * The side-by-side default: three seconds of warm-up, three of measurement. ember's JIT needs 3-4 s before a small
-     * model runs compiled throughout (small_cnn at batch 1: 2 ms a call at 1 s, 0.25 at 1.5 s, 0.09 from 3.5 s).
+     * The side-by-side default: at least three seconds of warm-up, then on until steady (at most 25 s), three seconds
+     * of measurement. ember's JIT needs 3-4 s before a small model runs compiled throughout (small_cnn at batch 1: 2 ms
+     * a call at 1 s, 0.25 at 1.5 s, 0.09 from 3.5 s), and far longer for resnet18, whose per-call code C2 compiles
+     * only as the calls add up (at 1x3x224x224: 16.4 ms a call at 6 s, 15.1 at 9, 14.4 at 12, 13.7 from 18 s on).
      */
-    static final Timing DEFAULT = new Timing(3, 3.0, 10, 3.0, 100_000);
+    static final Timing DEFAULT = new Timing(3, 3.0, 10, 3.0, 100_000, 25.0);
+
+    /** Warm-up of a fixed length: no steady-state windows. */
+    Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeconds, int maxCalls) {
+        this(warmCalls, warmSeconds, minCalls, budgetSeconds, maxCalls, 0);
+    }
+
+    /** Length of a warm-up window. */
+    static final double WINDOW_SECONDS = 1.5;
+    /** How much a window's median must beat the best before it for the warm-up to go on. */
+    static final double STEADY = 0.02;
+    /** Windows in a row that do not, after which the side counts as steady. */
+    static final int FLAT_WINDOWS = 2;
 
     /** Median milliseconds of one call of {@code call}. */
     double medianMs(Runnable call) {
@@ -60,6 +76,22 @@ record Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeco
     private void warm(Runnable call) {
         long start = System.nanoTime();
         for (int i = 0; i < warmCalls || seconds(start) < warmSeconds; i++) call.run();
+        double best = Double.MAX_VALUE;
+        for (int flat = 0; flat < FLAT_WINDOWS && seconds(start) + WINDOW_SECONDS <= steadySeconds; ) {
+            double[] ms = new double[1024];
+            int n = 0;
+            long window = System.nanoTime();
+            do {
+                long t0 = System.nanoTime();
+                call.run();
+                if (n == ms.length) ms = Arrays.copyOf(ms, 2 * n);
+                ms[n++] = (System.nanoTime() - t0) / 1e6;
+            } while (seconds(window) < WINDOW_SECONDS);
+            double m = median(Arrays.copyOf(ms, n));
+            if (m < best * (1 - STEADY)) flat = 0;
+            else flat++;
+            best = Math.min(best, m);
+        }
     }
 
     /** One side's timed calls. */

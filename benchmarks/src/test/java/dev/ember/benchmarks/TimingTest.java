@@ -22,6 +22,17 @@ class TimingTest {
         assertTrue(switches >= 3, "measured in alternating blocks, not one side then the other: " + switches + " switches");
     }
 
+    @Test void warmUpGoesOnWhileWindowsImproveAndStopsOnceSteady() {
+        long start = System.nanoTime();
+        // a side that speeds up after 2.5 s, as a JIT's compiled code arrives: 3 ms a call, then 0.5 ms
+        Runnable call = () -> sleepMs((System.nanoTime() - start) / 1e9 < 2.5 ? 3 : 0);
+        new Timing(1, 0, 1, 0, 1, 12).medianMs(call);
+        double warm = (System.nanoTime() - start) / 1e9;
+        assertTrue(warm >= 2.5 + Timing.FLAT_WINDOWS * Timing.WINDOW_SECONDS - 0.1,
+                "warm-up went on past the speed-up, then " + Timing.FLAT_WINDOWS + " flat windows: " + warm + " s");
+        assertTrue(warm < 12, "and stopped once steady, before its 12 s cap: " + warm + " s");
+    }
+
     private static void sleepMs(long ms) {
         try {
             Thread.sleep(ms);
