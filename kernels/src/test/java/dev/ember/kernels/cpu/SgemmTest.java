@@ -73,6 +73,8 @@ class SgemmTest {
                 {512, 128, 4608 / 4}, {64, 121, 288}, {13, L, 400}, {300, 2, 100}, {5, 3, 7},
                 // at most SgemmNarrow.MAX_N columns: the lanes-over-rows kernel (odd strip counts, an MB boundary)
                 {Sgemm.MB + 3 * MR + 5, 4, 2 * Sgemm.KC + 7}, {512, 4, 4608}, {9, 1, 5000}, {3 * MR, 3, 300},
+                // four pairs a step: a short last group with a lone last strip, one of three pairs
+                {13 * MR, 4, 70}, {14 * MR - 3, 2, 300},
                 // one column, four pairs of strips a step: whole groups, a short last group, a lone last strip, an MB boundary
                 {128, 1, 1600}, {1000, 1, 512}, {Sgemm.MB + 5 * MR + 3, 1, 2 * Sgemm.KC + 9}, {5 * MR, 1, 33},
                 // 1-4 columns past a multiple of L: those run on the lanes-over-rows kernel, the rest as usual
