@@ -147,6 +147,10 @@ final class Sgemm {
             SgemmNarrow.gemm(m, n, k, packed, b, bOff, bRow, bCol, c, cOff, ldc, 1, accumulate);
             return;
         }
+        if (packedB == null && SgemmOneVector.fits(n, packed, bCol)) {
+            SgemmOneVector.gemm(m, n, k, packed, b, bOff, bRow, c, cOff, ldc, accumulate);
+            return;
+        }
         int tail = n % L;
         if (n > L && SgemmNarrow.fits(tail, packed) && tail > 0) {
             // the last 1-4 columns would take a whole half-width pass of their own (resnet18's 14x14 layers at batch 1:

@@ -75,6 +75,8 @@ class SgemmTest {
                 {Sgemm.MB + 3 * MR + 5, 4, 2 * Sgemm.KC + 7}, {512, 4, 4608}, {9, 1, 5000}, {3 * MR, 3, 300},
                 // four pairs a step: a short last group with a lone last strip, one of three pairs
                 {13 * MR, 4, 70}, {14 * MR - 3, 2, 300},
+                // 5 to L columns: SgemmOneVector, three strips a step (whole groups, a short last one, an MB boundary, a partial strip)
+                {512, L, 512}, {7 * MR, 5, 300}, {Sgemm.MB + 5 * MR + 3, 9, 2 * Sgemm.KC + 9}, {2 * MR + 1, L - 1, 40},
                 // one column, four pairs of strips a step: whole groups, a short last group, a lone last strip, an MB boundary
                 {128, 1, 1600}, {1000, 1, 512}, {Sgemm.MB + 5 * MR + 3, 1, 2 * Sgemm.KC + 9}, {5 * MR, 1, 33},
                 // 1-4 columns past a multiple of L: those run on the lanes-over-rows kernel, the rest as usual
