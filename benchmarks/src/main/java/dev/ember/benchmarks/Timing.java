@@ -78,16 +78,9 @@ record Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeco
         for (int i = 0; i < warmCalls || seconds(start) < warmSeconds; i++) call.run();
         double best = Double.MAX_VALUE;
         for (int flat = 0; flat < FLAT_WINDOWS && seconds(start) + WINDOW_SECONDS <= steadySeconds; ) {
-            double[] ms = new double[1024];
-            int n = 0;
-            long window = System.nanoTime();
-            do {
-                long t0 = System.nanoTime();
-                call.run();
-                if (n == ms.length) ms = Arrays.copyOf(ms, 2 * n);
-                ms[n++] = (System.nanoTime() - t0) / 1e6;
-            } while (seconds(window) < WINDOW_SECONDS);
-            double m = median(Arrays.copyOf(ms, n));
+            Samples window = new Samples();
+            window.timed(call, WINDOW_SECONDS);
+            double m = median(Arrays.copyOf(window.ms, window.n));
             if (m < best * (1 - STEADY)) flat = 0;
             else flat++;
             best = Math.min(best, m);
@@ -107,13 +100,18 @@ record Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeco
                 Thread.currentThread().interrupt();
             }
             call.run();   // untimed: the other side's block left its own data in the caches
+            timed(call, BLOCK_SECONDS);
+        }
+
+        /** Timed calls of {@code call} until {@code length} seconds have passed (at least one). */
+        void timed(Runnable call, double length) {
             long start = System.nanoTime();
             do {
                 long t0 = System.nanoTime();
                 call.run();
                 if (n == ms.length) ms = Arrays.copyOf(ms, 2 * n);
                 ms[n++] = (System.nanoTime() - t0) / 1e6;
-            } while (seconds(start) < BLOCK_SECONDS);
+            } while (seconds(start) < length);
             seconds += seconds(start);
         }
     }
