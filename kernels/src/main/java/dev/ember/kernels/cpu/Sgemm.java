@@ -37,6 +37,10 @@ import jdk.incubator.vector.VectorSpecies;
  * in the packed buffers, so the microkernel has no edge cases; a partial C block is computed into scratch and
  * only its valid part written.
  *
+ * <p>With A packed ahead (a model's weight at inference) and C narrow, A is the large operand and is read once with one
+ * fma per element: {@link SgemmNarrow} (1-4 columns, lanes over A's rows) and {@link SgemmOneVector} (5 to L columns,
+ * three strips against one vector of B) take those products, several strips of A streaming at once.
+ *
  * <p>Determinism: each C element is, per K block, one fma chain from zero in p order, added to C in K-block
  * order; the tiling in M and N, packing or not, and which thread runs a tile change nothing in that arithmetic.
  * Results are bit-identical across runs, thread counts and the size of the product around an element.

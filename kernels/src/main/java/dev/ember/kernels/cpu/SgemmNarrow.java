@@ -14,7 +14,8 @@ import static dev.ember.kernels.cpu.SgemmKernel.MR;
  *
  * <p>The two strips' steps are not adjacent in the packed A, so a step loads a whole vector from each (the first
  * from its step on, the second from MR floats before its step; {@link Sgemm.PackedA#PAD} keeps both inside the array)
- * and blends the halves it needs. It uses the one preferred vector species on purpose: an earlier form on 256-bit
+ * and blends the halves it needs. A step takes four such pairs: each element of A is used once, so these products
+ * run at the pace A comes from memory, and eight strips streaming at once come faster than two. It uses the one preferred vector species on purpose: an earlier form on 256-bit
  * vectors put a second FloatVector class in the JVM, which polluted the type profiles inside the Vector API that
  * every kernel shares; in about one JVM of five, C2 then compiled the 512-bit microkernels with their vectors boxed
  * (resnet18 at 1x3x64x64: 14 ms a call and 226 MB of garbage, against 2.7 ms).
