@@ -26,6 +26,9 @@ final class SgemmOneVector {
     /** Strips a step. */
     private static final int GROUP = 3;
 
+    /** Per-thread buffer of a group's accumulators on their way to C. */
+    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[GROUP * MR * L]);
+
     private SgemmOneVector() {}
 
     /** Whether this kernel runs the product: A packed ahead, B's rows contiguous, more columns than SgemmNarrow's, at most L. */
@@ -39,7 +42,7 @@ final class SgemmOneVector {
         VectorMask<Float> cols = SPECIES.indexInRange(0, n);
         float[] ad = a.data;
         Parallel.forRange(groups, Parallel.grain(groups, 1), (lo, hi) -> {
-            float[] acc = new float[GROUP * MR * L];   // a group's accumulators, row by row
+            float[] acc = ACC.get();   // a group's accumulators, row by row
             // K blocks outside the groups: a thread's strips of one K block lie one after the other in the packed A
             for (int pc = 0; pc < k; pc += Sgemm.KC) {
                 int kc = Math.min(Sgemm.KC, k - pc);
