@@ -80,7 +80,9 @@ class SgemmTest {
                 // one column, four pairs of strips a step: whole groups, a short last group, a lone last strip, an MB boundary
                 {128, 1, 1600}, {1000, 1, 512}, {Sgemm.MB + 5 * MR + 3, 1, 2 * Sgemm.KC + 9}, {5 * MR, 1, 33},
                 // 1-4 columns past a multiple of L: those run on the lanes-over-rows kernel, the rest as usual
-                {64, 36, 288}, {256, 49, 2 * Sgemm.KC + 3}, {100, 2 * L + 2, 300}, {3 * MR + 1, L + 3, 50}};
+                {64, 36, 288}, {256, 49, 2 * Sgemm.KC + 3}, {100, 2 * L + 2, 300}, {3 * MR + 1, L + 3, 50},
+                // a tail past two A blocks (an MB boundary), and past one column panel
+                {Sgemm.MB + 3 * MR + 5, 2 * NR + 3, 2 * Sgemm.KC + 7}, {9, Sgemm.NC + 3, 70}};
         for (int[] s : shapes) {
             int m = s[0], n = s[1], k = s[2];
             for (boolean aColumnMajor : new boolean[] {false, true}) {
