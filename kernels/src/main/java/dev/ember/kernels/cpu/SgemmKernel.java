@@ -160,6 +160,35 @@ final class SgemmKernel {
     }
 
     /**
+     * {@link #blockGathered} for L columns (an MR x L block): a row's last columns where a whole block would recompute
+     * half its width (resnet's stem at 224x224: 112 = 3 x 32 + 16). Same chain per element.
+     */
+    static void blockGatheredHalf(int kc, float[] ap, int aOff, float[] bp, int bBase, int[] rowAt, float[] c, int cOff, int ldc) {
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z;
+        for (int p = 0; p < kc; p++) {
+            int ai = aOff + p * MR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, bp, bBase + rowAt[p]);
+            c0 = FloatVector.broadcast(SPECIES, ap[ai]).fma(b0, c0);
+            c1 = FloatVector.broadcast(SPECIES, ap[ai + 1]).fma(b0, c1);
+            c2 = FloatVector.broadcast(SPECIES, ap[ai + 2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(SPECIES, ap[ai + 3]).fma(b0, c3);
+            c4 = FloatVector.broadcast(SPECIES, ap[ai + 4]).fma(b0, c4);
+            c5 = FloatVector.broadcast(SPECIES, ap[ai + 5]).fma(b0, c5);
+            c6 = FloatVector.broadcast(SPECIES, ap[ai + 6]).fma(b0, c6);
+            c7 = FloatVector.broadcast(SPECIES, ap[ai + 7]).fma(b0, c7);
+        }
+        c0.intoArray(c, cOff);
+        c1.intoArray(c, cOff + ldc);
+        c2.intoArray(c, cOff + 2 * ldc);
+        c3.intoArray(c, cOff + 3 * ldc);
+        c4.intoArray(c, cOff + 4 * ldc);
+        c5.intoArray(c, cOff + 5 * ldc);
+        c6.intoArray(c, cOff + 6 * ldc);
+        c7.intoArray(c, cOff + 7 * ldc);
+    }
+
+    /**
      * As {@link #block}, with A read in place: element (p, r) at {@code ap[aOff + p*aStep + r*aRow]} (TapConv's taps of
      * a weight, every KH*KW-th float, in narrow products where packing them cost as much as the products). A copy of
      * block rather than block with strides: the packed case's constant offsets are what lets the JIT check one load

@@ -194,22 +194,29 @@ final class Stride2Conv {
 
     /**
      * Output row r of channels strip*MR .. +MR-1 into dst, channel o's row at dstRow + o*pitch, in blocks of NR columns;
-     * the last block ends at the row's last column, over columns already written (the same values). A partial strip
-     * goes through {@code edge}.
+     * the last block ends at the row's last column, over columns already written (the same values), and is half as
+     * wide where L columns or fewer are left (the stem's 112 = 3 x 32 + 16: with a whole last block, an eighth of its
+     * work was recomputed; the stem and its pool alone, three alternating pairs of JVMs, 1024-1100 -> 984-1040 us). A
+     * partial strip goes through {@code edge}.
      */
     private void outputRow(Sgemm.PackedA a, int strip, float[] phases, int r, float[] dst, int dstRow, int pitch, float[] edge) {
         int row0 = strip * MR, rows = Math.min(MR, oc - row0), ic = row0 / Sgemm.MB * Sgemm.MB;
         int aOff = a.offset(ic, 0) + (row0 - ic) * k;
         for (int x0 = 0; ; x0 += NR) {
-            if (x0 > ow - NR) x0 = ow - NR;
-            int base = 2 * r * wq + x0, at = dstRow + row0 * pitch + x0;
-            if (rows == MR) {
+            boolean half = ow - x0 <= L;   // the last L columns or fewer: a half block ending at the row's end
+            if (half) x0 = ow - L;
+            else if (x0 > ow - NR) x0 = ow - NR;
+            int base = 2 * r * wq + x0, at = dstRow + row0 * pitch + x0, width = half ? L : NR;
+            if (rows == MR && half) {
+                SgemmKernel.blockGatheredHalf(k, a.data, aOff, phases, base, rowAt, dst, at, pitch);
+            } else if (rows == MR) {
                 SgemmKernel.blockGathered(k, a.data, aOff, phases, base, rowAt, dst, at, pitch);
             } else {
-                SgemmKernel.blockGathered(k, a.data, aOff, phases, base, rowAt, edge, 0, NR);
-                for (int i = 0; i < rows; i++) System.arraycopy(edge, i * NR, dst, at + i * pitch, NR);
+                if (half) SgemmKernel.blockGatheredHalf(k, a.data, aOff, phases, base, rowAt, edge, 0, L);
+                else SgemmKernel.blockGathered(k, a.data, aOff, phases, base, rowAt, edge, 0, NR);
+                for (int i = 0; i < rows; i++) System.arraycopy(edge, i * width, dst, at + i * pitch, width);
             }
-            if (x0 == ow - NR) break;
+            if (half || x0 == ow - NR) break;
         }
     }
 
