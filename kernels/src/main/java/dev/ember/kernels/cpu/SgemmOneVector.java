@@ -17,8 +17,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Such products read each element of A once and do one fma with it, so they run at the pace A streams in: resnet18's
  * layer4 at 1x3x224x224 reads 16.8 MB of transformed weight per 3x3 conv. {@link Sgemm}'s own path takes one strip at
  * a time (one stream of A per thread, eight chains); here three strips are three streams and each B vector serves 24
- * chains. Same arithmetic as Sgemm per element: per K block one fma chain from zero in p order, added to C in K block
- * order, so the same bits.
+ * chains: resnet18 at 1x3x224x224 (alternating in one JVM) 14.3-14.7 -> 13.5-13.7 ms a call, layer4's 3x3 convs in
+ * the model 1342-1356 -> 1062-1095 us each; alone, with U in cache, the conv is unchanged. Same arithmetic as Sgemm
+ * per element: per K block one fma chain from zero in p order, added to C in K block order, so the same bits.
  */
 final class SgemmOneVector {
     private static final VectorSpecies<Float> SPECIES = SgemmKernel.SPECIES;
