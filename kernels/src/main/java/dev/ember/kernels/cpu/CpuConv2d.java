@@ -92,21 +92,31 @@ final class CpuConv2d {
     static Tensor forwardPooled(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Pool2dParams pool) {
         Shape ys = p.outputShape(x.shape(), w.shape()), zs = pool.outputShape(ys);
         Im2col g = new Im2col(x.shape(), w.shape(), ys, p);
-        if (!CpuPool2d.halving(pool, ys.dim(2), ys.dim(3), zs.dim(2), zs.dim(3))) return stridedPooled(x, w, bias, relu, p, pool, g, zs);
-        SingleChannelConv direct = SingleChannelConv.plan(g, p);
+        boolean halving = CpuPool2d.halving(pool, ys.dim(2), ys.dim(3), zs.dim(2), zs.dim(3));
+        SingleChannelConv single = SingleChannelConv.plan(g, p);
+        SingleChannelConv direct = halving ? single : null;
         Tensor wc = w.contiguous();
         boolean constant = constantWeight(wc);
-        Winograd3x3F4 wide = direct == null && constant ? Winograd3x3F4.plan(g, p) : null;   // forward's first choice
+        Winograd3x3F4 wide = halving && direct == null && constant ? Winograd3x3F4.plan(g, p) : null;   // forward's first choice
         // forward's next: DirectConv ahead of F(2x2) for one image of few channels (small_cnn's conv2 at batch 1)
-        DirectConv few = direct == null && wide == null && constant && Winograd3x3.plan(g, p) != null && DirectConv.beforeWinograd(g, p)
+        DirectConv few = halving && direct == null && wide == null && constant && Winograd3x3.plan(g, p) != null && DirectConv.beforeWinograd(g, p)
                 ? DirectConv.plan(g, p) : null;
         if (few != null && !few.poolable()) few = null;
-        if (direct == null && wide == null && few == null) return null;
+        // the stem's 3x3/2 pool, where forward takes Stride2Conv: Winograd takes stride 1 only; SingleChannelConv, and
+        // TapConv for a changing weight, come first
+        Stride2Conv strided = !halving && single == null && Stride2Conv.stemPool(pool) && (constant || TapConv.plan(g, p, false) == null)
+                ? Stride2Conv.plan(g, p) : null;
+        if (direct == null && wide == null && few == null && strided == null) return null;
         Tensor xc = x.contiguous();
         float[] xd = CpuMatmul.floats(xc), wd = CpuMatmul.floats(wc);
         int wBase = wc.offset();
         float[] b = bias == null ? null : bias.contiguous().toFloatArray();   // (OC)
-        float[] z = BufferPool.uninitialized(zs.numel());   // (N, OC, OH/2, OW/2), every element written
+        float[] z = BufferPool.uninitialized(zs.numel());   // (N, OC, PH, PW), every element written
+        if (strided != null) {
+            Sgemm.PackedA[] packed = packedWeights(wc, wd, wBase, g);
+            strided.forwardPooled(xd, xc.offset(), wd, wBase, packed == null ? null : packed[0], b, relu, pool, zs.dim(2), zs.dim(3), z);
+            return Tensor.of(CpuStorage.wrap(z), zs);
+        }
         if (direct != null) {
             direct.forwardPooled(xd, xc.offset(), wd, wBase, b, relu, z);
             return Tensor.of(CpuStorage.wrap(z), zs);
@@ -121,26 +131,6 @@ final class CpuConv2d {
         if (wide.forwardPooled(xd, xc.offset(), u, b, relu, z)) return Tensor.of(CpuStorage.wrap(z), zs);
         BufferPool.recycle(z);   // a NaN or an infinity met F(4x4): the two ops, as forward then takes im2col + GEMM
         return null;
-    }
-
-    /**
-     * The stem's convolution and its 3x3/2 max pool as one ({@link Stride2Conv#forwardPooled}) where forward would run
-     * the layer on {@link Stride2Conv}; else null.
-     */
-    private static Tensor stridedPooled(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Pool2dParams pool, Im2col g, Shape zs) {
-        if (!Stride2Conv.stemPool(pool)) return null;
-        Tensor wc = w.contiguous();
-        // forward's order: Winograd takes stride 1 only; SingleChannelConv, and TapConv for a changing weight, come first
-        if (SingleChannelConv.plan(g, p) != null || (!constantWeight(wc) && TapConv.plan(g, p, false) != null)) return null;
-        Stride2Conv strided = Stride2Conv.plan(g, p);
-        if (strided == null) return null;
-        Tensor xc = x.contiguous();
-        float[] xd = CpuMatmul.floats(xc), wd = CpuMatmul.floats(wc);
-        Sgemm.PackedA[] packed = packedWeights(wc, wd, wc.offset(), g);
-        float[] b = bias == null ? null : bias.contiguous().toFloatArray();   // (OC)
-        float[] z = BufferPool.uninitialized(zs.numel());   // (N, OC, PH, PW), every element written
-        strided.forwardPooled(xd, xc.offset(), wd, wc.offset(), packed == null ? null : packed[0], b, relu, pool, zs.dim(2), zs.dim(3), z);
-        return Tensor.of(CpuStorage.wrap(z), zs);
     }
 
     /**

@@ -174,7 +174,7 @@ final class SgemmNarrow {
     }
 
     /** Where strip s (rows s*MR ..) of K block pc starts in the packed A. */
-    private static int stripAt(Sgemm.PackedA a, int s, int pc, int kc) {
+    static int stripAt(Sgemm.PackedA a, int s, int pc, int kc) {
         int row0 = s * MR, ic = row0 / Sgemm.MB * Sgemm.MB;
         return a.offset(ic, pc) + (row0 - ic) * kc;
     }

@@ -50,7 +50,7 @@ final class SgemmOneVector {
                 boolean add = accumulate || pc > 0;
                 for (int group = lo; group < hi; group++) {
                     int s0 = GROUP * group, s1 = Math.min(s0 + 1, strips - 1), s2 = Math.min(s0 + 2, strips - 1);   // missing strips repeat the last (not stored)
-                    int a0 = stripAt(a, s0, pc, kc), a1 = stripAt(a, s1, pc, kc), a2 = stripAt(a, s2, pc, kc);
+                    int a0 = SgemmNarrow.stripAt(a, s0, pc, kc), a1 = SgemmNarrow.stripAt(a, s1, pc, kc), a2 = SgemmNarrow.stripAt(a, s2, pc, kc);
                     FloatVector z = FloatVector.zero(SPECIES);
                     FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c04 = z, c05 = z, c06 = z, c07 = z;
                     FloatVector c10 = z, c11 = z, c12 = z, c13 = z, c14 = z, c15 = z, c16 = z, c17 = z;
@@ -119,11 +119,5 @@ final class SgemmOneVector {
                 }
             }
         });
-    }
-
-    /** Where strip s (rows s*MR ..) of K block pc starts in the packed A. */
-    private static int stripAt(Sgemm.PackedA a, int s, int pc, int kc) {
-        int row0 = s * MR, ic = row0 / Sgemm.MB * Sgemm.MB;
-        return a.offset(ic, pc) + (row0 - ic) * kc;
     }
 }

@@ -90,12 +90,10 @@ final class Stride2Conv {
      */
     void forward(float[] x, int xBase, float[] wd, int wBase, Sgemm.PackedA packed, float[] bias, boolean relu, float[] y) {
         Sgemm.PackedA a = packed != null ? packed : Sgemm.PackedA.of(oc, k, wd, wBase, k, 1, true);
-        float[][] holder = PHASES.get();
-        float[] phases = holder[0] = Winograd3x3.grow(holder[0], 2 * phaseSize + NR);
         int strips = (oc + MR - 1) / MR;
         for (int img = 0; img < n; img++) {
-            int from = xBase + img * c * h * w, to = img * oc * oh * ow;
-            Parallel.forRange(c * hp, Parallel.grain(c * hp, 16), (lo, hi) -> split(x, from, phases, lo, hi));
+            int to = img * oc * oh * ow;
+            float[] phases = phases(x, xBase + img * c * h * w);
             Parallel.forRange(oh, Parallel.grain(oh, 1), (lo, hi) -> {
                 // strip by strip over the chunk's rows: the strip's weights stay in L1, the rows' phases in L2 (the
                 // stem's 64 x 147 weights and one row's phases are 59 KB together, more than L1)
@@ -133,13 +131,11 @@ final class Stride2Conv {
     void forwardPooled(float[] x, int xBase, float[] wd, int wBase, Sgemm.PackedA packed, float[] bias, boolean relu,
                        Pool2dParams q, int ph, int pw, float[] z) {
         Sgemm.PackedA a = packed != null ? packed : Sgemm.PackedA.of(oc, k, wd, wBase, k, 1, true);
-        float[][] holder = PHASES.get();
-        float[] phases = holder[0] = Winograd3x3.grow(holder[0], 2 * phaseSize + NR);
         int strips = (oc + MR - 1) / MR, pitch = roundUp(ow, L), wideOw = roundUp(pw, L);
         int columns = Math.max(2 * wideOw + 2 * L, q.padW() + pitch);
         for (int img = 0; img < n; img++) {
-            int from = xBase + img * c * h * w, to = img * oc * ph * pw;
-            Parallel.forRange(c * hp, Parallel.grain(c * hp, 16), (lo, hi) -> split(x, from, phases, lo, hi));
+            int to = img * oc * ph * pw;
+            float[] phases = phases(x, xBase + img * c * h * w);
             Parallel.forRange(ph, (ph + Parallel.THREADS - 1) / Parallel.THREADS, (lo, hi) -> {
                 Scratch s = SCRATCH.get();
                 float[] band = s.band = Winograd3x3.grow(s.band, oc * 3 * pitch);   // row r of channel o at (o*3 + r%3) * pitch
@@ -173,6 +169,14 @@ final class Stride2Conv {
             });
         }
         if (packed == null) a.recycle();
+    }
+
+    /** The phases of the image at x[from]: the calling thread's buffer, split in parallel and read by every thread. */
+    private float[] phases(float[] x, int from) {
+        float[][] holder = PHASES.get();
+        float[] phases = holder[0] = Winograd3x3.grow(holder[0], 2 * phaseSize + NR);
+        Parallel.forRange(c * hp, Parallel.grain(c * hp, 16), (lo, hi) -> split(x, from, phases, lo, hi));
+        return phases;
     }
 
     /** Padded rows [lo, hi) of (C, Hp), each split into its two phases: phase q's row at q*phaseSize + row*wq. */
