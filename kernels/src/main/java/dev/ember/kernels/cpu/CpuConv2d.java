@@ -157,9 +157,10 @@ final class CpuConv2d {
         DirectConv few = winograd != null && constant && DirectConv.beforeWinograd(g, p) ? DirectConv.plan(g, p) : null;
         if (few != null) return direct(few, wc, wd, wBase, g, xd, xBase, b, relu, y, ys);   // small_cnn's 32 -> 64 at batch 1
         if (winograd != null) {
-            Winograd3x3.Weight u = constant
-                    ? wc.storage().derived(new WinogradWeightKey(wBase, g.oc, g.c), () -> Winograd3x3.transform(wd, wBase, g.oc, g.c))
-                    : Winograd3x3.transform(wd, wBase, g.oc, g.c, true);
+            Winograd3x3.Weight u = !constant ? Winograd3x3.transform(wd, wBase, g.oc, g.c, true)
+                    : winograd.narrowProducts()   // a few tiles per product (batch 1, small maps): U in row panels
+                    ? wc.storage().derived(new WinogradRowsKey(wBase, g.oc, g.c), () -> Winograd3x3.transformRows(wd, wBase, g.oc, g.c))
+                    : wc.storage().derived(new WinogradWeightKey(wBase, g.oc, g.c), () -> Winograd3x3.transform(wd, wBase, g.oc, g.c));
             winograd.forward(xd, xBase, u, b, relu, y);
             if (!constant) u.recycle();
             return Tensor.of(CpuStorage.wrap(y), ys);
@@ -182,7 +183,10 @@ final class CpuConv2d {
         }
         DirectConv channels = constant ? DirectConv.plan(g, p) : null;   // one image, more output pixels than channels
         if (channels != null) return direct(channels, wc, wd, wBase, g, xd, xBase, b, relu, y, ys);
-        Sgemm.PackedA[] packed = packedWeights(wc, wd, wBase, g);   // null unless w is constant (inference)
+        // one image whose output map is a few pixels (resnet18's last stages at 64x64): w in row panels, lanes over its rows
+        SgemmRows.Panels panels = constant && !batched(g) && g.groups == 1 && SgemmRows.fits(g.spatial) && g.spatial > 1
+                ? wc.storage().derived(new RowsWeightKey(wBase, g.oc, g.rows), () -> SgemmRows.Panels.of(g.oc, g.rows, wd, wBase, g.rows, 1)) : null;
+        Sgemm.PackedA[] packed = panels == null ? packedWeights(wc, wd, wBase, g) : null;   // null unless w is constant (inference)
         if (batched(g)) {
             // An image wide enough for the microkernel is a chunk of its own: its GEMM writes y in place, without
             // the staging copy. Forward values do not depend on the chunking (each is one Sgemm element).
@@ -229,7 +233,7 @@ final class CpuConv2d {
         for (int n = 0; n < g.n; n++) {
             for (int grp = 0; grp < g.groups; grp++) {
                 int xOff = xBase + inputOffset(g, n, grp), wOff = wBase + grp * g.ocPerGroup * g.rows;
-                if (g.banded() && (long) g.rows * g.spatial > CHUNK_FLOATS) {
+                if (panels == null && g.banded() && (long) g.rows * g.spatial > CHUNK_FLOATS) {
                     forwardInBands(g, xd, xOff, wd, wOff, packed == null ? null : packed[grp], b, grp * g.ocPerGroup, relu, y, outputOffset(g, n, grp));
                     continue;
                 }
@@ -240,7 +244,8 @@ final class CpuConv2d {
                     g.im2colParallel(xd, xOff, cols, 0, g.spatial);
                     colOff = 0;
                 }
-                Sgemm.gemm(g.ocPerGroup, g.spatial, g.rows, wd, wOff, g.rows, 1, packed == null ? null : packed[grp],
+                if (panels != null) SgemmRows.gemm(g.oc, g.spatial, g.rows, panels, cols, colOff, g.spatial, y, outputOffset(g, n, grp), g.spatial, false);
+                else Sgemm.gemm(g.ocPerGroup, g.spatial, g.rows, wd, wOff, g.rows, 1, packed == null ? null : packed[grp],
                         cols, colOff, g.spatial, 1, y, outputOffset(g, n, grp), g.spatial, false);
                 if (epilogue) {
                     int yOff = outputOffset(g, n, grp), firstChannel = grp * g.ocPerGroup;
@@ -329,6 +334,12 @@ final class CpuConv2d {
 
     /** What a Winograd-transformed conv weight depends on besides the storage's values. */
     private record WinogradWeightKey(int offset, int oc, int c) {}
+
+    /** What a Winograd-transformed weight in {@link SgemmRows} panels depends on besides the storage's values. */
+    private record WinogradRowsKey(int offset, int oc, int c) {}
+
+    /** What a weight in {@link SgemmRows} panels depends on besides the storage's values. */
+    private record RowsWeightKey(int offset, int oc, int k) {}
 
     /** What an F(4x4, 3x3)-transformed conv weight depends on besides the storage's values. */
     private record WinogradF4WeightKey(int offset, int oc, int c) {}

@@ -39,7 +39,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>With A packed ahead (a model's weight at inference) and C narrow, A is the large operand and is read once with one
  * fma per element: {@link SgemmNarrow} (1-4 columns, lanes over A's rows) and {@link SgemmOneVector} (5 to L columns,
- * three strips against one vector of B) take those products, several strips of A streaming at once.
+ * three strips against one vector of B) take those products, several strips of A streaming at once. A weight kept in
+ * row panels instead ({@link SgemmRows}: at most 16 columns, lanes over A's rows, eight B broadcasts a step) is its
+ * callers' choice where it pays (CpuConv2d, Winograd3x3).
  *
  * <p>Determinism: each C element is, per K block, one fma chain from zero in p order, added to C in K-block
  * order; the tiling in M and N, packing or not, and which thread runs a tile change nothing in that arithmetic.

@@ -56,6 +56,8 @@ final class Winograd3x3 {
      * 2x2 layers (4 and 1 tiles) on Winograd, 3.9 ms without; from 16 tiles (its 8x8 layers) it wins.
      */
     static final int MIN_TILES = 16;
+    /** Most floats of U for {@link #narrowProducts} (4 MB: the two cores' L2). */
+    static final long ROWS_MAX_U = 1L << 20;
     /** {@code -Dember.winogradTraining=false} keeps training's (changing) weights on im2col + GEMM. */
     static final boolean TRAINING = !"false".equals(System.getProperty("ember.winogradTraining"));
     /**
@@ -128,12 +130,36 @@ final class Winograd3x3 {
                 && (long) g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2) >= MIN_TRAINING_TILES;
     }
 
-    /** The transformed weight: plane xi (K, C) packed for Sgemm. */
-    record Weight(Sgemm.PackedA[] planes) {
+    /**
+     * The transformed weight: plane xi (K, C) packed for Sgemm, or (inference with {@link #narrowProducts}) in row panels
+     * for {@link SgemmRows} instead.
+     */
+    record Weight(Sgemm.PackedA[] planes, SgemmRows.Panels[] rows) {
+        Weight(Sgemm.PackedA[] planes) { this(planes, null); }
+
         /** Gives the planes of a {@code pooled} transform back to the calling thread's lease, once the call is done. */
         void recycle() {
             for (Sgemm.PackedA plane : planes) plane.recycle();
         }
+    }
+
+    /**
+     * Whether every product has at most {@link SgemmRows#MAX_N} tiles (one image of an 8x8 map) and U fits the cores' L2
+     * ({@link #ROWS_MAX_U}): those run on {@link SgemmRows} with U in row panels ({@link #transformRows}), lanes over U's
+     * rows. resnet18's layer2 at 1x3x64x64 (U 1 MB): 94-98 -> 88-90 us a conv in the model. Its layer4 at 1x3x224x224 (16
+     * tiles, U 16.8 MB) stays on SgemmOneVector: the products there run at the pace U streams from L3, and in row panels
+     * the call took 13.62 ms against 13.30.
+     */
+    boolean narrowProducts() {
+        return 16L * c * k <= ROWS_MAX_U && SgemmRows.fits((int) Math.min(Integer.MAX_VALUE, ((long) n * tilesY + chunks - 1) / chunks * tilesX));
+    }
+
+    /** U as {@link #transform(float[], int, int, int)}, each plane in row panels for {@link SgemmRows}; kept (a constant weight's). */
+    static Weight transformRows(float[] wd, int wOff, int k, int c) {
+        float[] u = planes(wd, wOff, k, c, false);
+        SgemmRows.Panels[] rows = new SgemmRows.Panels[16];
+        for (int xi = 0; xi < 16; xi++) rows[xi] = SgemmRows.Panels.of(k, c, u, xi * c * k, 1, k);
+        return new Weight(null, rows);
     }
 
     /** U = G w G^T for w (K, C, 3, 3) at {@code wOff}, each 4x4 result computed in double and rounded once; kept (a constant weight's). */
@@ -253,7 +279,8 @@ final class Winograd3x3 {
         inputTransforms(s, x, xOff, r0, r1, v, tiles);
         Parallel.forRange(16, 1, (lo, hi) -> {
             for (int xi = lo; xi < hi; xi++) {
-                Sgemm.gemm(k, tiles, c, null, 0, c, 1, u.planes()[xi], v, xi * c * tiles, tiles, 1, m, xi * k * tiles, tiles, false);
+                if (u.rows() != null) SgemmRows.gemm(k, tiles, c, u.rows()[xi], v, xi * c * tiles, tiles, m, xi * k * tiles, tiles, false);
+                else Sgemm.gemm(k, tiles, c, null, 0, c, 1, u.planes()[xi], v, xi * c * tiles, tiles, 1, m, xi * k * tiles, tiles, false);
             }
         });
         Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {

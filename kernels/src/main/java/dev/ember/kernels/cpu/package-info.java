@@ -3,7 +3,8 @@
  * per package-private class ({@code CpuCopy}, {@code CpuUnary}, {@code CpuBinary}, {@code CpuReduce},
  * {@code CpuSoftmax}, {@code CpuPool2d}, {@code CpuOneHot}, {@code CpuInPlace}, {@code CpuOptimizerSteps}, {@code CpuNorm} (fused batch/layer norm), matmul
  * and convolution over {@code Sgemm} (narrow products with a packed weight on {@code SgemmNarrow} and {@code SgemmOneVector},
- * several strips of the weight streaming at once); 3x3 stride-1 convolutions as Winograd F(2x2, 3x3) in {@code Winograd3x3}
+ * several strips of the weight streaming at once, or, for one image's last stages, on {@code SgemmRows} with the weight in
+ * row panels, lanes over its rows); 3x3 stride-1 convolutions as Winograd F(2x2, 3x3) in {@code Winograd3x3}
  * (inference's, and training's forward, backwardInput and backwardWeight in wide, large layers) and F(4x4, 3x3) in
  * {@code Winograd3x3F4} (inference's, where a product has tiles enough), both tested against the reference's
  * direct convolution; training's convolutions on small padded maps as one GEMM per kernel tap over only the positions

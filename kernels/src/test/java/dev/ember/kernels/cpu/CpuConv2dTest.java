@@ -143,6 +143,35 @@ class CpuConv2dTest {
         }
     }
 
+    /**
+     * One image whose output map has at most 16 pixels, with a constant weight (resnet18's last stages at 64x64), runs on
+     * the weight in row panels (SgemmRows): the bits of im2col + Sgemm, then bias and ReLU.
+     */
+    @Test void aFewPixelsWithAConstantWeightGiveTheBitsOfIm2colAndGemm() {
+        Rng rng = new Rng(39);
+        int[][] cases = {   // n, c, h, w, oc, kernel, stride, pad
+            {1, 256, 4, 4, 256, 3, 1, 1}, {1, 256, 4, 4, 512, 3, 2, 1}, {1, 256, 3, 3, 224, 3, 1, 1}, {1, 512, 2, 2, 264, 3, 1, 1},
+        };
+        for (int[] c : cases) {
+            Conv2dParams p = Conv2dParams.of(c[6], c[7]);
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]), w = randn(rng, c[4], c[1], c[5], c[5]), bias = randn(rng, c[4]);
+            Tensor constant = Tensor.of(w.toFloatArray(), w.dims());
+            constant.storage().markConstant();
+            dev.ember.engine.Shape ys = p.outputShape(x.shape(), w.shape());
+            Im2col g = new Im2col(x.shape(), w.shape(), ys, p);
+            String what = java.util.Arrays.toString(c);
+            assertTrue(SgemmRows.fits(g.spatial) && !CpuConv2d.batched(g), what + " should take row panels");
+            float[] col = new float[g.rows * g.spatial], expected = new float[ys.numel()];
+            g.im2col(x.toFloatArray(), 0, col, 0, g.spatial);
+            Sgemm.gemm(g.oc, g.spatial, g.rows, w.toFloatArray(), 0, g.rows, 1, col, 0, g.spatial, 1, expected, 0, g.spatial, false);
+            float[] b = bias.toFloatArray();
+            for (int o = 0; o < g.oc; o++) CpuConv2d.biasRelu(expected, o * g.spatial, expected, o * g.spatial, g.spatial, b[o], true);
+            for (int run = 0; run < 2; run++) {   // the panels made on the first, kept for the second
+                assertBitIdentical(Tensor.of(expected, ys.dims()), CpuConv2d.forward(x, constant, bias, true, p), what + " run " + run);
+            }
+        }
+    }
+
     /** The fused epilogue adds the bias and clamps in the same float arithmetic as separate passes would: same bits. */
     @Test void biasAndReluEpilogueEqualsSeparatePasses() {
         Rng rng = new Rng(33);

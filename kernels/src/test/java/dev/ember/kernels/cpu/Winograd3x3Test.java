@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ember.engine.Conv2dParams;
+import dev.ember.engine.Shape;
 import dev.ember.engine.Rng;
 import dev.ember.engine.Tensor;
 import dev.ember.kernels.reference.ReferenceLinalg;
@@ -83,6 +84,33 @@ class Winograd3x3Test {
             assertNear(ReferenceLinalg.conv2d(x, w, p), ReferenceLinalg.conv2d(abs(x), abs(w), p), y, what + " first run");
             assertBitIdentical(y, f2(x, cw, null, false, p), what + " second run (weight transformed ahead)");
         }
+    }
+
+    /**
+     * One image of an 8x8 map (16 tiles a product) with U small enough takes U in row panels (SgemmRows): the bits of
+     * U packed in strips. A batch, or U past the L2-sized limit (resnet18's layer4), keeps the strips.
+     */
+    @Test void narrowProductsInRowPanelsGiveTheBitsOfStrips() {
+        Rng rng = new Rng(57);
+        Conv2dParams p = new Conv2dParams(1, 1, 1, 1, 1, 1, 1);
+        for (int[] s : new int[][] {{128, 8, 128}, {64, 7, 96}, {64, 8, 40}}) {   // channels in, map, channels out
+            Tensor x = randn(rng, 1, s[0], s[1], s[1]), w = randn(rng, s[2], s[0], 3, 3), bias = randn(rng, s[2]);
+            Im2col g = geometry(x, w, p);
+            Winograd3x3 plan = Winograd3x3.plan(g, p);
+            String what = Arrays.toString(s);
+            assertNotNull(plan, what);
+            assertTrue(plan.narrowProducts(), what + " should take row panels");
+            float[] strips = new float[g.oc * g.spatial], rows = new float[g.oc * g.spatial];
+            plan.forward(x.toFloatArray(), 0, Winograd3x3.transform(w.toFloatArray(), 0, g.oc, g.c), bias.toFloatArray(), true, strips);
+            plan.forward(x.toFloatArray(), 0, Winograd3x3.transformRows(w.toFloatArray(), 0, g.oc, g.c), bias.toFloatArray(), true, rows);
+            for (int i = 0; i < strips.length; i++) {
+                assertEquals(Float.floatToRawIntBits(strips[i]), Float.floatToRawIntBits(rows[i]), what + ": element " + i);
+            }
+        }
+        Tensor w = randn(rng, 64, 64, 3, 3);
+        assertFalse(Winograd3x3.plan(geometry(randn(rng, 4, 64, 8, 8), w, p), p).narrowProducts(), "a batch of 4: 64 tiles a product");
+        Im2col layer4 = new Im2col(Shape.of(1, 512, 7, 7), Shape.of(512, 512, 3, 3), Shape.of(1, 512, 7, 7), p);
+        assertFalse(Winograd3x3.plan(layer4, p).narrowProducts(), "U of 16.8 MB streams from L3: strips");
     }
 
     /** Every output is made from its own tile's GEMM elements: the same bits whatever the batch around the image. */
