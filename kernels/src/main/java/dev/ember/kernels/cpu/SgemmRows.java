@@ -17,7 +17,7 @@ import jdk.incubator.vector.VectorSpecies;
  * A step loads two vectors of A (two strips of L rows: two streams) and broadcasts eight B elements for 16 fma. With A
  * in strips of MR rows ({@link SgemmOneVector}, lanes over N) each fma needs a broadcast of its own A element, 25 loads
  * for 24 fma: 512x16x512 on one thread with A in L2 ran at 128-139 GFLOP/s, against a 176 GFLOP/s register peak;
- * this loop alone in L1 runs at 165. The passes take turns over pieces of a K block (A's piece stays in L1 for the
+ * a loop of this shape alone (A in L1, B at a constant stride) ran at 165. The passes take turns over pieces of a K block (A's piece stays in L1 for the
  * second), and C's rows are gathered from the columns' vectors at the end. 256x16x2304 on two threads (Intel Xeon):
  * 208-220 -> 254-271 GFLOP/s. In resnet18 at 1x3x64x64 (alternating in one JVM), layer3's 3x3 convs 120-123 -> 103-106
  * us, layer4's 240-248 -> 227-230 (N = 4: half of each pass's columns are repeats, and still ahead of
