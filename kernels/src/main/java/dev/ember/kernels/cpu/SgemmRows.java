@@ -16,18 +16,18 @@ import jdk.incubator.vector.VectorSpecies;
  * </pre>
  * A step loads two vectors of A (two strips of L rows: two streams) and broadcasts eight B elements for 16 fma. With A
  * in strips of MR rows ({@link SgemmOneVector}, lanes over N) each fma needs a broadcast of its own A element, 25 loads
- * for 24 fma: 512x16x512 on one thread with A in L2 ran at 128-139 GFLOP/s, against a 176 GFLOP/s register peak;
- * a loop of this shape alone (A in L1, B at a constant stride) ran at 165. The passes take turns over pieces of a K block (A's piece stays in L1 for the
- * second), and C's rows are gathered from the columns' vectors at the end. 256x16x2304 on two threads (Intel Xeon):
- * 208-220 -> 254-271 GFLOP/s. In resnet18 at 1x3x64x64 (alternating in one JVM), layer3's 3x3 convs 120-123 -> 103-106
- * us, layer4's 240-248 -> 227-230 (N = 4: half of each pass's columns are repeats, and still ahead of
- * {@link SgemmNarrow}, the product paced by A from memory either way), layer2's (Winograd, {@link
- * Winograd3x3#narrowProducts}) 94-98 -> 88-90; the call 2.26-2.27 -> 2.14-2.16 ms. Where A streams from L3 in products
- * run one per thread (Winograd's 16 planes of 16.8 MB at layer4, 1x3x224x224) the two kernels are at parity alone and
- * this one was slower in the model, so that layer keeps its strips.
+ * for 24 fma: 512x16x512 on one thread with A in L2 ran at 128-139 GFLOP/s, against a 176 GFLOP/s register peak; a
+ * loop of this shape alone (A in L1, B at a constant stride) ran at 165. The passes take turns over pieces of a K block
+ * (A's piece stays in L1 for the second), and C's rows are gathered from the columns' vectors at the end (stored one
+ * by one, they cost the gain). 256x16x2304 on two threads (Intel Xeon): 208-220 -> 254-271 GFLOP/s. In resnet18 at
+ * 1x3x64x64 (alternating in one JVM), layer3's 3x3 convs 120-123 -> 103-106 us, layer4's 240-248 -> 227-230 (N = 4:
+ * half of each pass's columns are repeats, and still ahead of {@link SgemmNarrow}, the product paced by A from memory
+ * either way), layer2's (Winograd, {@link Winograd3x3#narrowProducts}) 94-98 -> 88-90; the call 2.26-2.27 -> 2.14-2.16
+ * ms. Where A streams from L3 in products run one per thread (Winograd's 16 planes of 16.8 MB at layer4, 1x3x224x224)
+ * the two kernels are at parity alone and this one was slower in the model, so that layer keeps its strips.
  *
  * <p>Same arithmetic as {@link Sgemm}: per K block one fma chain from zero in p order (a*b + acc), added to C in
- * K-block order, so the same bits. C is transposed on its way out (through a per-thread buffer of the panel's C).
+ * K-block order, so the same bits.
  */
 final class SgemmRows {
     private static final VectorSpecies<Float> SPECIES = SgemmKernel.SPECIES;
