@@ -139,7 +139,7 @@ final class Winograd3x3 {
 
         /** Gives the planes of a {@code pooled} transform back to the calling thread's lease, once the call is done. */
         void recycle() {
-            for (Sgemm.PackedA plane : planes) plane.recycle();
+            if (planes != null) for (Sgemm.PackedA plane : planes) plane.recycle();   // row panels are only ever kept
         }
     }
 
