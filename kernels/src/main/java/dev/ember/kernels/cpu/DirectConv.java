@@ -34,7 +34,8 @@ import jdk.incubator.vector.VectorSpecies;
  * chain over the taps in (c, i, j) order, whatever the tiling or the thread count.
  *
  * <p>Where it pays (resnet18 at 1x3x224x224, in the model, alternating JVMs): layer2's 3x3/2 conv 1046-1093 -> 877-891
- * us (the im2col + GEMM path built a 576 x 784 column matrix). Its 1x1/2 shortcut ran 224-238 -> 202-204 here, until
+ * us (the im2col + GEMM path built a 576 x 784 column matrix; 605-620 now, with the taps in pieces, {@link #PIECE}), and
+ * layer3's (256 channels on 196 pixels) 656-710 -> 553-581. Its 1x1/2 shortcut ran 224-238 -> 202-204 here, until
  * im2col subsampled x directly: 1x1 kernels are a plain GEMM again (alone 146-152 -> 102 us).
  * small_cnn's 32 -> 64 conv at batch 1 (ahead of Winograd, {@link #beforeWinograd}): 53-56 -> 44-47 us with panels,
  * 37-40 in place; with its 2x2 max pool ({@link #forwardPooled}: jobs by pooled row and channel half, tiles of 12
@@ -48,6 +49,14 @@ final class DirectConv {
     static final int OB = 4 * L;
     /** Output pixels of a tile. */
     static final int PB = 6;
+    /**
+     * Taps a group's tiles take in turn (each tile's chains carried through the pieces in the group's accumulators):
+     * the piece's weight, 128 x OB floats (32 KB), then stays in L1 across the group's tiles, where a tile's whole
+     * weight block (K x OB: 147 KB at resnet18's layer2 3x3/2) came from L2 for every tile. In the model at 1x3x224x224:
+     * layer2's 3x3/2 670-685 -> 605-620 us; with layer3's 3x3/2 planned here too, the call 13.03-13.09 -> 12.75-12.91 ms
+     * in one order, 13.35 -> 13.30 in the other (64 taps: 13.09 -> 12.91).
+     */
+    static final int PIECE = 128;
     /**
      * {@link #forwardPooled}'s tiles: twice the pixels, half the channels (two vectors), so that a pooled row's
      * channel halves are separate jobs: small_cnn's 5 pooled rows make 10 even jobs, not 5 (3 and 2 on two threads).
@@ -166,15 +175,16 @@ final class DirectConv {
 
     /**
      * A plan for this layer, or null where it does not apply: one image, ungrouped, whole vectors of output channels,
-     * not a 1x1 kernel (a GEMM over x or its subsampled copy), and more output pixels than output channels. Measured against im2col + GEMM in the
-     * model: where the weight is the larger operand (resnet18's layer3 and layer4 at 224x224: 256-512 channels on 196 or
-     * 49 pixels) the GEMM reads each weight once per 32 pixels where a tile here reads it once per 6 (layer4's 3x3/2:
-     * 913-958 -> 1120-1146 us); batched (32x3x64x64: 8x8 maps, a quarter of the pixels in mixed tiles) im2col's chunks
-     * of 8 images won (layer2's 3x3/2: 2342 -> 2980 us, its shortcut 383 -> 658).
+     * not a 1x1 kernel (a GEMM over x or its subsampled copy), and more output pixels than half the output channels.
+     * Measured against im2col + GEMM in the model: where the weight is much the larger operand (resnet18's layer4 at
+     * 224x224: 512 channels on 49 pixels) the GEMM, which reads each weight once per 32 pixels, is as fast or faster
+     * (its 3x3/2: 682-745 us either way, with the taps in pieces); resnet18's layer3 3x3/2 at 224x224 (256 channels on
+     * 196 pixels) 656-710 -> 553-581 us; batched (32x3x64x64: 8x8 maps, a quarter of the pixels in mixed tiles) im2col's
+     * chunks of 8 images won (layer2's 3x3/2: 2342 -> 2980 us, its shortcut 383 -> 658).
      */
     static DirectConv plan(Im2col g, Conv2dParams p) {
         long source = (long) p.strideW() * g.n * g.c * (g.h + 2L * p.padH()) * ((g.w + 2L * p.padW() + p.strideW() - 1) / p.strideW() + L);
-        boolean fits = ENABLED && g.groups == 1 && g.oc % L == 0 && (g.kh > 1 || g.kw > 1) && g.n == 1 && g.spatial > g.oc
+        boolean fits = ENABLED && g.groups == 1 && g.oc % L == 0 && (g.kh > 1 || g.kw > 1) && g.n == 1 && 2L * g.spatial > g.oc
                 && source + L < Integer.MAX_VALUE && (long) g.oh * (g.w + 2L * p.padW() + PB) * PB < Integer.MAX_VALUE;
         if (!fits) return null;
         // a plan is a function of the geometry and never changes: building its tables each call cost 1.5 us of
@@ -217,10 +227,12 @@ final class DirectConv {
         return packed;
     }
 
-    /** Per-thread accumulators, row buffer and panels; the source (a split copy of x), built on the calling thread's and read by all. */
+    /**
+     * Per-thread accumulators (a group's tiles), row buffer and panels; the source (a split copy of x), built on the
+     * calling thread's and read by all.
+     */
     private static final class Scratch {
-        final float[] acc = new float[PB * OB];
-        float[] row = new float[0], source = new float[0], panels = new float[0], pair = new float[0];
+        float[] acc = new float[PB * OB], row = new float[0], source = new float[0], panels = new float[0], pair = new float[0];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -246,12 +258,19 @@ final class DirectConv {
                 int firstMixed = Math.max(first, mixedFrom);
                 for (int q = firstMixed; q < end && group != gathered; q++) gather(src, base, q, panels, (q - firstMixed) * k * PB);
                 gathered = group;
+                float[] acc = s.acc = Winograd3x3.grow(s.acc, (end - first) * PB * OB);
                 for (int b = part * blocks / parts; b < (part + 1) * blocks / parts; b++) {
-                    for (int q = first; q < end; q++) {
-                        if (q < mixedFrom) tile(k, tap, packed, b * k * OB, src, base + at[q * PB], s.acc);
-                        else tile(k, panelTap, packed, b * k * OB, panels, (q - firstMixed) * k * PB, s.acc);
-                        store(s.acc, q, Math.min(OB, oc - b * OB) / L, bias, b * OB, relu, y);
+                    // the taps in pieces whose weights stay in L1 across the group's tiles (a tile's whole weight
+                    // block, K x OB, came from L2 for every tile); each tile's chains run on through the pieces in acc
+                    for (int t0 = 0; t0 < k; t0 += PIECE) {
+                        int t1 = Math.min(k, t0 + PIECE);
+                        for (int q = first; q < end; q++) {
+                            int accAt = (q - first) * PB * OB;
+                            if (q < mixedFrom) tile(t0, t1, tap, packed, b * k * OB, src, base + at[q * PB], acc, accAt);
+                            else tile(t0, t1, panelTap, packed, b * k * OB, panels, (q - firstMixed) * k * PB, acc, accAt);
+                        }
                     }
+                    for (int q = first; q < end; q++) store(acc, (q - first) * PB * OB, q, Math.min(OB, oc - b * OB) / L, bias, b * OB, relu, y);
                 }
             }
         });
@@ -360,15 +379,42 @@ final class DirectConv {
     }
 
     /**
-     * acc (PB, OB) = a tile's inputs times a block's packed weight (K, OB) at wOff, where tap t's PB inputs are
-     * src[at + tap[t] + p]: a run of the source in place, or a gathered panel (tap[t] = t * PB).
+     * acc (PB, OB) at accAt += a tile's inputs times a block's packed weight (K, OB) at wOff over taps [t0, t1), where tap
+     * t's PB inputs are src[at + tap[t] + p]: a run of the source in place, or a gathered panel (tap[t] = t * PB). The
+     * chains start from zero at t0 = 0 and otherwise go on from acc: one fma chain per output over all the taps.
      */
-    static void tile(int k, int[] tap, float[] wp, int wOff, float[] src, int at, float[] acc) {
+    static void tile(int t0, int t1, int[] tap, float[] wp, int wOff, float[] src, int at, float[] acc, int accAt) {
         FloatVector z = FloatVector.zero(SPECIES);
         FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
         FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
         FloatVector a40 = z, a41 = z, a42 = z, a43 = z, a50 = z, a51 = z, a52 = z, a53 = z;
-        for (int t = 0; t < k; t++) {
+        if (t0 > 0) {   // the chains from where the taps before t0 left them
+            a00 = FloatVector.fromArray(SPECIES, acc, accAt);
+            a01 = FloatVector.fromArray(SPECIES, acc, accAt + L);
+            a02 = FloatVector.fromArray(SPECIES, acc, accAt + 2 * L);
+            a03 = FloatVector.fromArray(SPECIES, acc, accAt + 3 * L);
+            a10 = FloatVector.fromArray(SPECIES, acc, accAt + OB);
+            a11 = FloatVector.fromArray(SPECIES, acc, accAt + OB + L);
+            a12 = FloatVector.fromArray(SPECIES, acc, accAt + OB + 2 * L);
+            a13 = FloatVector.fromArray(SPECIES, acc, accAt + OB + 3 * L);
+            a20 = FloatVector.fromArray(SPECIES, acc, accAt + 2 * OB);
+            a21 = FloatVector.fromArray(SPECIES, acc, accAt + 2 * OB + L);
+            a22 = FloatVector.fromArray(SPECIES, acc, accAt + 2 * OB + 2 * L);
+            a23 = FloatVector.fromArray(SPECIES, acc, accAt + 2 * OB + 3 * L);
+            a30 = FloatVector.fromArray(SPECIES, acc, accAt + 3 * OB);
+            a31 = FloatVector.fromArray(SPECIES, acc, accAt + 3 * OB + L);
+            a32 = FloatVector.fromArray(SPECIES, acc, accAt + 3 * OB + 2 * L);
+            a33 = FloatVector.fromArray(SPECIES, acc, accAt + 3 * OB + 3 * L);
+            a40 = FloatVector.fromArray(SPECIES, acc, accAt + 4 * OB);
+            a41 = FloatVector.fromArray(SPECIES, acc, accAt + 4 * OB + L);
+            a42 = FloatVector.fromArray(SPECIES, acc, accAt + 4 * OB + 2 * L);
+            a43 = FloatVector.fromArray(SPECIES, acc, accAt + 4 * OB + 3 * L);
+            a50 = FloatVector.fromArray(SPECIES, acc, accAt + 5 * OB);
+            a51 = FloatVector.fromArray(SPECIES, acc, accAt + 5 * OB + L);
+            a52 = FloatVector.fromArray(SPECIES, acc, accAt + 5 * OB + 2 * L);
+            a53 = FloatVector.fromArray(SPECIES, acc, accAt + 5 * OB + 3 * L);
+        }
+        for (int t = t0; t < t1; t++) {
             int wi = wOff + t * OB, xi = at + tap[t];
             FloatVector w0 = FloatVector.fromArray(SPECIES, wp, wi);
             FloatVector w1 = FloatVector.fromArray(SPECIES, wp, wi + L);
@@ -405,30 +451,30 @@ final class DirectConv {
             a52 = w2.fma(v, a52);
             a53 = w3.fma(v, a53);
         }
-        a00.intoArray(acc, 0);
-        a01.intoArray(acc, L);
-        a02.intoArray(acc, 2 * L);
-        a03.intoArray(acc, 3 * L);
-        a10.intoArray(acc, OB);
-        a11.intoArray(acc, OB + L);
-        a12.intoArray(acc, OB + 2 * L);
-        a13.intoArray(acc, OB + 3 * L);
-        a20.intoArray(acc, 2 * OB);
-        a21.intoArray(acc, 2 * OB + L);
-        a22.intoArray(acc, 2 * OB + 2 * L);
-        a23.intoArray(acc, 2 * OB + 3 * L);
-        a30.intoArray(acc, 3 * OB);
-        a31.intoArray(acc, 3 * OB + L);
-        a32.intoArray(acc, 3 * OB + 2 * L);
-        a33.intoArray(acc, 3 * OB + 3 * L);
-        a40.intoArray(acc, 4 * OB);
-        a41.intoArray(acc, 4 * OB + L);
-        a42.intoArray(acc, 4 * OB + 2 * L);
-        a43.intoArray(acc, 4 * OB + 3 * L);
-        a50.intoArray(acc, 5 * OB);
-        a51.intoArray(acc, 5 * OB + L);
-        a52.intoArray(acc, 5 * OB + 2 * L);
-        a53.intoArray(acc, 5 * OB + 3 * L);
+        a00.intoArray(acc, accAt);
+        a01.intoArray(acc, accAt + L);
+        a02.intoArray(acc, accAt + 2 * L);
+        a03.intoArray(acc, accAt + 3 * L);
+        a10.intoArray(acc, accAt + OB);
+        a11.intoArray(acc, accAt + OB + L);
+        a12.intoArray(acc, accAt + OB + 2 * L);
+        a13.intoArray(acc, accAt + OB + 3 * L);
+        a20.intoArray(acc, accAt + 2 * OB);
+        a21.intoArray(acc, accAt + 2 * OB + L);
+        a22.intoArray(acc, accAt + 2 * OB + 2 * L);
+        a23.intoArray(acc, accAt + 2 * OB + 3 * L);
+        a30.intoArray(acc, accAt + 3 * OB);
+        a31.intoArray(acc, accAt + 3 * OB + L);
+        a32.intoArray(acc, accAt + 3 * OB + 2 * L);
+        a33.intoArray(acc, accAt + 3 * OB + 3 * L);
+        a40.intoArray(acc, accAt + 4 * OB);
+        a41.intoArray(acc, accAt + 4 * OB + L);
+        a42.intoArray(acc, accAt + 4 * OB + 2 * L);
+        a43.intoArray(acc, accAt + 4 * OB + 3 * L);
+        a50.intoArray(acc, accAt + 5 * OB);
+        a51.intoArray(acc, accAt + 5 * OB + L);
+        a52.intoArray(acc, accAt + 5 * OB + 2 * L);
+        a53.intoArray(acc, accAt + 5 * OB + 3 * L);
     }
 
     /**
@@ -508,13 +554,13 @@ final class DirectConv {
     }
 
     /** Tile q's first {@code vectors} vectors of channels, + bias and ReLU as {@link CpuConv2d#biasRelu}, scattered to y. */
-    private void store(float[] acc, int q, int vectors, float[] bias, int oc0, boolean relu, float[] y) {
+    private void store(float[] acc, int accAt, int q, int vectors, float[] bias, int oc0, boolean relu, float[] y) {
         FloatVector zero = FloatVector.zero(SPECIES);
         for (int v = 0; v < vectors; v++) {
             FloatVector b = bias == null ? zero : FloatVector.fromArray(SPECIES, bias, oc0 + v * L);
             int channel = (oc0 + v * L) * oh * ow;
             for (int p = 0; p < PB; p++) {
-                FloatVector a = FloatVector.fromArray(SPECIES, acc, p * OB + v * L);
+                FloatVector a = FloatVector.fromArray(SPECIES, acc, accAt + p * OB + v * L);
                 if (bias != null) a = a.add(b);
                 if (relu) a = a.max(zero);
                 if (to[q * PB + p] >= 0) a.intoArray(y, to[q * PB + p] + channel, lanes, 0);

@@ -71,7 +71,8 @@ class CpuConv2dTest {
         {1, 3, 70, 75, 13, 7, 7, 2, 2, 3, 3, 1, 1, 1},   // a last block over columns already written, a partial channel strip
         {1, 4, 67, 66, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1},    // 3x3/2, odd height
         {2, 2, 66, 68, 9, 5, 4, 2, 2, 0, 2, 1, 1, 1},    // non-square kernel, padding in W only
-        // one image, more output pixels than channels, a constant weight: DirectConv (other weights: im2col + GEMM)
+        // one image, more output pixels than half its channels, a constant weight: DirectConv (other weights: im2col + GEMM)
+        {1, 96, 14, 14, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},  // fewer pixels than channels, 864 taps taken in pieces
         {1, 8, 20, 20, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},   // 10x10: one run of 6 per row, the last 4 pooled into mixed tiles
         {1, 16, 30, 30, 16, 1, 1, 2, 2, 0, 0, 1, 1, 1},  // 1x1/2 (not DirectConv's: im2col subsamples x), rows of 15: one masked vector
         {2, 8, 39, 37, 16, 1, 1, 2, 2, 0, 0, 1, 1, 1},   // 1x1/2, rows of 19: a vector and one ending at the row's end; x's last row element-wise
@@ -333,7 +334,7 @@ class CpuConv2dTest {
             for (int i = 0; i < chain.length; i++) chain[i] = Math.max(chain[i] + b[i / g.spatial], 0f);
             assertBitIdentical(Tensor.of(chain, ys.dims()), CpuConv2d.forward(x, constant, bias, true, p), what + " DirectConv + bias + ReLU");
         }
-        assertEquals(12, planned, "cases DirectConv takes (the eleven marked, and the 7x7/2 one of 8 channels at 160x160)");
+        assertEquals(13, planned, "cases DirectConv takes (the twelve marked, and the 7x7/2 one of 8 channels at 160x160)");
     }
 
     /**
