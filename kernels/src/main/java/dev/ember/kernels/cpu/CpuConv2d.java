@@ -34,7 +34,8 @@ import jdk.incubator.vector.VectorSpecies;
  * directions with a changing one where the layer is wide and large enough ({@link Winograd3x3#takesChangingWeight}).
  * With a constant weight and tiles enough per product it takes {@link Winograd3x3F4} first (4x4 output tiles). Other
  * layers with a constant weight may take {@link Stride2Conv} (resnet's stem) or {@link DirectConv} (one image, more
- * output pixels than channels: resnet18's layer2 3x3/2 and 1x1/2 at 224x224), neither building a column matrix.
+ * output pixels than half its channels: resnet18's layer2 and layer3 3x3/2 at 224x224), neither building a column
+ * matrix; one image of a few output pixels keeps its weight in row panels for {@link SgemmRows}.
  * Determinism: each output element of forward and backwardInput is one Sgemm element, whose arithmetic does not
  * depend on the GEMM's width, so it is the same in both schedules and for any chunking. (With a constant weight the
  * plan itself, Winograd F(4x4) or F(2x2), DirectConv or im2col + GEMM, follows the layer's size and batch, so an
@@ -181,7 +182,7 @@ final class CpuConv2d {
             strided.forward(xd, xBase, wd, wBase, packed == null ? null : packed[0], b, relu, y);
             return Tensor.of(CpuStorage.wrap(y), ys);
         }
-        DirectConv channels = constant ? DirectConv.plan(g, p) : null;   // one image, more output pixels than channels
+        DirectConv channels = constant ? DirectConv.plan(g, p) : null;   // one image, more output pixels than half its channels
         if (channels != null) return direct(channels, wc, wd, wBase, g, xd, xBase, b, relu, y, ys);
         // one image whose output map is a few pixels (resnet18's last stages at 64x64): w in row panels, lanes over its rows
         SgemmRows.Panels panels = constant && !batched(g) && g.groups == 1 && SgemmRows.fits(g.spatial) && g.spatial > 1
