@@ -53,8 +53,8 @@ final class DirectConv {
      * Taps a group's tiles take in turn (each tile's chains carried through the pieces in the group's accumulators):
      * the piece's weight, 128 x OB floats (32 KB), then stays in L1 across the group's tiles, where a tile's whole
      * weight block (K x OB: 147 KB at resnet18's layer2 3x3/2) came from L2 for every tile. In the model at 1x3x224x224:
-     * layer2's 3x3/2 670-685 -> 605-620 us; with layer3's 3x3/2 planned here too, the call 13.03-13.09 -> 12.75-12.91 ms
-     * in one order, 13.35 -> 13.30 in the other (64 taps: 13.09 -> 12.91).
+     * layer2's 3x3/2 670-685 -> 605-620 us; with layer3's 3x3/2 planned here too, the call 13.03 -> 12.75 ms with the
+     * old kernel first, 13.35 -> 13.30 with the new one first (64 taps a piece: 13.09 -> 12.91).
      */
     static final int PIECE = 128;
     /**
