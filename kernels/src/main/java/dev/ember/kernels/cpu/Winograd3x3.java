@@ -660,19 +660,26 @@ final class Winograd3x3 {
     }
 
     /**
-     * inputTransform for narrow tile rows: d (16, T), input (r, q) of every tile, gathered a vector of tiles at a time
-     * through the chunk's {@link #gatherTable} (0 outside x), then B^T down the columns and B across the rows on whole
-     * vectors over all T tiles. Same arithmetic as {@link #inputTransform}, so the same V to the bit.
+     * inputTransform for narrow tile rows, a vector of the chunk's tiles at a time: d (16, L), input (r, q) of each,
+     * gathered through the chunk's {@link #gatherTable} (0 outside x), then B^T down the columns and B across the rows,
+     * the passes' vectors kept in L1 (as whole planes over T they went through L2 and back; see
+     * {@link Winograd3x3F4}'s). Same arithmetic as {@link #inputTransform}, so the same V to the bit.
      */
     private void inputTransformNarrow(float[] x, int xOff, int ci, float[] v, int tiles, int[] corner, boolean[] inside) {
         Scratch s = SCRATCH.get();
-        int pitch = tiles + L;   // room for the last whole vector of each plane
-        float[] d = s.split = grow(s.split, 16 * pitch);
-        float[] half = s.half = grow(s.half, 16 * pitch);
-        gather(x, xOff + ci * h * w, corner, inside, 16, pitch, tiles, d);
-        for (int q = 0; q < 4; q++) acrossRowB(d, q * pitch, 4 * pitch, tiles, half, q * pitch, 4 * pitch);   // B^T down column q
-        int plane = c * tiles;
-        for (int i = 0; i < 4; i++) acrossRowB(half, i * 4 * pitch, pitch, tiles, v, (i * 4 * c + ci) * tiles, plane);
+        int pitch = tiles + L;
+        float[] d = s.split = grow(s.split, 16 * L);
+        float[] half = s.half = grow(s.half, 16 * L);
+        int base = xOff + ci * h * w, plane = c * tiles;
+        for (int t = 0; t < tiles; t += L) {
+            int here = Math.min(L, tiles - t);
+            for (int rq = 0; rq < 16; rq++) {
+                VectorMask<Float> in = VectorMask.fromArray(SPECIES, inside, rq * pitch + t);
+                FloatVector.fromArray(SPECIES, x, base, corner, rq * pitch + t, in).intoArray(d, rq * L);
+            }
+            for (int q = 0; q < 4; q++) acrossRowB(d, q * L, 4 * L, here, half, q * L, 4 * L);   // B^T down column q
+            for (int i = 0; i < 4; i++) acrossRowB(half, i * 4 * L, L, here, v, (i * 4 * c + ci) * tiles + t, plane);
+        }
     }
 
 

@@ -386,19 +386,26 @@ final class Winograd3x3F4 {
     }
 
     /**
-     * inputTransform for narrow tile rows: d (36, T) gathered a vector of tiles at a time through the chunk's
-     * {@link #gatherTable} (0 outside x), then B^T down each of its six columns and B across each of its six rows,
-     * on whole vectors over all T tiles.
+     * inputTransform for narrow tile rows, a vector of the chunk's tiles at a time: d (36, L) gathered through the
+     * chunk's {@link #gatherTable} (0 outside x), B^T down each of its six columns and B across each of its six rows,
+     * the two passes' 36 vectors kept in L1 (as whole planes over T they went through L2 and back twice: small_cnn's
+     * conv2 at batch 32, 512 tiles, 76 KB a plane set). The same arithmetic per tile, so the same V.
      */
     private void inputTransformNarrow(float[] x, int xOff, int ci, float[] v, int tiles, int[] corner, boolean[] inside) {
         Scratch s = SCRATCH.get();
-        int pitch = tiles + L;   // room for the last whole vector of each plane
-        float[] d = s.d = Winograd3x3.grow(s.d, 36 * pitch);
-        float[] half = s.half = Winograd3x3.grow(s.half, 36 * pitch);
-        Winograd3x3.gather(x, xOff + ci * h * w, corner, inside, 36, pitch, tiles, d);
-        for (int q = 0; q < 6; q++) sixPointBt(d, q * pitch, 6 * pitch, tiles, half, q * pitch, 6 * pitch);   // down column q
-        int plane = c * tiles;
-        for (int i = 0; i < 6; i++) sixPointBt(half, i * 6 * pitch, pitch, tiles, v, (i * 6 * c + ci) * tiles, plane);   // across row i
+        int pitch = tiles + L;
+        float[] d = s.d = Winograd3x3.grow(s.d, 36 * L);
+        float[] half = s.half = Winograd3x3.grow(s.half, 36 * L);
+        int base = xOff + ci * h * w, plane = c * tiles;
+        for (int t = 0; t < tiles; t += L) {
+            int here = Math.min(L, tiles - t);
+            for (int rq = 0; rq < 36; rq++) {
+                VectorMask<Float> in = VectorMask.fromArray(SPECIES, inside, rq * pitch + t);
+                FloatVector.fromArray(SPECIES, x, base, corner, rq * pitch + t, in).intoArray(d, rq * L);
+            }
+            for (int q = 0; q < 6; q++) sixPointBt(d, q * L, 6 * L, here, half, q * L, 6 * L);   // down column q
+            for (int i = 0; i < 6; i++) sixPointBt(half, i * 6 * L, L, here, v, (i * 6 * c + ci) * tiles + t, plane);   // across row i
+        }
     }
 
     /**
