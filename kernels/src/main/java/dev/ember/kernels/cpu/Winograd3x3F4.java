@@ -47,6 +47,16 @@ final class Winograd3x3F4 {
      * as three or two chunks run one after the other it took 1.55-3.6 ms against 2.07.
      */
     private static final int ONE_CHUNK_FLOATS = 1 << 21;
+    /**
+     * Such a batch runs as one chunk per thread where each chunk's V and M fit this many floats (2 MB, a core's L2):
+     * each phase's data then stays on the core that made it, where as one chunk the three phases split it three ways
+     * (input transform by channel, products by plane, output transform by output channel), and each read the last's
+     * output from the other core. small_cnn's conv2 at batch 32 (96 tile rows, 2 MB a chunk) alone: 0.57-0.61 ->
+     * 0.48-0.54 ms; the whole model at batch 32 (alternating class loaders, both orders) 0.854-0.863 -> 0.698-0.702 ms a
+     * call, resnet18 at 1x3x224x224 (its 56x56 layers) 13.70-13.84 -> 13.17-13.36 ms. Its 28x28 layers cut in chunks of
+     * 21 and 28 tiles instead were slower (13.19 -> 13.78 ms): each chunk reads all 36 planes of U (2.4 MB there).
+     */
+    private static final int CORE_FLOATS = 1 << 19;
     /** Fewest input and output channels, as for F(2x2, 3x3). */
     static final int MIN_CHANNELS = 32;
     /** Fewest tiles per product: the 36 planes are 4 times the weight and are read once per product. */
@@ -61,6 +71,8 @@ final class Winograd3x3F4 {
     static final int NARROW_TILES = 4;
 
     private final int n, c, k, h, w, oh, ow, padH, padW, tilesY, tilesX, chunks;
+    /** Chunks run one per thread, each chunk's three phases on its own core ({@link #CORE_FLOATS}). */
+    private final boolean perThread;
 
     private Winograd3x3F4(Im2col g, Conv2dParams p) {
         n = g.n;
@@ -74,10 +86,29 @@ final class Winograd3x3F4 {
         padW = p.padW();
         tilesY = (oh + 3) / 4;
         tilesX = (ow + 3) / 4;
-        int perRow = 36 * (c + k) * tilesX;
-        int rows = n * tilesY;
-        int per = (long) rows * perRow <= ONE_CHUNK_FLOATS ? rows : Math.max(1, Math.min(rows, CHUNK_FLOATS / perRow));
-        chunks = (rows + per - 1) / per;
+        Chunking split = Chunking.of(n * tilesY, 36 * (c + k) * tilesX, tilesX, Parallel.THREADS);
+        chunks = split.chunks();
+        perThread = split.perThread();
+    }
+
+    /**
+     * How a call's tile rows (rows of perRow floats of V and M each) are cut: as one chunk where all fit
+     * {@link #ONE_CHUNK_FLOATS}, or one chunk per thread where each then fits {@link #CORE_FLOATS} with
+     * {@link #MIN_TILES} tiles; else in chunks of at most {@link #CHUNK_FLOATS}. Chunk q takes rows [q*rows/chunks,
+     * (q+1)*rows/chunks).
+     */
+    record Chunking(int chunks, boolean perThread) {
+        static Chunking of(int rows, int perRow, int tilesX, int threads) {
+            if ((long) rows * perRow > ONE_CHUNK_FLOATS) {
+                int per = Math.max(1, Math.min(rows, CHUNK_FLOATS / perRow));
+                return new Chunking((rows + per - 1) / per, false);
+            }
+            int shared = (rows + threads - 1) / threads;
+            if (threads > 1 && rows >= threads && (long) shared * perRow <= CORE_FLOATS && (long) (rows / threads) * tilesX >= MIN_TILES) {
+                return new Chunking(threads, true);
+            }
+            return new Chunking(1, false);
+        }
     }
 
     /** The plan for this geometry, or null: 3x3, stride 1, dilation 1, one group, channels and tiles enough. */
@@ -148,7 +179,7 @@ final class Winograd3x3F4 {
      */
     boolean forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
         nonFinite = false;
-        Winograd3x3.forChunks(chunks, q -> chunk(q, x, xOff, u, bias, relu, y, false));
+        forChunks(q -> chunk(q, x, xOff, u, bias, relu, y, false));
         return !nonFinite;
     }
 
@@ -161,8 +192,19 @@ final class Winograd3x3F4 {
      */
     boolean forwardPooled(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] z) {
         nonFinite = false;
-        Winograd3x3.forChunks(chunks, q -> chunk(q, x, xOff, u, bias, relu, z, true));
+        forChunks(q -> chunk(q, x, xOff, u, bias, relu, z, true));
         return !nonFinite;
+    }
+
+    /** The chunks one per thread, or as {@link Winograd3x3#forChunks} runs them. */
+    private void forChunks(java.util.function.IntConsumer chunk) {
+        if (!perThread) {
+            Winograd3x3.forChunks(chunks, chunk);
+            return;
+        }
+        Parallel.forRange(chunks, 1, (lo, hi) -> {
+            for (int q = lo; q < hi; q++) chunk.accept(q);
+        });
     }
 
     /** Tile rows [r0, r1) of chunk q: as many per chunk as fit, with sizes that differ by at most one. */

@@ -30,9 +30,9 @@ import org.junit.jupiter.api.Test;
 class Winograd3x3F4Test {
     /** n, c, h, w, oc, padH, padW */
     private static final int[][] CASES = {
-        {1, 64, 56, 56, 64, 1, 1},     // resnet18's first stage at 224x224: one chunk of 196 tiles
+        {1, 64, 56, 56, 64, 1, 1},     // resnet18's first stage at 224x224: 196 tiles, one chunk per thread (2 or 4) or one
         {1, 128, 28, 28, 128, 1, 1},   // its second stage: one chunk of 49 tiles (3 vectors and a tail of 1)
-        {32, 32, 13, 13, 64, 0, 0},    // small_cnn's conv2 at batch 32: 11 x 11 outputs, the last tile 3/4 outside (gathered: 3-tile rows)
+        {32, 32, 13, 13, 64, 0, 0},    // small_cnn's conv2 at batch 32: 11 x 11 outputs, the last tile 3/4 outside (gathered: 3-tile rows; a chunk per thread)
         {8, 64, 10, 10, 64, 1, 1},     // 10 x 10: gathered, the last tile half outside
         {8, 64, 24, 24, 64, 1, 1},     // 288 tiles in one chunk
         {12, 48, 30, 30, 48, 1, 1},    // V and M past 8 MB: six chunks run in parallel
@@ -82,11 +82,28 @@ class Winograd3x3F4Test {
         }
     }
 
-    /** A batch whose V and M fit 8 MB runs as one chunk, a larger one in chunks of at most 2 MB. */
+    /**
+     * A batch whose V and M fit 8 MB runs as one chunk, or one chunk per thread where each then fits 2 MB with 32 tiles
+     * or more; a larger one in chunks of at most 2 MB.
+     */
     @Test void chunksBySize() {
         Conv2dParams same = Conv2dParams.of(1, 1);
-        assertEquals(1, Winograd3x3F4.plan(geometry(Tensor.zeros(1, 64, 56, 56), Tensor.zeros(64, 64, 3, 3), same), same).chunks());
-        assertEquals(1, Winograd3x3F4.plan(geometry(Tensor.zeros(8, 64, 24, 24), Tensor.zeros(64, 64, 3, 3), same), same).chunks());
+        // resnet18's 64-channel layer at 1x56x56: 14 tile rows of 14 tiles, 36 * 128 * 14 floats each
+        int rows = 14, perRow = 36 * 128 * 14;
+        assertEquals(new Winograd3x3F4.Chunking(1, false), Winograd3x3F4.Chunking.of(rows, perRow, 14, 1));
+        assertEquals(new Winograd3x3F4.Chunking(2, true), Winograd3x3F4.Chunking.of(rows, perRow, 14, 2));
+        assertEquals(new Winograd3x3F4.Chunking(4, true), Winograd3x3F4.Chunking.of(rows, perRow, 14, 4));
+        assertEquals(new Winograd3x3F4.Chunking(1, false), Winograd3x3F4.Chunking.of(rows, perRow, 14, 8), "7 tile rows of 8 chunks hold 14 tiles");
+        // small_cnn's conv2 at batch 32 (11x11 outputs: 96 tile rows of 3)
+        assertEquals(new Winograd3x3F4.Chunking(2, true), Winograd3x3F4.Chunking.of(96, 36 * 96 * 3, 3, 2));
+        // 8x64x24x24: one chunk of 1.3 M floats, halves too large for a core
+        assertEquals(new Winograd3x3F4.Chunking(1, false), Winograd3x3F4.Chunking.of(48, 36 * 128 * 6, 6, 2));
+        assertEquals(new Winograd3x3F4.Chunking(4, true), Winograd3x3F4.Chunking.of(48, 36 * 128 * 6, 6, 4));
+        // past 8 MB: chunks of at most 2 MB whatever the threads
+        assertEquals(new Winograd3x3F4.Chunking(6, false), Winograd3x3F4.Chunking.of(12 * 8, 36 * 96 * 8, 8, 2));
+        // the plan cuts by the machine's thread count
+        Winograd3x3F4 layer = Winograd3x3F4.plan(geometry(Tensor.zeros(1, 64, 56, 56), Tensor.zeros(64, 64, 3, 3), same), same);
+        assertEquals(Winograd3x3F4.Chunking.of(rows, perRow, 14, Parallel.THREADS).chunks(), layer.chunks());
         assertEquals(6, Winograd3x3F4.plan(geometry(Tensor.zeros(12, 48, 30, 30), Tensor.zeros(48, 48, 3, 3), same), same).chunks());
     }
 
