@@ -33,7 +33,7 @@ class Winograd3x3Test {
         {32, 32, 13, 13, 64, 0, 0},    // small_cnn's conv2 at batch 32: rows of 6 tiles
         {2, 64, 8, 8, 64, 2, 2},       // padding 2: the border tiles see zeros only on some rows
         {2, 80, 10, 12, 64, 0, 1},     // unequal padding
-        {1, 64, 14, 14, 64, 1, 1},     // one image, one chunk
+        {1, 64, 14, 14, 64, 1, 1},     // one image, one chunk (forward: one per thread, 21-28 tiles each)
         {5, 256, 4, 4, 256, 1, 1},     // two tile rows per image, deep
         {1, 64, 40, 40, 64, 1, 1},     // rows of 20 tiles: a whole vector and a part
         {1, 64, 17, 17, 64, 1, 1},     // 17-wide output rows: one float past the first vector
