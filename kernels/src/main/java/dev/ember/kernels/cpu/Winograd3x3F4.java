@@ -48,7 +48,8 @@ final class Winograd3x3F4 {
      */
     private static final int ONE_CHUNK_FLOATS = 1 << 21;
     /**
-     * Such a batch runs as one chunk per thread where each chunk's V and M fit this many floats (2 MB, a core's L2):
+     * Such a batch runs as one chunk per thread where each chunk's V and M fit this many floats (2.5 MB, a little past
+     * a core's 2 MB of L2: resnet18's 32x128x8x8 layer, 2.4 MB a chunk, still gained, 33.8-35.0 -> 33.5-34.3 ms a call):
      * each phase's data then stays on the core that made it, where as one chunk the three phases split it three ways
      * (input transform by channel, products by plane, output transform by output channel), and each read the last's
      * output from the other core. small_cnn's conv2 at batch 32 (96 tile rows, 2 MB a chunk) alone: 0.57-0.61 ->
@@ -56,7 +57,7 @@ final class Winograd3x3F4 {
      * call, resnet18 at 1x3x224x224 (its 56x56 layers) 13.70-13.84 -> 13.17-13.36 ms. Its 28x28 layers cut in chunks of
      * 21 and 28 tiles instead were slower (13.19 -> 13.78 ms): each chunk reads all 36 planes of U (2.4 MB there).
      */
-    private static final int CORE_FLOATS = 1 << 19;
+    private static final int CORE_FLOATS = 5 << 17;
     /** Fewest input and output channels, as for F(2x2, 3x3). */
     static final int MIN_CHANNELS = 32;
     /** Fewest tiles per product: the 36 planes are 4 times the weight and are read once per product. */
@@ -94,14 +95,16 @@ final class Winograd3x3F4 {
     /**
      * How a call's tile rows (rows of perRow floats of V and M each) are cut: as one chunk where all fit
      * {@link #ONE_CHUNK_FLOATS}, or one chunk per thread where each then fits {@link #CORE_FLOATS} with
-     * {@link #MIN_TILES} tiles; else in chunks of at most {@link #CHUNK_FLOATS}. Chunk q takes rows [q*rows/chunks,
-     * (q+1)*rows/chunks).
+     * {@link #MIN_TILES} tiles; else in chunks of at most {@link #CHUNK_FLOATS}, as many for every thread. Chunk q
+     * takes rows [q*rows/chunks, (q+1)*rows/chunks).
      */
     record Chunking(int chunks, boolean perThread) {
         static Chunking of(int rows, int perRow, int tilesX, int threads) {
             if ((long) rows * perRow > ONE_CHUNK_FLOATS) {
-                int per = Math.max(1, Math.min(rows, CHUNK_FLOATS / perRow));
-                return new Chunking((rows + per - 1) / per, false);
+                // as many chunks per thread (they run in parallel, claimed one at a time): resnet18's 32x64x16x16 took
+                // five, three on one core and two on the other (six: 33.5-33.8 -> 32.8-32.9 ms a call)
+                int per = Math.max(1, Math.min(rows, CHUNK_FLOATS / perRow)), chunks = (rows + per - 1) / per;
+                return new Chunking(Math.min(rows, (chunks + threads - 1) / threads * threads), false);
             }
             int shared = (rows + threads - 1) / threads;
             if (threads > 1 && rows >= threads && (long) shared * perRow <= CORE_FLOATS && (long) (rows / threads) * tilesX >= MIN_TILES) {

@@ -83,8 +83,8 @@ class Winograd3x3F4Test {
     }
 
     /**
-     * A batch whose V and M fit 8 MB runs as one chunk, or one chunk per thread where each then fits 2 MB with 32 tiles
-     * or more; a larger one in chunks of at most 2 MB.
+     * A batch whose V and M fit 8 MB runs as one chunk, or one chunk per thread where each then fits 2.5 MB with 32
+     * tiles or more; a larger one in chunks of at most 2 MB, as many for every thread.
      */
     @Test void chunksBySize() {
         Conv2dParams same = Conv2dParams.of(1, 1);
@@ -99,12 +99,18 @@ class Winograd3x3F4Test {
         // 8x64x24x24: one chunk of 1.3 M floats, halves too large for a core
         assertEquals(new Winograd3x3F4.Chunking(1, false), Winograd3x3F4.Chunking.of(48, 36 * 128 * 6, 6, 2));
         assertEquals(new Winograd3x3F4.Chunking(4, true), Winograd3x3F4.Chunking.of(48, 36 * 128 * 6, 6, 4));
-        // past 8 MB: chunks of at most 2 MB whatever the threads
+        // past 8 MB: chunks of at most 2 MB, as many for every thread
         assertEquals(new Winograd3x3F4.Chunking(6, false), Winograd3x3F4.Chunking.of(12 * 8, 36 * 96 * 8, 8, 2));
+        assertEquals(new Winograd3x3F4.Chunking(5, false), Winograd3x3F4.Chunking.of(128, 36 * 128 * 4, 4, 1));
+        assertEquals(new Winograd3x3F4.Chunking(6, false), Winograd3x3F4.Chunking.of(128, 36 * 128 * 4, 4, 2));
+        assertEquals(new Winograd3x3F4.Chunking(8, false), Winograd3x3F4.Chunking.of(128, 36 * 128 * 4, 4, 4));
+        // 32x128x8x8: one chunk of 1.2 M floats, a chunk per thread of 2.4 MB
+        assertEquals(new Winograd3x3F4.Chunking(2, true), Winograd3x3F4.Chunking.of(64, 36 * 256 * 2, 2, 2));
         // the plan cuts by the machine's thread count
         Winograd3x3F4 layer = Winograd3x3F4.plan(geometry(Tensor.zeros(1, 64, 56, 56), Tensor.zeros(64, 64, 3, 3), same), same);
         assertEquals(Winograd3x3F4.Chunking.of(rows, perRow, 14, Parallel.THREADS).chunks(), layer.chunks());
-        assertEquals(6, Winograd3x3F4.plan(geometry(Tensor.zeros(12, 48, 30, 30), Tensor.zeros(48, 48, 3, 3), same), same).chunks());
+        assertEquals(Winograd3x3F4.Chunking.of(12 * 8, 36 * 96 * 8, 8, Parallel.THREADS).chunks(),
+                Winograd3x3F4.plan(geometry(Tensor.zeros(12, 48, 30, 30), Tensor.zeros(48, 48, 3, 3), same), same).chunks());
     }
 
     /** Every output is made from its own tile's GEMM elements: the same bits whatever the batch around the image. */
