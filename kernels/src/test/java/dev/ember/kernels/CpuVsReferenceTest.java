@@ -69,6 +69,15 @@ class CpuVsReferenceTest {
         }
         Tensor maps = Tensor.randn(new Rng(5), 1f, 2, 64, 9, 9), bias = Tensor.randn(new Rng(6), 1f, 64, 1, 1);
         assertArrayEquals(REF.addRelu(maps, bias, maps.shape()).toFloatArray(), CPU.addRelu(maps, bias, maps.shape()).toFloatArray(), "broadcast");
+        // a layer's bias as one row down every row (Gemm then Relu): (N) and (1, N), rows of whole vectors and not
+        for (int n : new int[] {128, 37, 16, 5}) {
+            Tensor acts = Tensor.randn(new Rng(n + 9), 1f, 32, n), row = Tensor.randn(new Rng(n + 10), 1f, n);
+            assertArrayEquals(REF.addRelu(acts, row, acts.shape()).toFloatArray(), CPU.addRelu(acts, row, acts.shape()).toFloatArray(), "row of " + n);
+            Tensor row2 = row.reshape(1, n);
+            assertArrayEquals(REF.addRelu(acts, row2, acts.shape()).toFloatArray(), CPU.addRelu(acts, row2, acts.shape()).toFloatArray(), "(1, " + n + ")");
+        }
+        Tensor specials = Tensor.of(as, 1, 12), specialRow = Tensor.of(bs, 12);
+        assertArrayEquals(REF.addRelu(specials, specialRow, specials.shape()).toFloatArray(), CPU.addRelu(specials, specialRow, specials.shape()).toFloatArray(), "row: NaN, -0, infinities");
         Tensor view = Tensor.randn(new Rng(7), 1f, 1100, 16).transpose(0, 1);
         Tensor other = Tensor.randn(new Rng(8), 1f, 16, 1100);
         assertArrayEquals(REF.addRelu(view, other, other.shape()).toFloatArray(), CPU.addRelu(view, other, other.shape()).toFloatArray(), "transposed view");

@@ -47,12 +47,14 @@ final class CpuBinary {
     }
 
     /**
-     * y = max(a + b, 0) in one pass when a and b are contiguous and of the output's shape (a residual block's end):
-     * the sum and the clamp of the two-pass default (Math.max's, as the vector max is), so the same bits, -0 and NaN
-     * included, with one array written instead of two. Otherwise null.
+     * y = max(a + b, 0) in one pass when a and b are contiguous and of the output's shape (a residual block's end), or
+     * b is one row repeated down a (a layer's bias before its ReLU: ONNX Gemm then Relu): the sum and the clamp of the
+     * two-pass default (Math.max's, as the vector max is), so the same bits, -0 and NaN included, with one array
+     * written instead of two. Otherwise null.
      */
     static Tensor addRelu(Tensor a, Tensor b, Shape outShape) {
-        if (!a.isContiguous() || !b.isContiguous() || !a.shape().equals(outShape) || !b.shape().equals(outShape)) return null;
+        if (!a.isContiguous() || !b.isContiguous() || !a.shape().equals(outShape)) return null;
+        if (!b.shape().equals(outShape)) return outShape.rank() >= 1 && isRow(b.shape(), outShape) ? addRowRelu(a, b, outShape) : null;
         float[] y = BufferPool.uninitialized(outShape.numel());   // y (outShape), every element written
         float[] as = CpuCopy.floats(a), bs = CpuCopy.floats(b);
         int ao = a.offset(), bo = b.offset();
@@ -62,6 +64,32 @@ final class CpuBinary {
                 FloatVector.fromArray(SPECIES, as, ao + i).add(FloatVector.fromArray(SPECIES, bs, bo + i)).max(0f).intoArray(y, i);
             }
             for (int i = end; i < hi; i++) y[i] = Math.max(as[ao + i] + bs[bo + i], 0f);
+        });
+        return Tensor.of(CpuStorage.wrap(y), outShape);
+    }
+
+    /** Whether b has the output's last axis and size 1 on every other (a row, as (N) or (1, N)). */
+    private static boolean isRow(Shape b, Shape out) {
+        if (b.rank() > out.rank() || b.rank() == 0 || b.dim(-1) != out.dim(-1)) return false;
+        for (int i = 0; i < b.rank() - 1; i++) if (b.dim(i) != 1) return false;
+        return true;
+    }
+
+    /** {@link #addRelu} with b one row (N) added to each of a's rows. */
+    private static Tensor addRowRelu(Tensor a, Tensor b, Shape outShape) {
+        int n = outShape.dim(-1), rows = n == 0 ? 0 : outShape.numel() / n;
+        float[] y = BufferPool.uninitialized(outShape.numel());   // y (outShape), every element written
+        float[] as = CpuCopy.floats(a), bs = CpuCopy.floats(b);
+        int ao = a.offset(), bo = b.offset();
+        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(1, n)), (lo, hi) -> {
+            int end = SPECIES.loopBound(n);
+            for (int r = lo; r < hi; r++) {
+                int at = r * n;
+                for (int j = 0; j < end; j += SPECIES.length()) {
+                    FloatVector.fromArray(SPECIES, as, ao + at + j).add(FloatVector.fromArray(SPECIES, bs, bo + j)).max(0f).intoArray(y, at + j);
+                }
+                for (int j = end; j < n; j++) y[at + j] = Math.max(as[ao + at + j] + bs[bo + j], 0f);
+            }
         });
         return Tensor.of(CpuStorage.wrap(y), outShape);
     }

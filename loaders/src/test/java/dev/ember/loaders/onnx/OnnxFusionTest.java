@@ -16,13 +16,14 @@ import dev.ember.engine.Tensor;
 import dev.ember.loaders.onnx.ops.OnnxOps;
 import dev.ember.loaders.onnx.proto.OnnxProto.AttributeProto;
 import dev.ember.loaders.onnx.proto.OnnxProto.GraphProto;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The session's fusions of Conv then Relu and Add then Relu ({@link OpResolver#fuse}): the same values and gradients as
+ * The session's fusions of Conv then Relu, Add then Relu and Gemm then Relu ({@link OpResolver#fuse}): the same values and gradients as
  * the two ops run one after the other, and no fusion where the intermediate value is needed elsewhere.
  */
 class OnnxFusionTest {
@@ -132,6 +133,55 @@ class OnnxFusionTest {
         Map<String, Variable> params = new LinkedHashMap<>();
         for (String name : List.of("w", "b")) params.put(name, Variable.param(m.graph().initializers().get(name).contiguous()));
         Variable y = s.runVariables(Map.of("x", x), params).get("p");
+        y.mul(y).sum().backward();
+        Map<String, float[]> grads = new LinkedHashMap<>();
+        grads.put("x", x.grad().toFloatArray());
+        for (Map.Entry<String, Variable> e : params.entrySet()) grads.put(e.getKey(), e.getValue().grad().toFloatArray());
+        return grads;
+    }
+
+    /** x (6, 20) -> Gemm (w (7, 20), transB, bias (7); alpha, beta) -> g -> Relu -> r (6, 7). */
+    private static OnnxModel gemmRelu(float alpha, float beta, boolean bias) {
+        Rng rng = new Rng(11);
+        GraphProto.Builder g = GraphProto.newBuilder().setName("gemm_relu")
+                .addNode(node("gemm", "Gemm", bias ? List.of("x", "w", "b") : List.of("x", "w"), List.of("g"),
+                        AttributeProto.newBuilder().setName("transB").setType(AttributeProto.AttributeType.INT).setI(1).build(),
+                        AttributeProto.newBuilder().setName("alpha").setType(AttributeProto.AttributeType.FLOAT).setF(alpha).build(),
+                        AttributeProto.newBuilder().setName("beta").setType(AttributeProto.AttributeType.FLOAT).setF(beta).build()))
+                .addNode(node("relu", "Relu", List.of("g"), List.of("r")))
+                .addInitializer(floats("w", randn(rng, 7 * 20), 7, 20))
+                .addInput(value("x", FLOAT, 6, 20))
+                .addOutput(value("r", FLOAT, 6, 7));
+        if (bias) g.addInitializer(floats("b", randn(rng, 7), 7));
+        return load(model(g.build()));
+    }
+
+    /** Gemm then Relu as one op (the bias and the ReLU in one pass): the bits of the two ops, and their gradients. */
+    @Test void fusedGemmReluGivesTheSameBitsAndGradients() {
+        Tensor x = Tensor.of(randn(new Rng(12), 120), 6, 20);
+        for (float[] ab : new float[][] {{1f, 1f, 1f}, {0.5f, 1f, 1f}, {1f, 2f, 1f}, {1f, 1f, 0f}}) {
+            OnnxModel m = gemmRelu(ab[0], ab[1], ab[2] != 0f);
+            float[] fused = new OnnxSession(m, OnnxOps.resolver()).run(Map.of("x", x)).get("r").toFloatArray();
+            float[] plain = new OnnxSession(m, UNFUSED).run(Map.of("x", x)).get("r").toFloatArray();
+            assertEquals(plain.length, fused.length);
+            boolean clamped = false;
+            for (int i = 0; i < plain.length; i++) {
+                assertEquals(Float.floatToRawIntBits(plain[i]), Float.floatToRawIntBits(fused[i]), "alpha, beta, bias " + Arrays.toString(ab) + " element " + i);
+                clamped |= plain[i] == 0f;
+            }
+            assertTrue(clamped, "the test's data exercise the ReLU");
+        }
+        OnnxModel m = gemmRelu(1f, 1f, true);
+        Map<String, float[]> fused = gemmGradients(new OnnxSession(m, OnnxOps.resolver()), m, x);
+        Map<String, float[]> plain = gemmGradients(new OnnxSession(m, UNFUSED), m, x);
+        for (String name : List.of("x", "w", "b")) assertArrayEquals(plain.get(name), fused.get(name), 0f, "d" + name);
+    }
+
+    private static Map<String, float[]> gemmGradients(OnnxSession s, OnnxModel m, Tensor input) {
+        Variable x = Variable.param(input);
+        Map<String, Variable> params = new LinkedHashMap<>();
+        for (String name : List.of("w", "b")) params.put(name, Variable.param(m.graph().initializers().get(name).contiguous()));
+        Variable y = s.runVariables(Map.of("x", x), params).get("r");
         y.mul(y).sum().backward();
         Map<String, float[]> grads = new LinkedHashMap<>();
         grads.put("x", x.grad().toFloatArray());

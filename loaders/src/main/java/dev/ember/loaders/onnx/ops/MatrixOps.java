@@ -25,6 +25,18 @@ final class MatrixOps {
         t.add("Det", 11, (n, in, v) -> one(det(n, Args.in(n, in, 0))));
     }
 
+    /**
+     * Gemm followed by Relu, fused by {@link OnnxOps#resolver()} ({@code node} is the Gemm, the result the Relu's):
+     * the bias and the ReLU in one pass ({@code F.addRelu}) where C is added as it is (beta 1), else the two ops.
+     */
+    static Variable[] gemmRelu(OnnxNode node, Variable[] in, int opset) {
+        Variable c = Args.opt(in, 2);
+        if (c == null || node.attrFloat("beta", 1f) != 1f || c.data().dtype() != DType.FLOAT32) {
+            return one(ActivationOps.relu(node, gemm(node, Args.in(node, in, 0), Args.in(node, in, 1), c)));
+        }
+        return one(dev.ember.autograd.F.addRelu(gemm(node, Args.in(node, in, 0), Args.in(node, in, 1), null), c));
+    }
+
     /** y (M, N) = alpha op(A) op(B) + beta C, op transposing when transA/transB; C broadcasts to (M, N). */
     static Variable gemm(OnnxNode node, Variable a, Variable b, Variable c) {
         requireFloat(node, a, b);

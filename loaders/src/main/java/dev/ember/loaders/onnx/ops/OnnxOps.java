@@ -71,8 +71,9 @@ public final class OnnxOps {
 
             /**
              * Conv then Relu: one pass over the output (the backend's fused conv2dBiasRelu); Add then Relu (a residual
-             * block's end): one pass instead of two, and one array instead of two (the backend's addRelu). Both where
-             * no gradient is recorded; with one, the same ops as unfused.
+             * block's end) and Gemm then Relu (a classifier's hidden layer: its bias and the ReLU): one pass instead of
+             * two, and one array instead of two (the backend's addRelu). All where no gradient is recorded; with one,
+             * the same ops as unfused.
              */
             @Override public OnnxOp fuse(OnnxNode producer, OnnxNode consumer, int opset) {
                 boolean standard = OpTable.domainOf(producer.domain()).isEmpty() && OpTable.domainOf(consumer.domain()).isEmpty();
@@ -80,6 +81,7 @@ public final class OnnxOps {
                 return switch (producer.opType()) {
                     case "Conv" -> ConvOps::convRelu;
                     case "Add" -> ElementwiseOps::addRelu;
+                    case "Gemm" -> MatrixOps::gemmRelu;
                     default -> null;
                 };
             }
