@@ -646,9 +646,20 @@ final class Winograd3x3 {
     }
 
     /**
+     * {@link #gather} for one vector of tiles, t .. t+L-1: plane r's values into d[r*L ..] (the narrow input
+     * transforms take a vector of tiles through both passes while its values are in L1).
+     */
+    static void gatherVector(float[] src, int base, int[] corner, boolean[] inside, int planes, int pitch, int t, float[] d) {
+        for (int r = 0; r < planes; r++) {
+            VectorMask<Float> in = VectorMask.fromArray(SPECIES, inside, r * pitch + t);
+            FloatVector.fromArray(SPECIES, src, base, corner, r * pitch + t, in).intoArray(d, r * L);
+        }
+    }
+
+    /**
      * d[r*pitch + t] = src[base + corner[r*pitch + t]] where inside, else 0, for planes r < {@code planes} and t < tiles,
-     * a vector of tiles at a time (the last vector's lanes past the tiles land in the plane's slack). Both sizes of
-     * Winograd tile gather their narrow rows' inputs, and dy's tiles, this way.
+     * a vector of tiles at a time (the last vector's lanes past the tiles land in the plane's slack). dy's tiles are
+     * gathered this way; the narrow input transforms take {@link #gatherVector}.
      */
     static void gather(float[] src, int base, int[] corner, boolean[] inside, int planes, int pitch, int tiles, float[] d) {
         for (int r = 0; r < planes; r++) {
@@ -697,10 +708,7 @@ final class Winograd3x3 {
         int base = xOff + ci * h * w, plane = c * tiles;
         for (int t = 0; t < tiles; t += L) {
             int here = Math.min(L, tiles - t);
-            for (int rq = 0; rq < 16; rq++) {
-                VectorMask<Float> in = VectorMask.fromArray(SPECIES, inside, rq * pitch + t);
-                FloatVector.fromArray(SPECIES, x, base, corner, rq * pitch + t, in).intoArray(d, rq * L);
-            }
+            gatherVector(x, base, corner, inside, 16, pitch, t, d);
             for (int q = 0; q < 4; q++) acrossRowB(d, q * L, 4 * L, here, half, q * L, 4 * L);   // B^T down column q
             for (int i = 0; i < 4; i++) acrossRowB(half, i * 4 * L, L, here, v, (i * 4 * c + ci) * tiles + t, plane);
         }

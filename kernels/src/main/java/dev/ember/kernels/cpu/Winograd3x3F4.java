@@ -433,8 +433,8 @@ final class Winograd3x3F4 {
     /**
      * inputTransform for narrow tile rows, a vector of the chunk's tiles at a time: d (36, L) gathered through the
      * chunk's {@link #gatherTable} (0 outside x), B^T down each of its six columns and B across each of its six rows,
-     * the two passes' 36 vectors kept in L1 (as whole planes over T they went through L2 and back twice: small_cnn's
-     * conv2 at batch 32, 512 tiles, 76 KB a plane set). The same arithmetic per tile, so the same V.
+     * the two passes' 36 vectors kept in L1 (as whole planes over T they went through L2 and back: small_cnn's conv2 at
+     * batch 32, 288 tiles, 44 KB each of the two). The same arithmetic per tile, so the same V.
      */
     private void inputTransformNarrow(float[] x, int xOff, int ci, float[] v, int tiles, int[] corner, boolean[] inside) {
         Scratch s = SCRATCH.get();
@@ -444,10 +444,7 @@ final class Winograd3x3F4 {
         int base = xOff + ci * h * w, plane = c * tiles;
         for (int t = 0; t < tiles; t += L) {
             int here = Math.min(L, tiles - t);
-            for (int rq = 0; rq < 36; rq++) {
-                VectorMask<Float> in = VectorMask.fromArray(SPECIES, inside, rq * pitch + t);
-                FloatVector.fromArray(SPECIES, x, base, corner, rq * pitch + t, in).intoArray(d, rq * L);
-            }
+            Winograd3x3.gatherVector(x, base, corner, inside, 36, pitch, t, d);
             for (int q = 0; q < 6; q++) sixPointBt(d, q * L, 6 * L, here, half, q * L, 6 * L);   // down column q
             for (int i = 0; i < 6; i++) sixPointBt(half, i * 6 * L, L, here, v, (i * 6 * c + ci) * tiles + t, plane);   // across row i
         }
