@@ -62,6 +62,18 @@ public final class F {
     }
 
     /**
+     * relu(conv2d(x, w, b, false, p) + residual), residual of the convolution's output shape (a residual block's end):
+     * the backend's conv2dAddRelu where no gradient is recorded (the residual added as the output is written where it
+     * fuses them), else the ops one after the other.
+     */
+    public static Variable conv2dAddRelu(Variable x, Variable w, Variable b, Variable residual, Conv2dParams p) {
+        if (!Variable.recordsGradient(x, w, b, residual)) {
+            return Variable.of(x.data().conv2dAddRelu(w.data(), b == null ? null : b.data(), residual.data(), p));
+        }
+        return conv2d(x, w, b, false, p).add(residual).relu();
+    }
+
+    /**
      * relu(a + b) with broadcasting (a residual block's end): the backend's one-pass addRelu where no gradient is
      * recorded, else the two ops (their gradients; the sum is kept for ReLU's backward anyway).
      */

@@ -95,6 +95,17 @@ public interface Backend {
     }
 
     /**
+     * max(conv2dBiasRelu(x, w, bias, false, p) + residual, 0), residual of the convolution's output shape: ONNX's Conv,
+     * Add, Relu at the end of a residual block, which a backend may add in the pass that writes the convolution's
+     * output. The default composes conv2dBiasRelu and addRelu, so their result is the reference a fused kernel must
+     * match to the bit.
+     */
+    default Tensor conv2dAddRelu(Tensor x, Tensor w, Tensor bias, Tensor residual, Conv2dParams p) {
+        Tensor y = conv2dBiasRelu(x, w, bias, false, p);
+        return addRelu(y, residual, y.shape());
+    }
+
+    /**
      * y = max(a + b, 0) with NumPy broadcasting, {@code outShape} the broadcast shape: ONNX's Add then Relu (the end of
      * a residual block), which a backend may run as one pass. The default composes the two ops, so their result is the
      * reference a one-pass kernel must match to the bit.

@@ -524,6 +524,26 @@ public final class Tensor {
         return backend().conv2dMaxPool(this, weight, bias, relu, p, pool);
     }
 
+    /**
+     * max(conv2dBiasRelu(weight, bias, false, p) + residual, 0) as one op, residual of the convolution's output shape:
+     * no gradient, the inference form (see {@link Backend#conv2dAddRelu}).
+     */
+    public Tensor conv2dAddRelu(Tensor weight, Tensor bias, Tensor residual, Conv2dParams p) {
+        requireFloat("conv2d", this);
+        requireFloat("conv2d", weight);
+        requireFloat("conv2d", residual);
+        sameDevice(weight);
+        sameDevice(residual);
+        Shape ys = p.outputShape(shape, weight.shape);
+        if (!residual.shape.equals(ys)) throw new ShapeException("conv2dAddRelu residual must be " + ys + ", got " + residual.shape);
+        if (bias != null) {
+            requireFloat("conv2d", bias);
+            sameDevice(bias);
+            if (bias.rank() != 1 || bias.dim(0) != ys.dim(1)) throw new ShapeException("conv2d bias must be (" + ys.dim(1) + "), got " + bias.shape);
+        }
+        return backend().conv2dAddRelu(this, weight, bias, residual, p);
+    }
+
     public Backend.MaxPoolResult maxPool2d(Pool2dParams p) {
         requireFloat("maxPool2d", this);
         p.outputShape(shape);

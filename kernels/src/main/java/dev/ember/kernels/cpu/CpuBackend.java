@@ -90,6 +90,17 @@ public final class CpuBackend implements Backend {
         return z;
     }
 
+    @Override public Tensor conv2dAddRelu(Tensor x, Tensor w, Tensor bias, Tensor residual, Conv2dParams p) {
+        Tensor fused = CpuConv2d.forwardAddRelu(x, w, bias, residual, p);
+        if (fused != null) return fused;
+        int mark = TensorScope.mark();
+        Tensor y = CpuConv2d.forward(x, w, bias, false, p);
+        Tensor z = addRelu(y, residual, y.shape());
+        // y is this call's alone: its array serves the next call (a session gives back only the values it holds)
+        if (!TensorScope.releaseIfMadeSince(y, mark) && mark < 0) BufferPool.recycle(((CpuStorage) y.storage()).floats());
+        return z;
+    }
+
     @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, Shape inputShape, Conv2dParams p) {
         return CpuConv2d.backwardInput(dy, w, inputShape, p);
     }

@@ -135,6 +135,39 @@ final class CpuConv2d {
     }
 
     /**
+     * max(conv(x, w) + bias + residual, 0) where Winograd runs the layer with a constant weight (a residual block's
+     * second conv at inference): the residual is added in the output transform's pass, as it writes y, instead of in a
+     * pass of its own over y and the residual; the same bits as the conv, then addRelu. Else null (the caller composes).
+     */
+    static Tensor forwardAddRelu(Tensor x, Tensor w, Tensor bias, Tensor residual, Conv2dParams p) {
+        Shape ys = p.outputShape(x.shape(), w.shape());
+        Tensor wc = w.contiguous();
+        if (!residual.shape().equals(ys) || !residual.isContiguous() || !constantWeight(wc)) return null;
+        Im2col g = new Im2col(x.shape(), w.shape(), ys, p);
+        Winograd3x3F4 wide = Winograd3x3F4.plan(g, p);
+        // as forward chooses: F(4x4), else DirectConv for one image of few channels, else F(2x2)
+        Winograd3x3 winograd = wide == null ? Winograd3x3.plan(g, p) : null;
+        if (winograd != null && DirectConv.beforeWinograd(g, p) && DirectConv.plan(g, p) != null) return null;
+        if (wide == null && winograd == null) return null;
+        float[] b = bias == null ? null : bias.contiguous().toFloatArray();   // (OC)
+        Tensor xc = x.contiguous();
+        float[] xd = CpuMatmul.floats(xc), wd = CpuMatmul.floats(wc), rd = CpuMatmul.floats(residual);
+        int wBase = wc.offset();
+        float[] y = BufferPool.uninitialized(ys.numel());   // (N, OC, OH, OW), every element written
+        if (wide != null) {
+            Winograd3x3F4.Weight u = wc.storage().derived(new WinogradF4WeightKey(wBase, g.oc, g.c), () -> Winograd3x3F4.transform(wd, wBase, g.oc, g.c));
+            if (wide.forward(xd, xc.offset(), u, b, true, y, rd, residual.offset())) return Tensor.of(CpuStorage.wrap(y), ys);
+            BufferPool.recycle(y);   // a NaN or an infinity met F(4x4): the caller composes, as forward then takes im2col + GEMM
+            return null;
+        }
+        Winograd3x3.Weight u = winograd.narrowProducts()
+                ? wc.storage().derived(new WinogradRowsKey(wBase, g.oc, g.c), () -> Winograd3x3.transformRows(wd, wBase, g.oc, g.c))
+                : wc.storage().derived(new WinogradWeightKey(wBase, g.oc, g.c), () -> Winograd3x3.transform(wd, wBase, g.oc, g.c));
+        winograd.forward(xd, xc.offset(), u, b, true, y, rd, residual.offset());
+        return Tensor.of(CpuStorage.wrap(y), ys);
+    }
+
+    /**
      * y = conv(x, w) + bias, then max(y, 0) when {@code relu}. The epilogue runs on each output plane right after its
      * GEMM (while it is still in cache) instead of as two more passes over y; bias (OC) may be null.
      */

@@ -250,15 +250,21 @@ final class Winograd3x3 {
      * y (N, K, OH, OW) = conv(x, w) (+ bias, then ReLU), x (N, C, H, W) contiguous at {@code xOff}; {@code u} from
      * {@link #transform} of w; bias (K) may be null.
      */
-    void forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
+    void forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) { forward(x, xOff, u, bias, relu, y, null, 0); }
+
+    /**
+     * {@link #forward}, then + res (N, K, OH, OW, contiguous at {@code resOff}) before the ReLU where res is not null:
+     * a residual block's conv, Add and Relu in the output transform's pass ({@link CpuConv2d#forwardAddRelu}).
+     */
+    void forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y, float[] res, int resOff) {
         int threads = Parallel.THREADS;
         if (chunks == 1 && forwardPerThread(threads)) {
             Parallel.forRange(threads, 1, (lo, hi) -> {
-                for (int q = lo; q < hi; q++) chunk(q, threads, x, xOff, u, bias, relu, y);
+                for (int q = lo; q < hi; q++) chunk(q, threads, x, xOff, u, bias, relu, y, res, resOff);
             });
             return;
         }
-        forChunks(chunks, q -> chunk(q, chunks, x, xOff, u, bias, relu, y));
+        forChunks(chunks, q -> chunk(q, chunks, x, xOff, u, bias, relu, y, res, resOff));
     }
 
     /**
@@ -295,7 +301,7 @@ final class Winograd3x3 {
     private int firstRow(int q, int of) { return (int) ((long) q * n * tilesY / of); }
 
     /** Chunk q of {@code of}: its V, its 16 products and its output transform. */
-    private void chunk(int q, int of, float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
+    private void chunk(int q, int of, float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y, float[] res, int resOff) {
         int r0 = firstRow(q, of), r1 = firstRow(q + 1, of), tiles = (r1 - r0) * tilesX;
         Scratch s = SCRATCH.get();
         float[] v = s.v = grow(s.v, 16 * c * tiles);   // (16, C, T)
@@ -308,7 +314,7 @@ final class Winograd3x3 {
             }
         });
         Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {
-            for (int o = lo; o < hi; o++) outputTransform(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y);
+            for (int o = lo; o < hi; o++) outputTransform(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y, res, resOff);
         });
     }
 
@@ -588,23 +594,21 @@ final class Winograd3x3 {
      * columns interleaved, flat over all tiles into {@code out}; then each output row copied to y in whole vectors
      * (per tile row, masked stores cost more than the arithmetic).
      */
-    private void outputTransform(float[] m, int tiles, int o, int r0, int r1, float bias, boolean relu, float[] y) {
+    private void outputTransform(float[] m, int tiles, int o, int r0, int r1, float bias, boolean relu, float[] y, float[] res, int resOff) {
         Scratch s = SCRATCH.get();
         float[] half = s.half = grow(s.half, 16 * tiles + L);
         int plane = k * tiles;
         for (int j = 0; j < 4; j++) downColumnAt(m, (j * k + o) * tiles, 4 * plane, tiles, half, j * tiles, (4 + j) * tiles);
         int pitch = 2 * tiles + 2 * L;   // output row 2ty + a of every tile row, side by side, and a vector's slack
         float[] out = s.split = grow(s.split, 2 * pitch);
-        for (int a = 0; a < 2; a++) interleaveRowA(half, 4 * a * tiles, tiles, bias, relu, out, a * pitch);
+        for (int a = 0; a < 2; a++) interleaveRowA(half, 4 * a * tiles, tiles, bias, relu && res == null, out, a * pitch);
         for (int row = r0; row < r1; row++) {
             // where this chunk's rows of y[img, o] end: past them, other chunks' rows, written by other threads
             int img = row / tilesY, ty = row % tilesY, last = Math.min(r1, (img + 1) * tilesY) - 1 - img * tilesY;
             int end = ((img * k + o) * oh + Math.min(oh, 2 * last + 2)) * ow;
             for (int a = 0; a < 2 && 2 * ty + a < oh; a++) {
-                int from = a * pitch + 2 * (row - r0) * tilesX, to = ((img * k + o) * oh + 2 * ty + a) * ow, j = 0;
-                // whole vectors: a spill past the row lands in this chunk's later rows of y[img, o], written after it
-                for (int stop = Math.min(ow, end - to - L + 1); j < stop; j += L) FloatVector.fromArray(SPECIES, out, from + j).intoArray(y, to + j);
-                for (; j < ow; j++) y[to + j] = out[from + j];
+                int from = a * pitch + 2 * (row - r0) * tilesX, to = ((img * k + o) * oh + 2 * ty + a) * ow;
+                storeRow(out, from, y, to, ow, end, res, resOff, relu);
             }
         }
     }
@@ -642,6 +646,28 @@ final class Winograd3x3 {
             float m0 = m[s + t], m1 = m[s + step + t], m2 = m[s + 2 * step + t], m3 = m[s + 3 * step + t];
             half[e0 + t] = m0 + m1 + m2;
             half[e1 + t] = m1 - m2 - m3;
+        }
+    }
+
+    /**
+     * y[to .. to+ow) = out[from ..], or with a residual max(out + res[resOff + to ..], 0) (ReLU'd where {@code relu}):
+     * addRelu's sum and clamp, so the bits of the conv, then Add, then Relu. Whole vectors up to where they would pass
+     * {@code end} (a spill past the row lands in the chunk's later rows of y, written after it), then a scalar tail.
+     */
+    static void storeRow(float[] out, int from, float[] y, int to, int ow, int end, float[] res, int resOff, boolean relu) {
+        int j = 0, stop = Math.min(ow, end - to - L + 1);
+        if (res == null) {
+            for (; j < stop; j += L) FloatVector.fromArray(SPECIES, out, from + j).intoArray(y, to + j);
+            for (; j < ow; j++) y[to + j] = out[from + j];
+            return;
+        }
+        for (; j < stop; j += L) {
+            FloatVector v = FloatVector.fromArray(SPECIES, out, from + j).add(FloatVector.fromArray(SPECIES, res, resOff + to + j));
+            (relu ? v.max(0f) : v).intoArray(y, to + j);
+        }
+        for (; j < ow; j++) {
+            float v = out[from + j] + res[resOff + to + j];
+            y[to + j] = relu ? Math.max(v, 0f) : v;
         }
     }
 

@@ -180,9 +180,15 @@ final class Winograd3x3F4 {
      * transforms' zeros come from cancellation (4x - 4x), so a NaN or an infinity in x reaches the whole 4x4 tile, not
      * only the outputs whose windows hold it, and the caller computes such a call another way.
      */
-    boolean forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) {
+    boolean forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y) { return forward(x, xOff, u, bias, relu, y, null, 0); }
+
+    /**
+     * {@link #forward}, then + res (N, K, OH, OW, contiguous at {@code resOff}) before the ReLU where res is not null:
+     * a residual block's conv, Add and Relu in the output transform's pass ({@link CpuConv2d#forwardAddRelu}).
+     */
+    boolean forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y, float[] res, int resOff) {
         nonFinite = false;
-        forChunks(q -> chunk(q, x, xOff, u, bias, relu, y, false));
+        forChunks(q -> chunk(q, x, xOff, u, bias, relu, y, false, res, resOff));
         return !nonFinite;
     }
 
@@ -195,7 +201,7 @@ final class Winograd3x3F4 {
      */
     boolean forwardPooled(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] z) {
         nonFinite = false;
-        forChunks(q -> chunk(q, x, xOff, u, bias, relu, z, true));
+        forChunks(q -> chunk(q, x, xOff, u, bias, relu, z, true, null, 0));
         return !nonFinite;
     }
 
@@ -213,7 +219,7 @@ final class Winograd3x3F4 {
     /** Tile rows [r0, r1) of chunk q: as many per chunk as fit, with sizes that differ by at most one. */
     private int firstRow(int q) { return (int) ((long) q * n * tilesY / chunks); }
 
-    private void chunk(int q, float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y, boolean pooled) {
+    private void chunk(int q, float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y, boolean pooled, float[] res, int resOff) {
         int r0 = firstRow(q), r1 = firstRow(q + 1), tiles = (r1 - r0) * tilesX;
         Scratch s = SCRATCH.get();
         float[] v = s.v = Winograd3x3.grow(s.v, 36 * c * tiles);   // (36, C, T)
@@ -243,7 +249,7 @@ final class Winograd3x3F4 {
             return;
         }
         Parallel.forRange(k, Parallel.grain(k, 1), (lo, hi) -> {
-            for (int o = lo; o < hi; o++) outputTransform(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y);
+            for (int o = lo; o < hi; o++) outputTransform(m, tiles, o, r0, r1, bias == null ? 0f : bias[o], relu, y, res, resOff);
         });
     }
 
@@ -485,7 +491,7 @@ final class Winograd3x3F4 {
      * across each of the four rows with bias and ReLU, the tiles' four columns interleaved, flat over all tiles into
      * {@code out}; then each output row copied to y.
      */
-    private void outputTransform(float[] m, int tiles, int o, int r0, int r1, float bias, boolean relu, float[] y) {
+    private void outputTransform(float[] m, int tiles, int o, int r0, int r1, float bias, boolean relu, float[] y, float[] res, int resOff) {
         Scratch s = SCRATCH.get();
         int pitch = tiles + L;
         float[] half = s.half = Winograd3x3.grow(s.half, 24 * pitch);
@@ -494,18 +500,16 @@ final class Winograd3x3F4 {
         int rowPitch = 4 * pitch;   // output row 4ty + a of every tile row, side by side, and the vectors' slack
         float[] out = s.out = Winograd3x3.grow(s.out, 4 * rowPitch);
         boolean finite = true;
-        for (int a = 0; a < 4; a++) finite &= acrossRowA(half, a * 6 * pitch, pitch, tiles, bias, relu, out, a * rowPitch);
+        for (int a = 0; a < 4; a++) finite &= acrossRowA(half, a * 6 * pitch, pitch, tiles, bias, relu && res == null, out, a * rowPitch);
         if (!finite) nonFinite = true;
         for (int row = r0; row < r1; row++) {
             // where this chunk's rows of y[img, o] end: past them, other chunks' rows, written by other threads
             int img = row / tilesY, ty = row % tilesY, last = Math.min(r1, (img + 1) * tilesY) - 1 - img * tilesY;
             int end = ((img * k + o) * oh + Math.min(oh, 4 * last + 4)) * ow;
             for (int a = 0; a < 4 && 4 * ty + a < oh; a++) {
-                int from = a * rowPitch + 4 * (row - r0) * tilesX, to = ((img * k + o) * oh + 4 * ty + a) * ow, j = 0;
-                // whole vectors (rows of 11 to 56 floats: a copy call costs more): a spill past the row lands in this
-                // chunk's later rows of y[img, o], written after it
-                for (int stop = Math.min(ow, end - to - L + 1); j < stop; j += L) FloatVector.fromArray(SPECIES, out, from + j).intoArray(y, to + j);
-                for (; j < ow; j++) y[to + j] = out[from + j];
+                int from = a * rowPitch + 4 * (row - r0) * tilesX, to = ((img * k + o) * oh + 4 * ty + a) * ow;
+                // whole vectors (rows of 11 to 56 floats: a copy call costs more)
+                Winograd3x3.storeRow(out, from, y, to, ow, end, res, resOff, relu);
             }
         }
     }

@@ -419,6 +419,55 @@ class CpuConv2dTest {
     }
 
     /**
+     * conv2dAddRelu (a residual block's conv, Add and Relu) is the conv, then addRelu, to the bit: with the residual
+     * added in F(4x4)'s output transform (one chunk per thread, and chunks past 8 MB), in F(2x2)'s (U as strips and in
+     * row panels), and composed elsewhere (a layer Winograd does not take, a changing weight); a NaN in the residual
+     * reaches its own outputs only, and a NaN in x makes F(4x4)'s fused path give way to the composition.
+     */
+    @Test void convAddReluIsTheConvThenAddReluToTheBit() {
+        Rng rng = new Rng(46);
+        CpuBackend cpu = new CpuBackend();
+        int[][] cases = {   // n, c, h, w, oc, pad, taken fused
+            {1, 64, 56, 56, 64, 1, 1},   // resnet18's layer1 at 224x224: F(4x4)
+            {4, 32, 64, 64, 48, 1, 1},   // F(4x4), chunks past 8 MB
+            {1, 64, 16, 16, 64, 1, 1},   // resnet18's layer1 at 64x64: F(2x2), one chunk per thread
+            {1, 128, 8, 8, 128, 1, 1},   // F(2x2) with U in row panels (16 tiles)
+            {2, 64, 14, 12, 96, 1, 1},   // F(2x2), odd map sizes
+            {1, 256, 4, 4, 256, 1, 0},   // 16 outputs: im2col, composed
+            {2, 3, 9, 9, 8, 1, 0}};      // too few channels for Winograd: composed
+        for (int[] c : cases) {
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]), bias = randn(rng, c[4]);
+            Tensor w = constantWeight(rng, c[4], c[1]);
+            Conv2dParams p = new Conv2dParams(1, 1, c[5], c[5], 1, 1, 1);
+            Tensor residual = randn(rng, p.outputShape(x.shape(), w.shape()).dims());
+            String what = java.util.Arrays.toString(c);
+            Tensor expected = cpu.addRelu(CpuConv2d.forward(x, w, bias, false, p), residual, residual.shape());
+            assertEquals(c[6] == 1, CpuConv2d.forwardAddRelu(x, w, bias, residual, p) != null, what + " fused where Winograd runs it");
+            assertBitIdentical(expected, cpu.conv2dAddRelu(x, w, bias, residual, p), what);
+            assertBitIdentical(expected, x.conv2dAddRelu(w, bias, residual, p), what + " through Tensor");
+            Tensor changing = randn(rng, c[4], c[1], 3, 3);   // not constant: composed
+            assertBitIdentical(cpu.addRelu(CpuConv2d.forward(x, changing, null, false, p), residual, residual.shape()),
+                    cpu.conv2dAddRelu(x, changing, null, residual, p), what + " changing weight");
+        }
+        Tensor x = randn(rng, 1, 64, 56, 56), w = constantWeight(rng, 64, 64);
+        Conv2dParams p = Conv2dParams.of(1, 1);
+        float[] r = randn(rng, 1, 64, 56, 56).toFloatArray();
+        r[5 * 3136 + 17 * 56 + 9] = Float.NaN;
+        Tensor residual = Tensor.of(r, 1, 64, 56, 56);
+        float[] y = cpu.conv2dAddRelu(x, w, null, residual, p).toFloatArray();
+        assertBitIdentical(cpu.addRelu(CpuConv2d.forward(x, w, null, false, p), residual, residual.shape()), Tensor.of(y, 1, 64, 56, 56), "NaN residual");
+        int nans = 0;
+        for (float v : y) if (Float.isNaN(v)) nans++;
+        assertEquals(1, nans, "a NaN in the residual reaches its own output only");
+        float[] xs = x.toFloatArray();
+        xs[3 * 3136 + 10 * 56 + 20] = Float.NaN;
+        Tensor xn = Tensor.of(xs, 1, 64, 56, 56), clean = randn(rng, 1, 64, 56, 56);
+        assertEquals(null, CpuConv2d.forwardAddRelu(xn, w, null, clean, p), "a NaN met F(4x4): the caller composes");
+        assertBitIdentical(cpu.addRelu(CpuConv2d.forward(xn, w, null, false, p), clean, clean.shape()), cpu.conv2dAddRelu(xn, w, null, clean, p), "NaN input");
+        assertThrows(ShapeException.class, () -> x.conv2dAddRelu(w, null, randn(rng, 1, 64, 28, 28), p), "a residual of another shape");
+    }
+
+    /**
      * With a constant weight where DirectConv runs a stride-1 layer of one image (ahead of F(2x2)), conv2dMaxPool pools
      * each pair of output rows from a row-pair buffer: the bits of the conv then the pool, unpadded (x read in place) or
      * padded (the split source), odd and even output sizes, a block of three vectors of channels; a NaN in the input

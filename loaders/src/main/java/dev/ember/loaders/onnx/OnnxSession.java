@@ -40,6 +40,7 @@ public final class OnnxSession {
     private final List<List<String>> dropAfter;  // values no step after this one reads
     private final List<List<String>> writes;     // where step's results go: its node's outputs, or its fused consumer's
     private final boolean[] fusedAway;           // a consumer step whose work its producer's fused op already did
+    private final List<List<String>> extraInputs; // values a fused step reads past its node's inputs (a residual Add's other)
     private final Map<String, Variable> constants;
     /** Where run's intermediates go when they die, for later steps and runs to reuse; null when turned off. */
     private final BufferPool buffers = REUSE_BUFFERS ? new BufferPool() : null;
@@ -64,6 +65,8 @@ public final class OnnxSession {
         this.writes = new ArrayList<>();
         for (OnnxNode n : order) writes.add(n.outputs());
         this.fusedAway = new boolean[order.size()];
+        this.extraInputs = new ArrayList<>();
+        for (int i = 0; i < order.size(); i++) extraInputs.add(List.of());
         fuse(resolver);
         this.dropAfter = dropSchedule();
         this.constants = new LinkedHashMap<>();
@@ -74,6 +77,13 @@ public final class OnnxSession {
     }
 
     public OnnxModel model() { return model; }
+
+    /** The nodes whose work a fused op of an earlier node does (for tests). */
+    List<String> fusedAwayNodes() {
+        List<String> names = new ArrayList<>();
+        for (int step = 0; step < order.size(); step++) if (fusedAway[step]) names.add(order.get(step).name());
+        return names;
+    }
 
     /**
      * Runs the graph without recording gradients. {@code inputs} maps every graph input name to a tensor of the
@@ -160,33 +170,54 @@ public final class OnnxSession {
      * the others' steps do nothing. Values and gradients are the same; only the intermediate values are never made.
      */
     private void fuse(OpResolver resolver) {
-        Map<String, Integer> readers = new HashMap<>();
+        Map<String, Integer> readers = new HashMap<>(), producedAt = new HashMap<>();
         for (OnnxNode n : order) for (String in : new HashSet<>(n.inputs())) if (!in.isEmpty()) readers.merge(in, 1, Integer::sum);
+        for (int step = 0; step < order.size(); step++) for (String out : order.get(step).outputs()) if (!out.isEmpty()) producedAt.put(out, step);
         for (int step = 0; step < order.size(); step++) {
             if (fusedAway[step]) continue;
-            // grow a chain from this node while its last node's only output has one reader, whose only input it is,
-            // and the resolver has an op for the longer chain (Conv, Relu, then MaxPool)
+            // grow a chain from this node while its last node's only output has one reader, whose only input it is
+            // (or who reads one more value, made before this step: a residual Add), and the resolver has an op for the
+            // longer chain (Conv, Relu, then MaxPool; Conv, Add, then Relu)
             List<OnnxNode> chain = new ArrayList<>(List.of(order.get(step)));
             List<Integer> absorbed = new ArrayList<>();
+            List<String> sides = new ArrayList<>(), chainSides = List.of();
             OnnxOp fused = null;
             for (int last = step; order.get(last).outputs().size() == 1; ) {
                 String value = order.get(last).outputs().get(0);
                 int reader = graph.lastUse(value);
                 if (value.isEmpty() || reader <= last || reader == OnnxGraph.KEEP || readers.getOrDefault(value, 0) != 1) break;
                 OnnxNode consumer = order.get(reader);
-                if (consumer.inputs().size() != 1 || fusedAway[reader]) break;
+                if (fusedAway[reader]) break;
+                String side = sideInput(consumer, value, step, producedAt);
+                if (consumer.inputs().size() != 1 && (side == null || !sides.isEmpty())) break;
                 chain.add(consumer);
+                if (side != null) sides.add(side);
                 OnnxOp longer = resolver.fuse(chain, opsets[step]);
                 if (longer == null) break;
                 fused = longer;
+                chainSides = List.copyOf(sides);
                 absorbed.add(reader);
                 last = reader;
             }
             if (fused == null) continue;
             ops[step] = fused;
             writes.set(step, order.get(absorbed.getLast()).outputs());
+            extraInputs.set(step, chainSides);
             for (int reader : absorbed) fusedAway[reader] = true;
         }
+    }
+
+    /**
+     * The other input of a two-input consumer of {@code value} when it is ready at {@code step} (a graph input, an
+     * initializer or an earlier step's output) and is not {@code value} itself; else null.
+     */
+    private static String sideInput(OnnxNode consumer, String value, int step, Map<String, Integer> producedAt) {
+        if (consumer.inputs().size() != 2) return null;
+        String a = consumer.inputs().get(0), b = consumer.inputs().get(1);
+        String side = a.equals(value) ? b : b.equals(value) ? a : null;
+        if (side == null || side.isEmpty() || side.equals(value)) return null;
+        Integer at = producedAt.get(side);
+        return at == null || at < step ? side : null;
     }
 
     /** For each step, the values it is the last reader of (graph outputs are never dropped); unread outputs too. */
@@ -223,9 +254,10 @@ public final class OnnxSession {
                 drop(dropAfter.get(step), values, lease);
                 continue;
             }
-            Variable[] in = new Variable[node.inputs().size()];
+            List<String> extra = extraInputs.get(step);
+            Variable[] in = new Variable[node.inputs().size() + extra.size()];
             for (int j = 0; j < in.length; j++) {
-                String name = node.inputs().get(j);
+                String name = j < node.inputs().size() ? node.inputs().get(j) : extra.get(j - node.inputs().size());
                 if (name.isEmpty()) continue;
                 in[j] = values.get(name);
                 if (in[j] == null) throw new OnnxException(node.describe() + ": input '" + name + "' was not computed (an optional output its producer left out)");

@@ -22,8 +22,10 @@ public interface OpResolver {
 
     /**
      * {@link #fuse(OnnxNode, OnnxNode, int)} for a chain of nodes, each reading only the one before it (Conv, Relu,
-     * MaxPool): one op taking the first node's inputs and returning the last one's outputs, or null. The session grows a
-     * chain one node at a time while this answers. The default fuses pairs only.
+     * MaxPool), or that and one more value ready before the chain's first node runs (Conv, then an Add of a residual,
+     * then Relu): one op taking the first node's inputs, followed by that value if there is one, and returning the last
+     * node's outputs, or null. The session grows a chain one node at a time while this answers. The default fuses pairs
+     * only.
      */
     default OnnxOp fuse(java.util.List<OnnxNode> chain, int opset) {
         return chain.size() == 2 ? fuse(chain.get(0), chain.get(1), opset) : null;

@@ -23,7 +23,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The session's fusions of Conv then Relu, Add then Relu and Gemm then Relu ({@link OpResolver#fuse}): the same values and gradients as
+ * The session's fusions of Conv then Relu, Add then Relu, Gemm then Relu and Conv, Add, Relu ({@link OpResolver#fuse}): the same values and gradients as
  * the two ops run one after the other, and no fusion where the intermediate value is needed elsewhere.
  */
 class OnnxFusionTest {
@@ -133,6 +133,77 @@ class OnnxFusionTest {
         Map<String, Variable> params = new LinkedHashMap<>();
         for (String name : List.of("w", "b")) params.put(name, Variable.param(m.graph().initializers().get(name).contiguous()));
         Variable y = s.runVariables(Map.of("x", x), params).get("p");
+        y.mul(y).sum().backward();
+        Map<String, float[]> grads = new LinkedHashMap<>();
+        grads.put("x", x.grad().toFloatArray());
+        for (Map.Entry<String, Variable> e : params.entrySet()) grads.put(e.getKey(), e.getValue().grad().toFloatArray());
+        return grads;
+    }
+
+    /**
+     * x (N, C, H, W) -> Conv (C filters 3x3, pad 1, bias) -> c; s = Add(c, side) or Add(side, c) -> Relu -> y, where
+     * side is x itself, or Neg(x) computed after the conv in the file's order (then not ready when the conv runs).
+     */
+    private static OnnxModel convAddRelu(int n, int channels, int size, boolean convFirst, boolean sideLater) {
+        Rng rng = new Rng(13);
+        GraphProto.Builder g = GraphProto.newBuilder().setName("conv_add_relu")
+                .addNode(node("conv", "Conv", List.of("x", "w", "b"), List.of("c"),
+                        AttributeProto.newBuilder().setName("pads").setType(AttributeProto.AttributeType.INTS).addAllInts(List.of(1L, 1L, 1L, 1L)).build()));
+        String side = "x";
+        if (sideLater) {
+            g.addNode(node("neg", "Neg", List.of("x"), List.of("nx")));
+            side = "nx";
+        }
+        g.addNode(node("add", "Add", convFirst ? List.of("c", side) : List.of(side, "c"), List.of("s")))
+                .addNode(node("relu", "Relu", List.of("s"), List.of("y")))
+                .addInitializer(floats("w", randn(rng, channels * channels * 9), channels, channels, 3, 3))
+                .addInitializer(floats("b", randn(rng, channels), channels))
+                .addInput(value("x", FLOAT, n, channels, size, size))
+                .addOutput(value("y", FLOAT, n, channels, size, size));
+        return load(model(g.build()));
+    }
+
+    /**
+     * Conv, Add (a residual: the block's input), Relu as one op: the bits of the three ops, whichever operand of the Add
+     * the conv is, on the paths that add the residual in the conv's output pass (F(4x4) at 32x32, F(2x2) at 16x16) and
+     * on one that composes (3 channels); a residual computed after the conv is not fused, with the same values; the
+     * gradients when they are recorded.
+     */
+    @Test void fusedConvAddReluGivesTheSameBitsAndGradients() {
+        int[][] cases = {{1, 32, 32}, {1, 64, 16}, {2, 3, 6}};
+        for (int[] c : cases) {
+            for (boolean convFirst : new boolean[] {true, false}) {
+                for (boolean sideLater : new boolean[] {false, true}) {
+                    OnnxModel m = convAddRelu(c[0], c[1], c[2], convFirst, sideLater);
+                    Tensor x = Tensor.of(randn(new Rng(14), c[0] * c[1] * c[2] * c[2]), c[0], c[1], c[2], c[2]);
+                    OnnxSession session = new OnnxSession(m, OnnxOps.resolver());
+                    assertEquals(sideLater ? List.of("relu") : List.of("add", "relu"), session.fusedAwayNodes(),
+                            "the conv takes the Add and the Relu where the residual is ready, else Add and Relu fuse");
+                    float[] fused = session.run(Map.of("x", x)).get("y").toFloatArray();
+                    float[] plain = new OnnxSession(m, UNFUSED).run(Map.of("x", x)).get("y").toFloatArray();
+                    assertEquals(plain.length, fused.length);
+                    boolean clamped = false;
+                    for (int i = 0; i < plain.length; i++) {
+                        assertEquals(Float.floatToRawIntBits(plain[i]), Float.floatToRawIntBits(fused[i]),
+                                Arrays.toString(c) + " conv first " + convFirst + " side later " + sideLater + " element " + i);
+                        clamped |= plain[i] == 0f;
+                    }
+                    assertTrue(clamped, "the test's data exercise the ReLU");
+                }
+            }
+        }
+        OnnxModel m = convAddRelu(1, 3, 6, true, false);
+        Tensor input = Tensor.of(randn(new Rng(15), 108), 1, 3, 6, 6);
+        Map<String, float[]> fused = residualGradients(new OnnxSession(m, OnnxOps.resolver()), m, input);
+        Map<String, float[]> plain = residualGradients(new OnnxSession(m, UNFUSED), m, input);
+        for (String name : List.of("x", "w", "b")) assertArrayEquals(plain.get(name), fused.get(name), 0f, "d" + name);
+    }
+
+    private static Map<String, float[]> residualGradients(OnnxSession s, OnnxModel m, Tensor input) {
+        Variable x = Variable.param(input);
+        Map<String, Variable> params = new LinkedHashMap<>();
+        for (String name : List.of("w", "b")) params.put(name, Variable.param(m.graph().initializers().get(name).contiguous()));
+        Variable y = s.runVariables(Map.of("x", x), params).get("y");
         y.mul(y).sum().backward();
         Map<String, float[]> grads = new LinkedHashMap<>();
         grads.put("x", x.grad().toFloatArray());

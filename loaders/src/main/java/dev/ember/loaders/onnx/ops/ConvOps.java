@@ -55,6 +55,32 @@ final class ConvOps {
         return PoolOps.pool(pool, conv(node, x, w, b, true), true);
     }
 
+    /**
+     * A fused Conv, then an Add of the conv's output and one more value (a residual block's end), then Relu when
+     * {@code relu} ({@link OnnxOps#resolver()}): {@code node} is the Conv, {@code in} its inputs followed by the Add's
+     * other input. Where the conv is 2-D with symmetric padding, the other value float and of the conv's output shape,
+     * and a Relu follows: one op ({@code F.conv2dAddRelu}, the residual added as the conv's output is written where the
+     * backend fuses them); otherwise the ops one after the other. The same values and gradients either way (the sum's
+     * order does not matter: a + b is b + a in IEEE arithmetic).
+     */
+    static Variable[] convAdd(OnnxNode node, Variable[] in, OnnxNode add, boolean relu, int opset) {
+        int own = node.inputs().size();
+        Variable x = Args.in(node, in, 0), w = Args.in(node, in, 1), b = own > 2 ? in[2] : null, side = in[own];
+        if (relu && x.rank() == 4 && w.rank() == 4 && side.data().dtype() == dev.ember.engine.DType.FLOAT32) {
+            Args.requireFloat(node, x, "X");
+            Args.requireFloat(node, w, "W");
+            Geometry g = geometry2d(node, x, w);
+            if (g.symmetric()) {
+                Conv2dParams p = params2d(node, g);
+                if (side.shape().equals(p.outputShape(x.shape(), w.shape()))) return one(F.conv2dAddRelu(x, w, b, side, p));
+            }
+        }
+        Variable c = conv(node, x, w, b, false);
+        boolean first = add.inputs().get(0).equals(node.outputs().get(0));   // the Add's operands in its own order
+        Variable[] operands = first ? new Variable[] {c, side} : new Variable[] {side, c};
+        return relu ? ElementwiseOps.addRelu(add, operands, opset) : one(ElementwiseOps.arith(add, operands[0], operands[1], '+'));
+    }
+
     static Variable conv(OnnxNode node, Variable x, Variable w, Variable b, boolean relu) {
         Args.requireFloat(node, x, "X");
         Args.requireFloat(node, w, "W");

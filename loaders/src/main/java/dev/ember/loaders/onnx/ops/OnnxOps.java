@@ -88,12 +88,19 @@ public final class OnnxOps {
 
             /**
              * Conv, Relu, then a MaxPool with one output (a CNN's first layer): the backend's conv2dMaxPool, which may
-             * never write the convolution's output; pairs as above.
+             * never write the convolution's output; Conv, Add (of an earlier value), then Relu: the backend's
+             * conv2dAddRelu; pairs as above.
              */
             @Override public OnnxOp fuse(List<OnnxNode> chain, int opset) {
+                for (OnnxNode n : chain) if (!OpTable.domainOf(n.domain()).isEmpty()) return null;
+                OnnxNode head = chain.get(0);
+                // Conv, then an Add of its output and an earlier value (the session passes that value after the Conv's
+                // inputs), then Relu: a residual block's end, the residual added as the conv's output is written
+                boolean convAdd = head.opType().equals("Conv") && chain.get(1).opType().equals("Add") && chain.get(1).inputs().size() == 2;
+                if (convAdd && chain.size() == 2) return (n, in, v) -> ConvOps.convAdd(n, in, chain.get(1), false, v);
+                if (convAdd && chain.size() == 3 && chain.get(2).opType().equals("Relu")) return (n, in, v) -> ConvOps.convAdd(n, in, chain.get(1), true, v);
                 if (chain.size() == 2) return fuse(chain.get(0), chain.get(1), opset);
                 if (chain.size() != 3) return null;
-                for (OnnxNode n : chain) if (!OpTable.domainOf(n.domain()).isEmpty()) return null;
                 OnnxNode pool = chain.get(2);
                 boolean convReluPool = chain.get(0).opType().equals("Conv") && chain.get(1).opType().equals("Relu")
                         && pool.opType().equals("MaxPool") && pool.outputs().size() == 1;
