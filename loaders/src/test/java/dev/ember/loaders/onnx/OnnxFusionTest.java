@@ -192,11 +192,13 @@ class OnnxFusionTest {
                 }
             }
         }
-        OnnxModel m = convAddRelu(1, 3, 6, true, false);
-        Tensor input = Tensor.of(randn(new Rng(15), 108), 1, 3, 6, 6);
-        Map<String, float[]> fused = residualGradients(new OnnxSession(m, OnnxOps.resolver()), m, input);
-        Map<String, float[]> plain = residualGradients(new OnnxSession(m, UNFUSED), m, input);
-        for (String name : List.of("x", "w", "b")) assertArrayEquals(plain.get(name), fused.get(name), 0f, "d" + name);
+        for (boolean convFirst : new boolean[] {true, false}) {
+            OnnxModel m = convAddRelu(1, 3, 6, convFirst, false);
+            Tensor input = Tensor.of(randn(new Rng(15), 108), 1, 3, 6, 6);
+            Map<String, float[]> fused = residualGradients(new OnnxSession(m, OnnxOps.resolver()), m, input);
+            Map<String, float[]> plain = residualGradients(new OnnxSession(m, UNFUSED), m, input);
+            for (String name : List.of("x", "w", "b")) assertArrayEquals(plain.get(name), fused.get(name), 0f, "d" + name + " conv first " + convFirst);
+        }
     }
 
     private static Map<String, float[]> residualGradients(OnnxSession s, OnnxModel m, Tensor input) {

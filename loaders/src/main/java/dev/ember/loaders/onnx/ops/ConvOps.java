@@ -60,13 +60,16 @@ final class ConvOps {
      * {@code relu} ({@link OnnxOps#resolver()}): {@code node} is the Conv, {@code in} its inputs followed by the Add's
      * other input. Where the conv is 2-D with symmetric padding, the other value float and of the conv's output shape,
      * and a Relu follows: one op ({@code F.conv2dAddRelu}, the residual added as the conv's output is written where the
-     * backend fuses them); otherwise the ops one after the other. The same values and gradients either way (the sum's
-     * order does not matter: a + b is b + a in IEEE arithmetic).
+     * backend fuses them) where no gradient is recorded; otherwise the ops one after the other, in the Add's operand
+     * order. The same values either way (a + b is b + a in IEEE arithmetic).
      */
     static Variable[] convAdd(OnnxNode node, Variable[] in, OnnxNode add, boolean relu, int opset) {
         int own = node.inputs().size();
         Variable x = Args.in(node, in, 0), w = Args.in(node, in, 1), b = own > 2 ? in[2] : null, side = in[own];
-        if (relu && x.rank() == 4 && w.rank() == 4 && side.data().dtype() == dev.ember.engine.DType.FLOAT32) {
+        // recording a gradient, the three ops in the Add's own operand order (the backward pass's order as unfused)
+        boolean recording = !dev.ember.autograd.NoGrad.isEnabled() && (x.requiresGrad() || w.requiresGrad() || b != null && b.requiresGrad() || side.requiresGrad());
+        boolean fusable = relu && !recording;
+        if (fusable && x.rank() == 4 && w.rank() == 4 && side.data().dtype() == dev.ember.engine.DType.FLOAT32) {
             Args.requireFloat(node, x, "X");
             Args.requireFloat(node, w, "W");
             Geometry g = geometry2d(node, x, w);
