@@ -195,18 +195,19 @@ class OnnxFusionTest {
         for (boolean convFirst : new boolean[] {true, false}) {
             OnnxModel m = convAddRelu(1, 3, 6, convFirst, false);
             Tensor input = Tensor.of(randn(new Rng(15), 108), 1, 3, 6, 6);
-            Map<String, float[]> fused = residualGradients(new OnnxSession(m, OnnxOps.resolver()), m, input);
-            Map<String, float[]> plain = residualGradients(new OnnxSession(m, UNFUSED), m, input);
+            Map<String, float[]> fused = gradientsOf(new OnnxSession(m, OnnxOps.resolver()), m, input, "y");
+            Map<String, float[]> plain = gradientsOf(new OnnxSession(m, UNFUSED), m, input, "y");
             for (String name : List.of("x", "w", "b")) assertArrayEquals(plain.get(name), fused.get(name), 0f, "d" + name + " conv first " + convFirst);
         }
     }
 
-    private static Map<String, float[]> residualGradients(OnnxSession s, OnnxModel m, Tensor input) {
+    /** The gradients of sum(y^2) for output y in x and the initializers w and b, the x given and recorded. */
+    private static Map<String, float[]> gradientsOf(OnnxSession s, OnnxModel m, Tensor input, String output) {
         Variable x = Variable.param(input);
         Map<String, Variable> params = new LinkedHashMap<>();
         for (String name : List.of("w", "b")) params.put(name, Variable.param(m.graph().initializers().get(name).contiguous()));
-        Variable y = s.runVariables(Map.of("x", x), params).get("y");
-        y.mul(y).sum().backward();
+        Variable y = s.runVariables(Map.of("x", x), params).get(output);
+        y.mul(y).sum().backward();   // a loss whose gradient differs per element, so the ReLU mask matters
         Map<String, float[]> grads = new LinkedHashMap<>();
         grads.put("x", x.grad().toFloatArray());
         for (Map.Entry<String, Variable> e : params.entrySet()) grads.put(e.getKey(), e.getValue().grad().toFloatArray());
@@ -245,21 +246,9 @@ class OnnxFusionTest {
             assertTrue(clamped, "the test's data exercise the ReLU");
         }
         OnnxModel m = gemmRelu(1f, 1f, true);
-        Map<String, float[]> fused = gemmGradients(new OnnxSession(m, OnnxOps.resolver()), m, x);
-        Map<String, float[]> plain = gemmGradients(new OnnxSession(m, UNFUSED), m, x);
+        Map<String, float[]> fused = gradientsOf(new OnnxSession(m, OnnxOps.resolver()), m, x, "r");
+        Map<String, float[]> plain = gradientsOf(new OnnxSession(m, UNFUSED), m, x, "r");
         for (String name : List.of("x", "w", "b")) assertArrayEquals(plain.get(name), fused.get(name), 0f, "d" + name);
-    }
-
-    private static Map<String, float[]> gemmGradients(OnnxSession s, OnnxModel m, Tensor input) {
-        Variable x = Variable.param(input);
-        Map<String, Variable> params = new LinkedHashMap<>();
-        for (String name : List.of("w", "b")) params.put(name, Variable.param(m.graph().initializers().get(name).contiguous()));
-        Variable y = s.runVariables(Map.of("x", x), params).get("r");
-        y.mul(y).sum().backward();
-        Map<String, float[]> grads = new LinkedHashMap<>();
-        grads.put("x", x.grad().toFloatArray());
-        for (Map.Entry<String, Variable> e : params.entrySet()) grads.put(e.getKey(), e.getValue().grad().toFloatArray());
-        return grads;
     }
 
     /** a (2, 4, 5, 5) + b (2, 4, 5, 5), or b (4, 1, 1) broadcast, -> s -> Relu -> y; optionally s is an output too. */
