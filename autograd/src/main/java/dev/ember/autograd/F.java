@@ -67,6 +67,9 @@ public final class F {
      * fuses them), else the ops one after the other.
      */
     public static Variable conv2dAddRelu(Variable x, Variable w, Variable b, Variable residual, Conv2dParams p) {
+        dev.ember.engine.Shape ys = p.outputShape(x.shape(), w.shape());
+        // recorded, the ops would broadcast a residual of another shape; one op refuses it either way
+        if (!residual.shape().equals(ys)) throw new ShapeException("conv2dAddRelu residual must be " + ys + ", got " + residual.shape());
         if (!Variable.recordsGradient(x, w, b, residual)) {
             return Variable.of(x.data().conv2dAddRelu(w.data(), b == null ? null : b.data(), residual.data(), p));
         }

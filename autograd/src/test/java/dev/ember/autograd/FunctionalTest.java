@@ -115,6 +115,23 @@ class FunctionalTest {
         assertThrows(ShapeException.class, () -> F.conv2dMaxPool(x, w, Variable.of(uniform(30, -1, 1, 3)), true, p, pool));
     }
 
+    @Test void conv2dAddReluGradientsAndValues() {
+        // kink-free for the check: the residual is +-12 (plus a little), and |conv + b| <= 9 + 1 here
+        Conv2dParams p = Conv2dParams.of(1, 1);
+        float[] r = uniform(31, -0.5f, 0.5f, 1, 2, 5, 5).toFloatArray();
+        for (int i = 0; i < r.length; i++) r[i] += i % 3 == 0 ? -12f : 12f;
+        check(v -> F.conv2dAddRelu(v[0], v[1], v[2], v[3], p), uniform(32, -1, 1, 1, 1, 5, 5), uniform(33, -1, 1, 2, 1, 3, 3),
+                uniform(34, -1, 1, 2), Tensor.of(r, 1, 2, 5, 5));
+
+        // no gradient recorded: the backend's one op, the values of the three ops
+        Variable x = Variable.of(uniform(35, -1, 1, 2, 3, 8, 8)), w = Variable.of(uniform(36, -1, 1, 4, 3, 3, 3)), b = Variable.of(uniform(37, -1, 1, 4));
+        Variable res = Variable.of(uniform(38, -1, 1, 2, 4, 8, 8));
+        assertArrayEquals(F.conv2d(x, w, b, false, p).add(res).relu().data().toFloatArray(), F.conv2dAddRelu(x, w, b, res, p).data().toFloatArray());
+        assertThrows(ShapeException.class, () -> F.conv2dAddRelu(x, w, b, Variable.of(uniform(39, -1, 1, 1, 4, 1, 1)), p));
+        Variable recorded = Variable.param(uniform(40, -1, 1, 2, 3, 8, 8));
+        assertThrows(ShapeException.class, () -> F.conv2dAddRelu(recorded, w, b, Variable.of(uniform(41, -1, 1, 1, 4, 1, 1)), p), "recorded: no broadcast either");
+    }
+
     @Test void conv2dFrozenWeightsStillGiveInputGradient() {
         Variable x = Variable.param(uniform(10, -1, 1, 1, 2, 4, 4));
         Variable w = Variable.of(uniform(11, -1, 1, 3, 2, 3, 3));
