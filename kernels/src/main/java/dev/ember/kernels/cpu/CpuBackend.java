@@ -85,8 +85,7 @@ public final class CpuBackend implements Backend {
         int mark = TensorScope.mark();
         Tensor y = CpuConv2d.forward(x, w, bias, relu, p);
         Tensor z = CpuPool2d.maxValues(y, pool);
-        // y is this call's alone: its array serves the next call (a session gives back only the values it holds)
-        if (!TensorScope.releaseIfMadeSince(y, mark) && mark < 0) BufferPool.recycle(((CpuStorage) y.storage()).floats());
+        giveBack(y, mark);
         return z;
     }
 
@@ -96,9 +95,16 @@ public final class CpuBackend implements Backend {
         int mark = TensorScope.mark();
         Tensor y = CpuConv2d.forward(x, w, bias, false, p);
         Tensor z = addRelu(y, residual, y.shape());
-        // y is this call's alone: its array serves the next call (a session gives back only the values it holds)
-        if (!TensorScope.releaseIfMadeSince(y, mark) && mark < 0) BufferPool.recycle(((CpuStorage) y.storage()).floats());
+        giveBack(y, mark);
         return z;
+    }
+
+    /**
+     * Gives back a composed op's intermediate, made since {@code mark} and this call's alone: its array serves the next
+     * call (a session gives back only the values it holds).
+     */
+    private static void giveBack(Tensor intermediate, int mark) {
+        if (!TensorScope.releaseIfMadeSince(intermediate, mark) && mark < 0) BufferPool.recycle(((CpuStorage) intermediate.storage()).floats());
     }
 
     @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, Shape inputShape, Conv2dParams p) {

@@ -128,8 +128,7 @@ final class CpuConv2d {
             few.forwardPooled(xd, xc.offset(), u, b, relu, z);
             return Tensor.of(CpuStorage.wrap(z), zs);
         }
-        Winograd3x3F4.Weight u = wc.storage().derived(new WinogradF4WeightKey(wBase, g.oc, g.c), () -> Winograd3x3F4.transform(wd, wBase, g.oc, g.c));
-        if (wide.forwardPooled(xd, xc.offset(), u, b, relu, z)) return Tensor.of(CpuStorage.wrap(z), zs);
+        if (wide.forwardPooled(xd, xc.offset(), f4Weight(wc, wd, g), b, relu, z)) return Tensor.of(CpuStorage.wrap(z), zs);
         BufferPool.recycle(z);   // a NaN or an infinity met F(4x4): the two ops, as forward then takes im2col + GEMM
         return null;
     }
@@ -152,19 +151,28 @@ final class CpuConv2d {
         float[] b = bias == null ? null : bias.contiguous().toFloatArray();   // (OC)
         Tensor xc = x.contiguous();
         float[] xd = CpuMatmul.floats(xc), wd = CpuMatmul.floats(wc), rd = CpuMatmul.floats(residual);
-        int wBase = wc.offset();
         float[] y = BufferPool.uninitialized(ys.numel());   // (N, OC, OH, OW), every element written
         if (wide != null) {
-            Winograd3x3F4.Weight u = wc.storage().derived(new WinogradF4WeightKey(wBase, g.oc, g.c), () -> Winograd3x3F4.transform(wd, wBase, g.oc, g.c));
-            if (wide.forward(xd, xc.offset(), u, b, true, y, rd, residual.offset())) return Tensor.of(CpuStorage.wrap(y), ys);
+            if (wide.forward(xd, xc.offset(), f4Weight(wc, wd, g), b, true, y, rd, residual.offset())) return Tensor.of(CpuStorage.wrap(y), ys);
             BufferPool.recycle(y);   // a NaN or an infinity met F(4x4): the caller composes, as forward then takes im2col + GEMM
             return null;
         }
-        Winograd3x3.Weight u = winograd.narrowProducts()
+        winograd.forward(xd, xc.offset(), f2Weight(wc, wd, g, winograd), b, true, y, rd, residual.offset());
+        return Tensor.of(CpuStorage.wrap(y), ys);
+    }
+
+    /** A constant weight's F(4x4) planes, made once and kept with its storage. */
+    private static Winograd3x3F4.Weight f4Weight(Tensor wc, float[] wd, Im2col g) {
+        int wBase = wc.offset();
+        return wc.storage().derived(new WinogradF4WeightKey(wBase, g.oc, g.c), () -> Winograd3x3F4.transform(wd, wBase, g.oc, g.c));
+    }
+
+    /** A constant weight's F(2x2) planes, made once and kept: in row panels where the plan's products have a few tiles. */
+    private static Winograd3x3.Weight f2Weight(Tensor wc, float[] wd, Im2col g, Winograd3x3 plan) {
+        int wBase = wc.offset();
+        return plan.narrowProducts()   // a few tiles per product (batch 1, small maps): U in row panels
                 ? wc.storage().derived(new WinogradRowsKey(wBase, g.oc, g.c), () -> Winograd3x3.transformRows(wd, wBase, g.oc, g.c))
                 : wc.storage().derived(new WinogradWeightKey(wBase, g.oc, g.c), () -> Winograd3x3.transform(wd, wBase, g.oc, g.c));
-        winograd.forward(xd, xc.offset(), u, b, true, y, rd, residual.offset());
-        return Tensor.of(CpuStorage.wrap(y), ys);
     }
 
     /**
@@ -183,18 +191,14 @@ final class CpuConv2d {
         boolean constant = constantWeight(wc);
         Winograd3x3F4 wide = constant ? Winograd3x3F4.plan(g, p) : null;
         if (wide != null) {
-            Winograd3x3F4.Weight u = wc.storage().derived(new WinogradF4WeightKey(wBase, g.oc, g.c), () -> Winograd3x3F4.transform(wd, wBase, g.oc, g.c));
-            if (wide.forward(xd, xBase, u, b, relu, y)) return Tensor.of(CpuStorage.wrap(y), ys);
+            if (wide.forward(xd, xBase, f4Weight(wc, wd, g), b, relu, y)) return Tensor.of(CpuStorage.wrap(y), ys);
         }
         // a NaN or an infinity met F(4x4): this call takes im2col + GEMM, whose outputs are the reference's NaNs and infinities
         Winograd3x3 winograd = wide == null && (constant || Winograd3x3.takesChangingWeight(g)) ? Winograd3x3.plan(g, p) : null;
         DirectConv few = winograd != null && constant && DirectConv.beforeWinograd(g, p) ? DirectConv.plan(g, p) : null;
         if (few != null) return direct(few, wc, wd, wBase, g, xd, xBase, b, relu, y, ys);   // small_cnn's 32 -> 64 at batch 1
         if (winograd != null) {
-            Winograd3x3.Weight u = !constant ? Winograd3x3.transform(wd, wBase, g.oc, g.c, true)
-                    : winograd.narrowProducts()   // a few tiles per product (batch 1, small maps): U in row panels
-                    ? wc.storage().derived(new WinogradRowsKey(wBase, g.oc, g.c), () -> Winograd3x3.transformRows(wd, wBase, g.oc, g.c))
-                    : wc.storage().derived(new WinogradWeightKey(wBase, g.oc, g.c), () -> Winograd3x3.transform(wd, wBase, g.oc, g.c));
+            Winograd3x3.Weight u = !constant ? Winograd3x3.transform(wd, wBase, g.oc, g.c, true) : f2Weight(wc, wd, g, winograd);
             winograd.forward(xd, xBase, u, b, relu, y);
             if (!constant) u.recycle();
             return Tensor.of(CpuStorage.wrap(y), ys);

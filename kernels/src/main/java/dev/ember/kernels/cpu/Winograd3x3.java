@@ -257,14 +257,9 @@ final class Winograd3x3 {
      * a residual block's conv, Add and Relu in the output transform's pass ({@link CpuConv2d#forwardAddRelu}).
      */
     void forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y, float[] res, int resOff) {
-        int threads = Parallel.THREADS;
-        if (chunks == 1 && forwardPerThread(threads)) {
-            Parallel.forRange(threads, 1, (lo, hi) -> {
-                for (int q = lo; q < hi; q++) chunk(q, threads, x, xOff, u, bias, relu, y, res, resOff);
-            });
-            return;
-        }
-        forChunks(chunks, q -> chunk(q, chunks, x, xOff, u, bias, relu, y, res, resOff));
+        boolean perThread = chunks == 1 && forwardPerThread(Parallel.THREADS);
+        int of = perThread ? Parallel.THREADS : chunks;
+        forChunks(of, perThread, q -> chunk(q, of, x, xOff, u, bias, relu, y, res, resOff));
     }
 
     /**
@@ -282,10 +277,11 @@ final class Winograd3x3 {
 
     /**
      * Runs chunks 0 .. chunks-1 (of either tile size): in parallel, each with its phases inline, when there are enough
-     * to keep every thread busy; else one after the other, each with its phases parallel inside.
+     * to keep every thread busy or they are cut one per thread ({@code perThread}); else one after the other, each with
+     * its phases parallel inside.
      */
-    static void forChunks(int chunks, java.util.function.IntConsumer chunk) {
-        if (chunks >= 2 * Parallel.THREADS) {
+    static void forChunks(int chunks, boolean perThread, java.util.function.IntConsumer chunk) {
+        if (perThread || chunks >= 2 * Parallel.THREADS) {
             Parallel.forRange(chunks, 1, (lo, hi) -> {
                 for (int q = lo; q < hi; q++) chunk.accept(q);
             });

@@ -188,7 +188,7 @@ final class Winograd3x3F4 {
      */
     boolean forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y, float[] res, int resOff) {
         nonFinite = false;
-        forChunks(q -> chunk(q, x, xOff, u, bias, relu, y, false, res, resOff));
+        Winograd3x3.forChunks(chunks, perThread, q -> chunk(q, x, xOff, u, bias, relu, y, false, res, resOff));
         return !nonFinite;
     }
 
@@ -201,19 +201,8 @@ final class Winograd3x3F4 {
      */
     boolean forwardPooled(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] z) {
         nonFinite = false;
-        forChunks(q -> chunk(q, x, xOff, u, bias, relu, z, true, null, 0));
+        Winograd3x3.forChunks(chunks, perThread, q -> chunk(q, x, xOff, u, bias, relu, z, true, null, 0));
         return !nonFinite;
-    }
-
-    /** The chunks one per thread, or as {@link Winograd3x3#forChunks} runs them. */
-    private void forChunks(java.util.function.IntConsumer chunk) {
-        if (!perThread) {
-            Winograd3x3.forChunks(chunks, chunk);
-            return;
-        }
-        Parallel.forRange(chunks, 1, (lo, hi) -> {
-            for (int q = lo; q < hi; q++) chunk.accept(q);
-        });
     }
 
     /** Tile rows [r0, r1) of chunk q: as many per chunk as fit, with sizes that differ by at most one. */

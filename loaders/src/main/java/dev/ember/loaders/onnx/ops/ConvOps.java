@@ -67,8 +67,7 @@ final class ConvOps {
         int own = node.inputs().size();
         Variable x = Args.in(node, in, 0), w = Args.in(node, in, 1), b = own > 2 ? in[2] : null, side = in[own];
         // recording a gradient, the three ops in the Add's own operand order (the backward pass's order as unfused)
-        boolean recording = !dev.ember.autograd.NoGrad.isEnabled() && (x.requiresGrad() || w.requiresGrad() || b != null && b.requiresGrad() || side.requiresGrad());
-        boolean fusable = relu && !recording;
+        boolean fusable = relu && !Grad.recording(x, w, b, side);
         if (fusable && x.rank() == 4 && w.rank() == 4 && side.data().dtype() == dev.ember.engine.DType.FLOAT32) {
             Args.requireFloat(node, x, "X");
             Args.requireFloat(node, w, "W");
