@@ -177,6 +177,23 @@ class CudaVsCpuTest {
         }
     }
 
+    // ONNX inference's fusions (Conv+Relu+MaxPool, Conv+Add+Relu, Gemm+Relu's bias row, Add+Relu): fused kernels on the
+    // CPU, the Backend defaults' compositions on CUDA, so this checks that both sides agree and the defaults run there
+    @Test void fusedInferenceOpsMatchTheCpu() {
+        Conv2dParams p = Conv2dParams.of(1, 1);
+        Tensor x = randn(40, 2, 8, 14, 14), w = randn(41, 16, 8, 3, 3), bias = randn(42, 16), residual = randn(43, 2, 16, 14, 14);
+        close(CPU.conv2dAddRelu(x, w, bias, residual, p).toFloatArray(), down(gpu.conv2dAddRelu(up(x), up(w), up(bias), up(residual), p)),
+                1e-4f, 1e-4f, "conv2dAddRelu");
+        Pool2dParams pool = Pool2dParams.of(2);
+        for (boolean relu : new boolean[] {false, true}) {
+            close(CPU.conv2dMaxPool(x, w, bias, relu, p, pool).toFloatArray(), down(gpu.conv2dMaxPool(up(x), up(w), up(bias), relu, p, pool)),
+                    1e-4f, 1e-4f, "conv2dMaxPool " + relu);
+        }
+        Tensor a = randn(44, 32, 129), row = randn(45, 129), same = randn(46, 32, 129);
+        assertArrayEquals(CPU.addRelu(a, row, a.shape()).toFloatArray(), down(gpu.addRelu(up(a), up(row), a.shape())), "addRelu, a bias row");
+        assertArrayEquals(CPU.addRelu(a, same, a.shape()).toFloatArray(), down(gpu.addRelu(up(a), up(same), a.shape())), "addRelu");
+    }
+
     // ---- pooling ----
 
     @Test void maxPoolForwardAndBackward() {
