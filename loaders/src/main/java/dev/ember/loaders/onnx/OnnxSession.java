@@ -34,7 +34,8 @@ import java.util.Set;
 public final class OnnxSession {
     private final OnnxModel model;
     private final OnnxGraph graph;
-    private final List<OnnxNode> order;
+    private final List<OnnxNode> order;        // the graph's order, a residual's producers swapped where that fuses better
+    private final Map<String, Integer> lastUse;  // as OnnxGraph.lastUse, for this order
     private final OnnxOp[] ops;               // ops[step] runs order.get(step)
     private final int[] opsets;
     private final List<List<String>> dropAfter;  // values no step after this one reads
@@ -57,7 +58,10 @@ public final class OnnxSession {
     public OnnxSession(OnnxModel model, OpResolver resolver, Set<String> variables) {
         this.model = model;
         this.graph = model.graph();
-        this.order = graph.order();
+        this.order = residualProducersSwapped(graph.order(), resolver);
+        this.lastUse = new HashMap<>();
+        for (int step = 0; step < order.size(); step++) for (String in : order.get(step).inputs()) if (!in.isEmpty()) lastUse.put(in, step);
+        for (OnnxValueInfo o : graph.outputs()) lastUse.put(o.name(), OnnxGraph.KEEP);
         this.ops = new OnnxOp[order.size()];
         this.opsets = new int[order.size()];
         requireTensors();
@@ -77,6 +81,13 @@ public final class OnnxSession {
     }
 
     public OnnxModel model() { return model; }
+
+    /** The nodes' names in the order the session runs them (for tests). */
+    List<String> executionOrder() {
+        List<String> names = new ArrayList<>();
+        for (OnnxNode n : order) names.add(n.name());
+        return names;
+    }
 
     /** The nodes whose work a fused op of an earlier node does (for tests). */
     List<String> fusedAwayNodes() {
@@ -184,7 +195,7 @@ public final class OnnxSession {
             OnnxOp fused = null;
             for (int last = step; order.get(last).outputs().size() == 1; ) {
                 String value = order.get(last).outputs().get(0);
-                int reader = graph.lastUse(value);
+                int reader = lastUse.getOrDefault(value, -1);
                 if (value.isEmpty() || reader <= last || reader == OnnxGraph.KEEP || readers.getOrDefault(value, 0) != 1) break;
                 OnnxNode consumer = order.get(reader);
                 if (fusedAway[reader]) break;
@@ -208,6 +219,55 @@ public final class OnnxSession {
     }
 
     /**
+     * {@code order} with, for each two-input node (a residual Add) whose inputs come from two nodes it alone reads, the
+     * later producer moved to just before the earlier one where its inputs are ready by then and the earlier one is
+     * the better head of a fusion with that node: the one doing more multiply-adds per output (its weight's dims past
+     * the first), as both could fuse. {@link #fuse} then chains the earlier producer with the node, the other's output
+     * being ready. resnet18's shortcut blocks: the 1x1/2 shortcut conv, after the 3x3 conv in the file, took the Add
+     * (composed: no kernel adds in a 1x1 conv's pass); moved before it, the 3x3 conv takes it (Winograd adds it as its
+     * output transform writes each row). Values are the same either way: each node still reads the same values.
+     */
+    private List<OnnxNode> residualProducersSwapped(List<OnnxNode> graphOrder, OpResolver resolver) {
+        List<OnnxNode> out = new ArrayList<>(graphOrder);
+        int opset = model.opset("");
+        if (opset == 0) return out;
+        Map<String, Integer> readers = new HashMap<>();
+        for (OnnxNode n : out) for (String in : new HashSet<>(n.inputs())) if (!in.isEmpty()) readers.merge(in, 1, Integer::sum);
+        Set<String> graphOutputs = new HashSet<>();
+        for (OnnxValueInfo o : graph.outputs()) graphOutputs.add(o.name());
+        Map<String, Integer> producedAt = new HashMap<>();
+        for (int i = 0; i < out.size(); i++) for (String o : out.get(i).outputs()) if (!o.isEmpty()) producedAt.put(o, i);
+        for (int step = 0; step < out.size(); step++) {
+            OnnxNode node = out.get(step);
+            if (node.inputs().size() != 2 || node.inputs().get(0).equals(node.inputs().get(1))) continue;
+            Integer a = producedAt.get(node.inputs().get(0)), b = producedAt.get(node.inputs().get(1));
+            if (a == null || b == null) continue;   // a graph input or an initializer
+            int early = Math.min(a, b), late = Math.max(a, b);
+            OnnxNode first = out.get(early), second = out.get(late);
+            boolean sole = true;
+            for (OnnxNode p : List.of(first, second)) {
+                String v = p.outputs().get(0);
+                sole &= p.outputs().size() == 1 && readers.getOrDefault(v, 0) == 1 && !graphOutputs.contains(v);
+            }
+            boolean ready = true;
+            for (String in : second.inputs()) ready &= in.isEmpty() || producedAt.getOrDefault(in, -1) < early;
+            if (!sole || !ready || macsPerOutput(first) <= macsPerOutput(second)) continue;
+            if (resolver.fuse(List.of(first, node), opset) == null || resolver.fuse(List.of(second, node), opset) == null) continue;
+            out.remove(late);
+            out.add(early, second);
+            for (int i = early; i <= late; i++) for (String o : out.get(i).outputs()) if (!o.isEmpty()) producedAt.put(o, i);
+        }
+        return out;
+    }
+
+    /** Multiply-adds per output of a node with a weight initializer of rank 3 or more as its second input (a Conv); else 0. */
+    private long macsPerOutput(OnnxNode node) {
+        Tensor w = node.inputs().size() < 2 ? null : graph.initializers().get(node.inputs().get(1));
+        if (w == null || w.rank() < 3 || w.dim(0) == 0) return 0;
+        return w.shape().numel() / w.dim(0);
+    }
+
+    /**
      * The other input of a two-input consumer of {@code value} when it is ready at {@code step} (a graph input, an
      * initializer or an earlier step's output) and is not {@code value} itself; else null.
      */
@@ -226,8 +286,8 @@ public final class OnnxSession {
         for (int step = 0; step < order.size(); step++) {
             List<String> d = new ArrayList<>();
             OnnxNode node = order.get(step);
-            for (String in : node.inputs()) if (!in.isEmpty() && graph.lastUse(in) == step && !d.contains(in)) d.add(in);
-            for (String out : node.outputs()) if (!out.isEmpty() && graph.lastUse(out) == -1) d.add(out);
+            for (String in : node.inputs()) if (!in.isEmpty() && lastUse.get(in) == step && !d.contains(in)) d.add(in);
+            for (String out : node.outputs()) if (!out.isEmpty() && !lastUse.containsKey(out)) d.add(out);
             drop.add(d);
         }
         return drop;

@@ -16,6 +16,7 @@ import dev.ember.engine.Tensor;
 import dev.ember.loaders.onnx.ops.OnnxOps;
 import dev.ember.loaders.onnx.proto.OnnxProto.AttributeProto;
 import dev.ember.loaders.onnx.proto.OnnxProto.GraphProto;
+import dev.ember.loaders.onnx.proto.OnnxProto.NodeProto;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -199,6 +200,58 @@ class OnnxFusionTest {
             Map<String, float[]> plain = gradientsOf(new OnnxSession(m, UNFUSED), m, input, "y");
             for (String name : List.of("x", "w", "b")) assertArrayEquals(plain.get(name), fused.get(name), 0f, "d" + name + " conv first " + convFirst);
         }
+    }
+
+    /**
+     * A shortcut block's end: x (1, C, S, S) -> Conv 3x3 (pad 1) -> c3, and x (or Neg(x), made between the two convs)
+     * -> Conv 1x1 -> c1, the 1x1 after the 3x3 in the file or before it; Add(c3, c1) -> Relu -> y.
+     */
+    private static OnnxModel shortcutBlock(int channels, int size, boolean shortcutLast, boolean shortcutReadsLater) {
+        Rng rng = new Rng(17);
+        AttributeProto pads = AttributeProto.newBuilder().setName("pads").setType(AttributeProto.AttributeType.INTS).addAllInts(List.of(1L, 1L, 1L, 1L)).build();
+        NodeProto conv3 = node("conv3", "Conv", List.of("x", "w3", "b3"), List.of("c3"), pads);
+        NodeProto conv1 = node("conv1", "Conv", List.of(shortcutReadsLater ? "nx" : "x", "w1"), List.of("c1"));
+        GraphProto.Builder g = GraphProto.newBuilder().setName("shortcut_block");
+        if (shortcutLast) g.addNode(conv3);
+        if (shortcutReadsLater) g.addNode(node("neg", "Neg", List.of("x"), List.of("nx")));
+        g.addNode(conv1);
+        if (!shortcutLast) g.addNode(conv3);
+        g.addNode(node("add", "Add", List.of("c3", "c1"), List.of("s")))
+                .addNode(node("relu", "Relu", List.of("s"), List.of("y")))
+                .addInitializer(floats("w3", randn(rng, channels * channels * 9), channels, channels, 3, 3))
+                .addInitializer(floats("b3", randn(rng, channels), channels))
+                .addInitializer(floats("w1", randn(rng, channels * channels), channels, channels, 1, 1))
+                .addInput(value("x", FLOAT, 1, channels, size, size))
+                .addOutput(value("y", FLOAT, 1, channels, size, size));
+        return load(model(g.build()));
+    }
+
+    /**
+     * The Add of two convs' outputs goes to the conv doing more work per output (the 3x3, whose Winograd output
+     * transform adds it, not the 1x1 that would compose): a 1x1 after it in the file runs first, unless its input is
+     * made after the 3x3 runs; either way the bits of the unfused graph.
+     */
+    @Test void aShortcutConvRunsFirstSoTheThreeByThreeTakesTheAdd() {
+        for (boolean shortcutLast : new boolean[] {true, false}) {
+            for (boolean readsLater : new boolean[] {false, true}) {
+                OnnxModel m = shortcutBlock(32, 32, shortcutLast, readsLater);
+                OnnxSession session = new OnnxSession(m, OnnxOps.resolver());
+                List<String> order = session.executionOrder();
+                String what = "shortcut last in the file " + shortcutLast + ", reads a later value " + readsLater;
+                boolean moved = shortcutLast && !readsLater;
+                if (moved || !shortcutLast) assertTrue(order.indexOf("conv1") < order.indexOf("conv3"), what + ": " + order);
+                else assertTrue(order.indexOf("conv1") > order.indexOf("conv3"), what + ": the shortcut's input is not ready: " + order);
+                assertEquals(List.of("add", "relu"), session.fusedAwayNodes(), what);
+                Tensor x = Tensor.of(randn(new Rng(18), 32 * 32 * 32), 1, 32, 32, 32);
+                float[] fused = session.run(Map.of("x", x)).get("y").toFloatArray();
+                float[] plain = new OnnxSession(m, UNFUSED).run(Map.of("x", x)).get("y").toFloatArray();
+                for (int i = 0; i < plain.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(plain[i]), Float.floatToRawIntBits(fused[i]), what + " element " + i);
+                }
+            }
+        }
+        // the file's order, where the 3x3 already runs last, is kept
+        assertEquals(List.of("conv1", "conv3", "add", "relu"), new OnnxSession(shortcutBlock(8, 6, false, false), OnnxOps.resolver()).executionOrder());
     }
 
     /** The gradients of sum(y^2) for output y in x and the initializers w and b, the x given and recorded. */
