@@ -110,6 +110,9 @@ final class Parallel {
 
     private Parallel() {}
 
+    /** Whether a {@link #forRange} called here would run its chunks inline: one thread, or inside another call's chunk. */
+    static boolean inline() { return WORKERS.length == 0 || Thread.currentThread() instanceof Worker || LOCK.isHeldByCurrentThread(); }
+
     /** Runs {@code body} over [0, n) in chunks of {@code grain} (the last may be shorter). */
     static void forRange(int n, int grain, Range body) {
         if (n <= 0) return;

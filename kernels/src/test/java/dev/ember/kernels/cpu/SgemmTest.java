@@ -4,6 +4,7 @@ import dev.ember.engine.Rng;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -107,6 +108,34 @@ class SgemmTest {
         }
         assertThrows(IllegalArgumentException.class, () -> Sgemm.gemm(4, 4, 4, new float[16], 0, 4, 1,
                 Sgemm.PackedA.of(4, 5, new float[20], 0, 5, 1), new float[16], 0, 4, 1, new float[16], 0, 4, false));
+    }
+
+    /**
+     * One K block with A packed ahead and B read in place, on a thread of its own (a Winograd chunk's products, run
+     * inside a parallel call) or small: the strips straight to the microkernel ({@code Sgemm.packedStrips}), a rest of
+     * 1-4 or 5-15 columns on the narrow kernels; the bits of the blocked path, = and +=.
+     */
+    @Test void packedStripsOnOneThreadGiveTheBlockedBits() {
+        Rng rng = new Rng(15);
+        int[][] shapes = {{64, 144, 32}, {64, 128, 32}, {8 * MR, 2 * L + 3, 100}, {4 * MR, L + 9, Sgemm.KC}, {512, 49, 128}, {MR, L, 7}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            for (boolean accumulate : new boolean[] {false, true}) {
+                float[] a = random(rng, m * k), b = random(rng, k * n), c0 = random(rng, m * n);
+                float[] plain = c0.clone(), here = c0.clone(), inside = c0.clone();
+                Sgemm.gemm(m, n, k, a, 0, k, 1, b, 0, n, 1, plain, 0, n, accumulate);
+                Sgemm.PackedA packed = Sgemm.PackedA.of(m, k, a, 0, k, 1);
+                Sgemm.gemm(m, n, k, a, 0, k, 1, packed, b, 0, n, 1, here, 0, n, accumulate);
+                Parallel.forRange(2, 1, (lo, hi) -> {
+                    if (lo == 0) Sgemm.gemm(m, n, k, a, 0, k, 1, packed, b, 0, n, 1, inside, 0, n, accumulate);
+                });
+                String what = m + "x" + n + "x" + k + (accumulate ? " +=" : "");
+                for (int i = 0; i < plain.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(plain[i]), Float.floatToRawIntBits(here[i]), what + " element " + i);
+                    assertEquals(Float.floatToRawIntBits(plain[i]), Float.floatToRawIntBits(inside[i]), what + " in a parallel call, element " + i);
+                }
+            }
+        }
     }
 
     /**
