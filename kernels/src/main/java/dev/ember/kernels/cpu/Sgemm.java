@@ -238,16 +238,20 @@ final class Sgemm {
      * C (M, N) = / += A · B for A packed ahead, one K block (K <= KC), B (K, N) row-major in place (row stride bRow), M
      * a multiple of MR and N of L: each C block's microkernel call as the blocked path makes it (the same bits), without
      * its tiles, rounds and phases. Winograd F(4x4)'s 64x144x32 products (small_cnn's conv2 at batch 32, one thread):
-     * 4.5-4.7 -> 4.1 us each.
+     * 4.5-4.7 -> 4.1 us each. Whole 3L strips first on {@link SgemmKernel#block48}, then NR, then a half strip.
      */
     private static void packedStrips(int m, int n, int k, PackedA packed, float[] b, int bOff, int bRow, float[] c, int cOff, int ldc, boolean add) {
-        int full = n / NR * NR;
+        int wide = WIDE_STRIPS ? n / (3 * L) * (3 * L) : 0, full = wide + (n - wide) / NR * NR;
         for (int r = 0; r < m; r += MR) {
             int aOff = packed.offset(0, 0) + r * k, cRow = cOff + r * ldc;
-            for (int s = 0; s < full; s += NR) SgemmKernel.block(k, packed.data, aOff, b, bOff + s, bRow, c, cRow + s, ldc, add);
+            for (int s = 0; s < wide; s += 3 * L) SgemmKernel.block48(k, packed.data, aOff, b, bOff + s, bRow, c, cRow + s, ldc, add);
+            for (int s = wide; s < full; s += NR) SgemmKernel.block(k, packed.data, aOff, b, bOff + s, bRow, c, cRow + s, ldc, add);
             if (full < n) SgemmKernel.blockHalfPacked(k, packed.data, aOff, b, bOff + full, bRow, c, cRow + full, ldc, add);
         }
     }
+
+    /** {@code -Dember.wideStrips=false} keeps packed strips on the two-vector kernel (to compare). */
+    static final boolean WIDE_STRIPS = !"false".equals(System.getProperty("ember.wideStrips"));
 
     /**
      * One (mb, kc) block of A against one (kc, nc) panel of B: where each strip is read from (packed, or in place),
