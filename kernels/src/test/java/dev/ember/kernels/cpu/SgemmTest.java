@@ -117,7 +117,8 @@ class SgemmTest {
      */
     @Test void packedStripsOnOneThreadGiveTheBlockedBits() {
         Rng rng = new Rng(15);
-        int[][] shapes = {{64, 144, 32}, {64, 128, 32}, {8 * MR, 2 * L + 3, 100}, {4 * MR, L + 9, Sgemm.KC}, {512, 49, 128}, {MR, L, 7}};
+        int[][] shapes = {{64, 144, 32}, {64, 128, 32}, {64, 112, 32}, {8 * MR, 2 * L + 3, 100}, {4 * MR, L + 9, Sgemm.KC},
+                {512, 49, 128}, {MR, L, 7}, {Sgemm.MB + 2 * MR, 3 * L, 40}};   // three-vector strips, then NR, half; past an A block
         for (int[] s : shapes) {
             int m = s[0], n = s[1], k = s[2];
             for (boolean accumulate : new boolean[] {false, true}) {
