@@ -67,9 +67,11 @@ final class Winograd3x3F4 {
      * split padded input rows into their four column phases ({@link #inputTransform}), where a vector of a tile row's
      * tiles has lanes enough to use. Input transform per call, one JVM per setting: resnet18's 64-channel layer at 1x56x56
      * (14-tile rows) 0.14 ms split against 0.24 gathered, 128 channels at 1x28x28 (7) 0.09-0.11 against 0.14, but
-     * 64 channels at 32x16x16 (4) 0.69 split against 0.60-0.62 gathered (wall time of the calling thread).
+     * 64 channels at 32x16x16 (4) 0.69 split against 0.60-0.62 gathered (wall time of the calling thread). Since the
+     * gathers go straight to registers ({@link #downColumnGathered}) they win at a vector of tiles too: per thread at
+     * 1x64x56x56 155-163 us split against 133-143 gathered, at 1x128x28x28 109-128 against 98-105.
      */
-    static final int NARROW_TILES = 4;
+    static final int NARROW_TILES = 16;
 
     private final int n, c, k, h, w, oh, ow, padH, padW, tilesY, tilesX, chunks;
     /** Chunks run one per thread, each chunk's three phases on its own core ({@link #CORE_FLOATS}). */

@@ -40,6 +40,7 @@ class Winograd3x3F4Test {
         {2, 64, 26, 26, 64, 2, 2},     // padding 2: 28 x 28 outputs
         {3, 80, 18, 17, 64, 0, 1},     // unequal padding, 16 x 17
         {4, 48, 16, 16, 40, 1, 1},     // channel counts that are not multiples of a packed strip
+        {1, 32, 70, 77, 32, 1, 1},     // tile rows of 20 tiles (past NARROW_TILES): split into column phases, not gathered
     };
 
     private static Conv2dParams params(int[] c) { return new Conv2dParams(1, 1, c[5], c[6], 1, 1, 1); }
