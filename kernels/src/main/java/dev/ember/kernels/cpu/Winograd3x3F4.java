@@ -428,26 +428,24 @@ final class Winograd3x3F4 {
     }
 
     /**
-     * inputTransform for narrow tile rows, a vector of the chunk's tiles at a time: d (36, L) gathered through the
-     * chunk's {@link #gatherTable} (0 outside x), B^T down each of its six columns and B across each of its six rows,
-     * the two passes' 36 vectors kept in L1 (as whole planes over T they went through L2 and back: small_cnn's conv2 at
+     * inputTransform for narrow tile rows, a vector of the chunk's tiles at a time: each of the tiles' six columns
+     * gathered through the chunk's {@link #gatherTable} (0 outside x) into registers and B^T taken down it, then B across
+     * each of the six rows, the two passes' 36 vectors kept in L1 (as whole planes over T they went through L2 and back: small_cnn's conv2 at
      * batch 32, 288 tiles, 44 KB each of the two). The same arithmetic per tile, so the same V.
      */
     private void inputTransformNarrow(float[] x, int xOff, int ci, float[] v, int tiles, int[] corner, boolean[] inside) {
         Scratch s = SCRATCH.get();
         int pitch = tiles + L;
-        float[] d = s.d = Winograd3x3.grow(s.d, 36 * L);
         float[] half = s.half = Winograd3x3.grow(s.half, 36 * L);
-        int base = xOff + ci * h * w, plane = c * tiles, whole = tiles / L * L;
-        for (int t = 0; t < whole; t += L) {
+        int base = xOff + ci * h * w, plane = c * tiles;
+        for (int t = 0; t < tiles; t += L) {
+            // lanes past the last tile gather zeros (their table entries are off) into half, and are not stored to V
             for (int q = 0; q < 6; q++) downColumnGathered(x, base, corner, inside, q * pitch + t, 6 * pitch, half, q * L);
-            for (int i = 0; i < 6; i++) acrossRowBt(half, i * 6 * L, v, (i * 6 * c + ci) * tiles + t, plane);
-        }
-        if (whole < tiles) {   // the last tiles: whole vectors would write past them, into the next channel's V
-            int here = tiles - whole;
-            Winograd3x3.gatherVector(x, base, corner, inside, 36, pitch, whole, d);
-            for (int q = 0; q < 6; q++) sixPointBt(d, q * L, 6 * L, here, half, q * L, 6 * L);   // down column q
-            for (int i = 0; i < 6; i++) sixPointBt(half, i * 6 * L, L, here, v, (i * 6 * c + ci) * tiles + whole, plane);
+            for (int i = 0; i < 6; i++) {
+                int to = (i * 6 * c + ci) * tiles + t;
+                if (t + L <= tiles) acrossRowBt(half, i * 6 * L, v, to, plane);
+                else sixPointBt(half, i * 6 * L, L, tiles - t, v, to, plane);   // whole vectors would write into the next channel's V
+            }
         }
     }
 
