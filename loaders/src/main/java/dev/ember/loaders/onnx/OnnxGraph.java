@@ -160,13 +160,31 @@ public final class OnnxGraph {
         }
 
         List<OnnxNode> order = topologicalOrder(nodes, producerNode);
+        return new OnnxGraph(g.getName(), nodes, order, initializers, inputs, outputs, valueInfo, lastUses(order, outputNames));
+    }
+
+    /** For each value read in {@code order}, the position of its last reader; {@link #KEEP} for the graph's outputs. */
+    static Map<String, Integer> lastUses(List<OnnxNode> order, java.util.Collection<String> outputNames) {
         Map<String, Integer> lastUse = new HashMap<>();
         for (int step = 0; step < order.size(); step++) {
             for (String in : order.get(step).inputs()) if (!in.isEmpty()) lastUse.put(in, step);
         }
         for (String out : outputNames) lastUse.put(out, KEEP);
+        return lastUse;
+    }
 
-        return new OnnxGraph(g.getName(), nodes, order, initializers, inputs, outputs, valueInfo, lastUse);
+    /** How many nodes of {@code order} read each value (a node reading it twice counts once). */
+    static Map<String, Integer> readerCounts(List<OnnxNode> order) {
+        Map<String, Integer> readers = new HashMap<>();
+        for (OnnxNode n : order) for (String in : new HashSet<>(n.inputs())) if (!in.isEmpty()) readers.merge(in, 1, Integer::sum);
+        return readers;
+    }
+
+    /** The position in {@code order} of each node output's producer. */
+    static Map<String, Integer> producedAt(List<OnnxNode> order) {
+        Map<String, Integer> at = new HashMap<>();
+        for (int step = 0; step < order.size(); step++) for (String out : order.get(step).outputs()) if (!out.isEmpty()) at.put(out, step);
+        return at;
     }
 
     /**

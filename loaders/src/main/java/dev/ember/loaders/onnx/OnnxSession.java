@@ -59,9 +59,7 @@ public final class OnnxSession {
         this.model = model;
         this.graph = model.graph();
         this.order = residualProducersSwapped(graph.order(), resolver);
-        this.lastUse = new HashMap<>();
-        for (int step = 0; step < order.size(); step++) for (String in : order.get(step).inputs()) if (!in.isEmpty()) lastUse.put(in, step);
-        for (OnnxValueInfo o : graph.outputs()) lastUse.put(o.name(), OnnxGraph.KEEP);
+        this.lastUse = OnnxGraph.lastUses(order, graphOutputs());
         this.ops = new OnnxOp[order.size()];
         this.opsets = new int[order.size()];
         requireTensors();
@@ -181,9 +179,7 @@ public final class OnnxSession {
      * the others' steps do nothing. Values and gradients are the same; only the intermediate values are never made.
      */
     private void fuse(OpResolver resolver) {
-        Map<String, Integer> readers = new HashMap<>(), producedAt = new HashMap<>();
-        for (OnnxNode n : order) for (String in : new HashSet<>(n.inputs())) if (!in.isEmpty()) readers.merge(in, 1, Integer::sum);
-        for (int step = 0; step < order.size(); step++) for (String out : order.get(step).outputs()) if (!out.isEmpty()) producedAt.put(out, step);
+        Map<String, Integer> readers = OnnxGraph.readerCounts(order), producedAt = OnnxGraph.producedAt(order);
         for (int step = 0; step < order.size(); step++) {
             if (fusedAway[step]) continue;
             // grow a chain from this node while its last node's only output has one reader, whose only input it is
@@ -231,12 +227,9 @@ public final class OnnxSession {
         List<OnnxNode> out = new ArrayList<>(graphOrder);
         int opset = model.opset("");
         if (opset == 0) return out;
-        Map<String, Integer> readers = new HashMap<>();
-        for (OnnxNode n : out) for (String in : new HashSet<>(n.inputs())) if (!in.isEmpty()) readers.merge(in, 1, Integer::sum);
-        Set<String> graphOutputs = new HashSet<>();
-        for (OnnxValueInfo o : graph.outputs()) graphOutputs.add(o.name());
-        Map<String, Integer> producedAt = new HashMap<>();
-        for (int i = 0; i < out.size(); i++) for (String o : out.get(i).outputs()) if (!o.isEmpty()) producedAt.put(o, i);
+        Map<String, Integer> readers = OnnxGraph.readerCounts(out);
+        Set<String> graphOutputs = graphOutputs();
+        Map<String, Integer> producedAt = OnnxGraph.producedAt(out);
         for (int step = 0; step < out.size(); step++) {
             OnnxNode node = out.get(step);
             if (node.inputs().size() != 2 || node.inputs().get(0).equals(node.inputs().get(1))) continue;
@@ -258,6 +251,12 @@ public final class OnnxSession {
             for (int i = early; i <= late; i++) for (String o : out.get(i).outputs()) if (!o.isEmpty()) producedAt.put(o, i);
         }
         return out;
+    }
+
+    private Set<String> graphOutputs() {
+        Set<String> names = new HashSet<>();
+        for (OnnxValueInfo o : graph.outputs()) names.add(o.name());
+        return names;
     }
 
     /** Multiply-adds per output of a node with a weight initializer of rank 3 or more as its second input (a Conv); else 0. */
