@@ -77,6 +77,19 @@ public final class F {
     }
 
     /**
+     * {conv2d(x, w, b, relu, p), conv2d(x, w2, b2, false, p2)}: two convolutions of one input (a residual block's first
+     * conv and its 1x1 shortcut), the backend's conv2dPair where no gradient is recorded (one pass over x where it fuses
+     * them), else the two ops.
+     */
+    public static Variable[] conv2dPair(Variable x, Variable w, Variable b, boolean relu, Conv2dParams p, Variable w2, Variable b2, Conv2dParams p2) {
+        if (!Variable.recordsGradient(x, w, b, w2, b2)) {
+            dev.ember.engine.Tensor[] y = x.data().conv2dPair(w.data(), b == null ? null : b.data(), relu, p, w2.data(), b2 == null ? null : b2.data(), p2);
+            return new Variable[] {Variable.of(y[0]), Variable.of(y[1])};
+        }
+        return new Variable[] {conv2d(x, w, b, relu, p), conv2d(x, w2, b2, false, p2)};
+    }
+
+    /**
      * relu(a + b) with broadcasting (a residual block's end): the backend's one-pass addRelu where no gradient is
      * recorded, else the two ops (their gradients; the sum is kept for ReLU's backward anyway).
      */

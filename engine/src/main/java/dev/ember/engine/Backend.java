@@ -106,6 +106,16 @@ public interface Backend {
     }
 
     /**
+     * {conv2dBiasRelu(x, w, bias, relu, p), conv2dBiasRelu(x, w2, bias2, false, p2)}: two convolutions of one input,
+     * ONNX's residual block with a downsampling shortcut at inference (its first conv beside the 1x1 shortcut), which a
+     * backend may run in one pass over x. The default runs the two, so their results are the reference a fused kernel
+     * must match to the bit.
+     */
+    default Tensor[] conv2dPair(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Tensor w2, Tensor bias2, Conv2dParams p2) {
+        return new Tensor[] {conv2dBiasRelu(x, w, bias, relu, p), conv2dBiasRelu(x, w2, bias2, false, p2)};
+    }
+
+    /**
      * y = max(a + b, 0) with NumPy broadcasting, {@code outShape} the broadcast shape: ONNX's Add then Relu (the end of
      * a residual block), which a backend may run as one pass. The default composes the two ops, so their result is the
      * reference a one-pass kernel must match to the bit.

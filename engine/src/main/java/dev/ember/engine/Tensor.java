@@ -544,6 +544,27 @@ public final class Tensor {
         return backend().conv2dAddRelu(this, weight, bias, residual, p);
     }
 
+    /**
+     * {this.conv2dBiasRelu(weight, bias, relu, p), this.conv2dBiasRelu(weight2, bias2, false, p2)} as one op: no
+     * gradient, the inference form (see {@link Backend#conv2dPair}).
+     */
+    public Tensor[] conv2dPair(Tensor weight, Tensor bias, boolean relu, Conv2dParams p, Tensor weight2, Tensor bias2, Conv2dParams p2) {
+        requireFloat("conv2d", this);
+        p.outputShape(shape, weight.shape);
+        p2.outputShape(shape, weight2.shape);
+        for (Tensor[] wb : new Tensor[][] {{weight, bias}, {weight2, bias2}}) {
+            requireFloat("conv2d", wb[0]);
+            sameDevice(wb[0]);
+            int oc = wb[0].dim(0);
+            if (wb[1] != null) {
+                requireFloat("conv2d", wb[1]);
+                sameDevice(wb[1]);
+                if (wb[1].rank() != 1 || wb[1].dim(0) != oc) throw new ShapeException("conv2d bias must be (" + oc + "), got " + wb[1].shape);
+            }
+        }
+        return backend().conv2dPair(this, weight, bias, relu, p, weight2, bias2, p2);
+    }
+
     public Backend.MaxPoolResult maxPool2d(Pool2dParams p) {
         requireFloat("maxPool2d", this);
         p.outputShape(shape);

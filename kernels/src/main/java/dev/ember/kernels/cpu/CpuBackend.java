@@ -99,6 +99,11 @@ public final class CpuBackend implements Backend {
         return z;
     }
 
+    @Override public Tensor[] conv2dPair(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Tensor w2, Tensor bias2, Conv2dParams p2) {
+        Tensor[] fused = CpuConv2d.forwardPair(x, w, bias, relu, p, w2, bias2, p2);
+        return fused != null ? fused : new Tensor[] {CpuConv2d.forward(x, w, bias, relu, p), CpuConv2d.forward(x, w2, bias2, false, p2)};
+    }
+
     /**
      * Gives back a composed op's intermediate, made since {@code mark} and this call's alone: its array serves the next
      * call (a session gives back only the values it holds).

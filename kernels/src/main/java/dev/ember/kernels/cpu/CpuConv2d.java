@@ -161,6 +161,48 @@ final class CpuConv2d {
         return Tensor.of(CpuStorage.wrap(y), ys);
     }
 
+    /**
+     * {forward(x, w, bias, relu, p), forward(x, w2, bias2, false, p2)} in one pass over x where {@link DirectConv}
+     * runs the first (one image, a constant weight, stride 2: resnet's downsampling blocks) and the second is a constant
+     * 1x1 conv at the same stride, unpadded, reading the first's centre tap (its padding is half its odd kernel): the
+     * shortcut's outputs are more blocks of the same jobs, over that tap of each channel, in the tiles and gathered
+     * panels already there, and each is the same fma chain over the channels as the GEMM's, + bias: the same bits.
+     * resnet18 at 1x3x224x224 ran its 1x1/2 shortcuts as a subsampled copy of x and a GEMM: its layer2 block (64 -> 128
+     * channels on 56x56), the two convs alone, alternating in one JVM, 650-659 -> 614-625 us. Up to {@link
+     * #SHORTCUT_MAX_CHANNELS} shortcut channels; else null (the caller runs the two).
+     */
+    /**
+     * The shortcuts {@link #forwardPair} takes: at layer3's 128 -> 256 on 28x28 the pair ran 570-575 us against 558-563
+     * apart (the GEMM of 256 channels reads its subsampled x a quarter as often per multiply-add as layer2's of 128,
+     * while each 128-tap shortcut block in DirectConv still scatters its outputs as a 1152-tap block does).
+     */
+    static final int SHORTCUT_MAX_CHANNELS = 128;
+
+    static Tensor[] forwardPair(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Tensor w2, Tensor bias2, Conv2dParams p2) {
+        Shape ys = p.outputShape(x.shape(), w.shape()), ys2 = p2.outputShape(x.shape(), w2.shape());
+        Tensor wc = w.contiguous(), wc2 = w2.contiguous();
+        boolean shortcut = w2.dim(2) == 1 && w2.dim(3) == 1 && p2.groups() == 1 && p2.padH() == 0 && p2.padW() == 0
+                && p2.strideH() == p.strideH() && p2.strideW() == p.strideW() && p.dilationH() == 1 && p.dilationW() == 1
+                && 2 * p.padH() + 1 == w.dim(2) && 2 * p.padW() + 1 == w.dim(3) && ys2.dim(2) == ys.dim(2) && ys2.dim(3) == ys.dim(3)
+                && w2.dim(0) % SgemmKernel.L == 0 && w2.dim(0) <= SHORTCUT_MAX_CHANNELS && constantWeight(wc) && constantWeight(wc2);
+        if (!shortcut) return null;
+        Im2col g = new Im2col(x.shape(), w.shape(), ys, p);
+        // the layers forward gives DirectConv, and no other: stride 2, more than one channel, taps past one K block
+        if (p.strideH() == 1 || p.strideW() == 1 || SingleChannelConv.plan(g, p) != null || Stride2Conv.plan(g, p) != null) return null;
+        DirectConv plan = DirectConv.plan(g, p);
+        if (plan == null) return null;
+        int oc2 = w2.dim(0);
+        float[] wd = CpuMatmul.floats(wc), wd2 = CpuMatmul.floats(wc2);
+        int wBase = wc.offset(), wBase2 = wc2.offset();
+        float[] u = wc.storage().derived(new DirectWeightKey(wBase, g.oc, g.rows, DirectConv.OB), () -> DirectConv.pack(wd, wBase, g.oc, g.rows));
+        float[] u2 = wc2.storage().derived(new DirectWeightKey(wBase2, oc2, g.c, DirectConv.OB), () -> DirectConv.pack(wd2, wBase2, oc2, g.c));
+        float[] b = bias == null ? null : bias.contiguous().toFloatArray(), b2 = bias2 == null ? null : bias2.contiguous().toFloatArray();
+        Tensor xc = x.contiguous();
+        float[] y = BufferPool.uninitialized(ys.numel()), y2 = BufferPool.uninitialized(ys2.numel());   // every element written
+        plan.forward(CpuMatmul.floats(xc), xc.offset(), u, b, relu, y, new DirectConv.Shortcut(u2, b2, oc2, y2));
+        return new Tensor[] {Tensor.of(CpuStorage.wrap(y), ys), Tensor.of(CpuStorage.wrap(y2), ys2)};
+    }
+
     /** A constant weight's F(4x4) planes, made once and kept with its storage. */
     private static Winograd3x3F4.Weight f4Weight(Tensor wc, float[] wd, Im2col g) {
         int wBase = wc.offset();

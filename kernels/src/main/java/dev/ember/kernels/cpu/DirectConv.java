@@ -85,6 +85,11 @@ final class DirectConv {
     private final int[] lanes, poolLanes;
     /** A panel's taps: tap t's PB values at t * PB. */
     private final int[] panelTap;
+    /**
+     * Channel c's centre tap (c, padH, padW) in the source and in a panel, or null where the padding is past the kernel:
+     * what a 1x1 conv at the same stride, unpadded, reads ({@link Shortcut}).
+     */
+    private final int[] centreTap, centrePanelTap;
     /** Which padded rows any tap reads, and whether any reads the odd column phase at stride 2 (not a (K, 1) layer at stride 2). */
     private final boolean[] rowRead;
     private final boolean oddRead;
@@ -171,6 +176,14 @@ final class DirectConv {
         }
         panelTap = new int[k];
         for (int t = 0; t < k; t++) panelTap[t] = t * PB;
+        boolean centred = padH < g.kh && padW < g.kw;
+        centreTap = centred ? new int[c] : null;
+        centrePanelTap = centred ? new int[c] : null;
+        for (int ch = 0; centred && ch < c; ch++) {
+            int t = (ch * g.kh + padH) * g.kw + padW;
+            centreTap[ch] = tap[t];
+            centrePanelTap[ch] = t * PB;
+        }
     }
 
     /**
@@ -237,16 +250,30 @@ final class DirectConv {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /**
+     * A 1x1 convolution at this plan's stride, unpadded, of the same x, computed beside it ({@link #forward}): its
+     * weight packed by {@link #pack} (OC2, C), bias (may be null), y2 (N, OC2, OH, OW).
+     */
+    record Shortcut(float[] packed, float[] bias, int oc, float[] y) {}
+
     /** y (N, OC, OH, OW) = conv(x (N, C, H, W) at xBase, packed weight) + bias (may be null), ReLU'd if asked. */
-    void forward(float[] x, int xBase, float[] packed, float[] bias, boolean relu, float[] y) {
+    void forward(float[] x, int xBase, float[] packed, float[] bias, boolean relu, float[] y) { forward(x, xBase, packed, bias, relu, y, null); }
+
+    /**
+     * {@link #forward} and, where {@code shortcut} is not null, that 1x1 conv: its output channels are more blocks of
+     * the same jobs, each tile's chains over the centre tap of each channel (a run in place, or the tile's gathered
+     * panel), stored + bias, without ReLU. One fma chain from zero over the channels in order per output, as a GEMM.
+     */
+    void forward(float[] x, int xBase, float[] packed, float[] bias, boolean relu, float[] y, Shortcut shortcut) {
+        if (shortcut != null && centreTap == null) throw new IllegalStateException("no centre tap: padding past the kernel");
         float[] src = source(x, xBase);
         int base = inPlace ? xBase : 0;
         // Jobs: a group of tiles per thread (every block's weight is read once per group from that core's L2), times
         // parts of the blocks where there are fewer groups than threads. A group's mixed tiles are gathered into
         // panels once, by the thread that multiplies them.
-        int blocks = (oc + OB - 1) / OB;
+        int blocks = (oc + OB - 1) / OB, all = blocks + (shortcut == null ? 0 : (shortcut.oc() + OB - 1) / OB);
         int perGroup = Math.max(1, Math.min((tiles + Parallel.THREADS - 1) / Parallel.THREADS, GROUP_FLOATS / (k * PB)));
-        int parts = Math.min(blocks, Math.max(1, Parallel.THREADS / ((tiles + perGroup - 1) / perGroup)));
+        int parts = Math.min(all, Math.max(1, Parallel.THREADS / ((tiles + perGroup - 1) / perGroup)));
         int groups = (tiles + perGroup - 1) / perGroup;
         int panelFloats = Math.min(perGroup, tiles - mixedFrom) * k * PB;
         Parallel.forRange(groups * parts, 1, (lo, hi) -> {
@@ -259,18 +286,25 @@ final class DirectConv {
                 for (int q = firstMixed; q < end && group != gathered; q++) gather(src, base, q, panels, (q - firstMixed) * k * PB);
                 gathered = group;
                 float[] acc = s.acc = Winograd3x3.grow(s.acc, (end - first) * PB * OB);
-                for (int b = part * blocks / parts; b < (part + 1) * blocks / parts; b++) {
+                for (int b = part * all / parts; b < (part + 1) * all / parts; b++) {
+                    boolean second = b >= blocks;   // a block of the shortcut's channels
+                    int[] runTaps = second ? centreTap : tap, panelTaps = second ? centrePanelTap : panelTap;
+                    int taps = second ? c : k, block = second ? b - blocks : b, wOff = block * taps * OB;
+                    float[] wp = second ? shortcut.packed() : packed;
                     // the taps in pieces whose weights stay in L1 across the group's tiles (a tile's whole weight
                     // block, K x OB, came from L2 for every tile); each tile's chains run on through the pieces in acc
-                    for (int t0 = 0; t0 < k; t0 += PIECE) {
-                        int t1 = Math.min(k, t0 + PIECE);
+                    for (int t0 = 0; t0 < taps; t0 += PIECE) {
+                        int t1 = Math.min(taps, t0 + PIECE);
                         for (int q = first; q < end; q++) {
                             int accAt = (q - first) * PB * OB;
-                            if (q < mixedFrom) tile(t0, t1, tap, packed, b * k * OB, src, base + at[q * PB], acc, accAt);
-                            else tile(t0, t1, panelTap, packed, b * k * OB, panels, (q - firstMixed) * k * PB, acc, accAt);
+                            if (q < mixedFrom) tile(t0, t1, runTaps, wp, wOff, src, base + at[q * PB], acc, accAt);
+                            else tile(t0, t1, panelTaps, wp, wOff, panels, (q - firstMixed) * k * PB, acc, accAt);
                         }
                     }
-                    for (int q = first; q < end; q++) store(acc, (q - first) * PB * OB, q, Math.min(OB, oc - b * OB) / L, bias, b * OB, relu, y);
+                    for (int q = first; q < end; q++) {
+                        if (second) store(acc, (q - first) * PB * OB, q, Math.min(OB, shortcut.oc() - block * OB) / L, shortcut.bias(), block * OB, false, shortcut.y());
+                        else store(acc, (q - first) * PB * OB, q, Math.min(OB, oc - b * OB) / L, bias, b * OB, relu, y);
+                    }
                 }
             }
         });

@@ -468,6 +468,46 @@ class CpuConv2dTest {
     }
 
     /**
+     * conv2dPair (a downsampling block's 3x3/2 conv beside its 1x1/2 shortcut): where DirectConv runs the first, the
+     * shortcut's blocks ride along, and both outputs are the bits of the two convs run apart (resnet18's layer2 at
+     * 224x224 and layer3's geometry, taps in several pieces; a small map whose rows end in mixed tiles; partial blocks
+     * of shortcut channels; no shortcut bias); elsewhere (more shortcut channels than it takes, stride 1, a changing
+     * weight, a padded shortcut, the shortcut at another stride) the two ops.
+     */
+    @Test void convPairIsTheTwoConvsToTheBit() {
+        Rng rng = new Rng(47);
+        CpuBackend cpu = new CpuBackend();
+        int[][] cases = {   // c, h, oc, oc2, stride, shortcut bias, shortcut padding, shortcut stride, taken fused
+            {64, 56, 128, 128, 2, 1, 0, 2, 1},
+            {128, 28, 256, 128, 2, 1, 0, 2, 1},   // layer3's geometry, 128 shortcut channels
+            {128, 28, 256, 256, 2, 1, 0, 2, 0},   // layer3 itself: past SHORTCUT_MAX_CHANNELS, the two ops
+            {16, 15, 32, 48, 2, 1, 0, 2, 1},
+            {8, 13, 16, 16, 2, 0, 0, 2, 1},
+            {16, 12, 32, 32, 1, 1, 0, 1, 0},
+            {16, 15, 32, 32, 2, 1, 1, 2, 0},
+            {16, 16, 32, 32, 2, 1, 0, 1, 0}};
+        for (int[] c : cases) {
+            String what = java.util.Arrays.toString(c);
+            Tensor x = randn(rng, 1, c[0], c[1], c[1]), w = constantWeight(rng, c[2], c[0]), bias = randn(rng, c[2]);
+            Tensor w2 = Tensor.of(randn(rng, c[3], c[0], 1, 1).toFloatArray(), c[3], c[0], 1, 1), bias2 = c[5] == 1 ? randn(rng, c[3]) : null;
+            w2.storage().markConstant();
+            Conv2dParams p = new Conv2dParams(c[4], c[4], 1, 1, 1, 1, 1), p2 = new Conv2dParams(c[7], c[7], c[6], c[6], 1, 1, 1);
+            Tensor first = CpuConv2d.forward(x, w, bias, true, p);
+            Tensor[] pair = cpu.conv2dPair(x, w, bias, true, p, w2, bias2, p2);
+            assertEquals(c[8] == 1, CpuConv2d.forwardPair(x, w, bias, true, p, w2, bias2, p2) != null, what + " fused where DirectConv runs the first");
+            assertBitIdentical(first, pair[0], what + " the first conv");
+            assertBitIdentical(CpuConv2d.forward(x, w2, bias2, false, p2), pair[1], what + " the shortcut");
+            Tensor[] through = x.conv2dPair(w, bias, true, p, w2, bias2, p2);
+            assertBitIdentical(first, through[0], what + " through Tensor");
+            Tensor changing = randn(rng, c[3], c[0], 1, 1);
+            assertEquals(null, CpuConv2d.forwardPair(x, w, bias, true, p, changing, null, p2), what + " a changing shortcut weight: the two ops");
+        }
+        Tensor x = randn(rng, 1, 16, 15, 15), w = constantWeight(rng, 32, 16);
+        assertThrows(ShapeException.class, () -> x.conv2dPair(w, null, false, Conv2dParams.of(2, 1), randn(rng, 32, 8, 1, 1), null, Conv2dParams.of(2, 0)),
+                "a shortcut weight for another channel count");
+    }
+
+    /**
      * With a constant weight where DirectConv runs a stride-1 layer of one image (ahead of F(2x2)), conv2dMaxPool pools
      * each pair of output rows from a row-pair buffer: the bits of the conv then the pool, unpadded (x read in place) or
      * padded (the split source), odd and even output sizes, a block of three vectors of channels; a NaN in the input
