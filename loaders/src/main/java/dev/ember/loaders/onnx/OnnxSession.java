@@ -41,6 +41,7 @@ public final class OnnxSession {
     private final List<List<String>> dropAfter;  // values no step after this one reads
     private final List<List<String>> writes;     // where step's results go: its node's outputs, or its fused consumer's
     private final boolean[] fusedAway;           // a consumer step whose work its producer's fused op already did
+    private final List<List<OnnxNode>> chains;   // the nodes a step's op runs: its own, or its fused chain's
     private final List<List<String>> extraInputs; // values a fused step reads past its node's inputs (a residual Add's other)
     private final Map<String, Variable> constants;
     /** Where run's intermediates go when they die, for later steps and runs to reuse; null when turned off. */
@@ -69,7 +70,10 @@ public final class OnnxSession {
         this.fusedAway = new boolean[order.size()];
         this.extraInputs = new ArrayList<>();
         for (int i = 0; i < order.size(); i++) extraInputs.add(List.of());
+        this.chains = new ArrayList<>();
+        for (OnnxNode n : order) chains.add(List.of(n));
         fuse(resolver);
+        pairSiblings(resolver);
         this.dropAfter = dropSchedule();
         this.constants = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : graph.initializers().entrySet()) {
@@ -208,9 +212,55 @@ public final class OnnxSession {
             }
             if (fused == null) continue;
             ops[step] = fused;
+            chains.set(step, List.copyOf(chain.subList(0, absorbed.size() + 1)));
             writes.set(step, order.get(absorbed.getLast()).outputs());
             extraInputs.set(step, chainSides);
             for (int reader : absorbed) fusedAway[reader] = true;
+        }
+    }
+
+    /**
+     * Runs a node (or fused chain) and another node reading the same first input as one op where the resolver has one
+     * ({@link OpResolver#fusePair}: a downsampling block's 3x3/2 conv and its 1x1/2 shortcut, one pass over their
+     * input): at the first's step, which then also writes the other's outputs; the other's step does nothing. Only
+     * where nothing reads those outputs before that step, the other node is not fused with anything, and its inputs
+     * past the shared one are ready at that step and kept until it. Values and gradients are the same.
+     */
+    private void pairSiblings(OpResolver resolver) {
+        Map<String, Integer> firstRead = new HashMap<>(), producedAt = OnnxGraph.producedAt(order);
+        for (int step = 0; step < order.size(); step++) {
+            if (fusedAway[step]) continue;
+            for (String in : order.get(step).inputs()) if (!in.isEmpty()) firstRead.putIfAbsent(in, step);
+            for (String in : extraInputs.get(step)) firstRead.putIfAbsent(in, step);
+        }
+        boolean[] paired = new boolean[order.size()];
+        for (int step = 0; step < order.size(); step++) {
+            OnnxNode head = order.get(step);
+            if (fusedAway[step] || paired[step] || !extraInputs.get(step).isEmpty() || head.inputs().isEmpty() || head.inputs().get(0).isEmpty()) continue;
+            for (int other = 0; other < order.size(); other++) {
+                OnnxNode sibling = order.get(other);
+                if (other == step || fusedAway[other] || paired[other] || chains.get(other).size() != 1 || !extraInputs.get(other).isEmpty()
+                        || sibling.inputs().isEmpty() || !sibling.inputs().get(0).equals(head.inputs().get(0))) continue;
+                // its other inputs (weights: initializers, or values an Identity made at the start, as torch exports
+                // them) made before this step and not dropped before it
+                boolean ready = true;
+                for (String in : sibling.inputs().subList(1, sibling.inputs().size())) {
+                    ready &= in.isEmpty() || graph.initializers().containsKey(in)
+                            || producedAt.getOrDefault(in, -1) < step && lastUse.getOrDefault(in, -1) >= step;
+                }
+                for (String out : sibling.outputs()) ready &= out.isEmpty() || firstRead.getOrDefault(out, Integer.MAX_VALUE) > step;
+                if (!ready) continue;
+                OnnxOp pair = resolver.fusePair(chains.get(step), sibling, opsets[step]);
+                if (pair == null) continue;
+                ops[step] = pair;
+                List<String> both = new ArrayList<>(writes.get(step));
+                both.addAll(sibling.outputs());
+                writes.set(step, List.copyOf(both));
+                extraInputs.set(step, sibling.inputs());
+                fusedAway[other] = true;
+                paired[step] = paired[other] = true;
+                break;
+            }
         }
     }
 

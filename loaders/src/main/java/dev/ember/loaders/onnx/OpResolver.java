@@ -30,4 +30,12 @@ public interface OpResolver {
     default OnnxOp fuse(java.util.List<OnnxNode> chain, int opset) {
         return chain.size() == 2 ? fuse(chain.get(0), chain.get(1), opset) : null;
     }
+
+    /**
+     * One op that runs {@code chain} (a node, or a chain {@link #fuse(java.util.List, int)} answered) and {@code
+     * sibling}, a node reading the same first input (a residual block's first conv and its 1x1 shortcut), or null (the
+     * default). The fused op takes the chain's first node's inputs followed by {@code sibling}'s, and returns the
+     * chain's last node's outputs followed by {@code sibling}'s, with the same values and gradients as the ops apart.
+     */
+    default OnnxOp fusePair(java.util.List<OnnxNode> chain, OnnxNode sibling, int opset) { return null; }
 }

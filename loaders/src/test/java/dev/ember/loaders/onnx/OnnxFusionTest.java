@@ -254,6 +254,53 @@ class OnnxFusionTest {
         assertEquals(List.of("conv1", "conv3", "add", "relu"), new OnnxSession(shortcutBlock(8, 6, false, false), OnnxOps.resolver()).executionOrder());
     }
 
+    /**
+     * A downsampling block: x (1, C, S, S) -> Conv 3x3/2 (pad 1) -> Relu -> Conv 3x3 (pad 1) -> c, and x -> Conv 1x1/2
+     * -> d (listed after the block's convs, as torch exports resnet), Add(c, d) -> Relu -> y; the shortcut's weight an
+     * initializer, or (as torch exports resnet18) an Identity's output made first.
+     */
+    private static OnnxModel downsamplingBlock(int channels, int size, boolean identityWeight) {
+        Rng rng = new Rng(19);
+        AttributeProto pads = AttributeProto.newBuilder().setName("pads").setType(AttributeProto.AttributeType.INTS).addAllInts(List.of(1L, 1L, 1L, 1L)).build();
+        AttributeProto strides = AttributeProto.newBuilder().setName("strides").setType(AttributeProto.AttributeType.INTS).addAllInts(List.of(2L, 2L)).build();
+        int out = 2 * channels, half = size / 2;
+        GraphProto.Builder g = GraphProto.newBuilder().setName("downsampling_block");
+        if (identityWeight) g.addNode(node("weight", "Identity", List.of("wd0"), List.of("wd")));
+        g.addNode(node("conv_a", "Conv", List.of("x", "w", "b"), List.of("a"), pads, strides))
+                .addNode(node("relu_a", "Relu", List.of("a"), List.of("ra")))
+                .addNode(node("conv_b", "Conv", List.of("ra", "wb", "bb"), List.of("c"), pads))
+                .addNode(node("down", "Conv", List.of("x", "wd", "bd"), List.of("d"), strides))
+                .addNode(node("add", "Add", List.of("c", "d"), List.of("s")))
+                .addNode(node("relu", "Relu", List.of("s"), List.of("y")))
+                .addInitializer(floats("w", randn(rng, out * channels * 9), out, channels, 3, 3))
+                .addInitializer(floats("b", randn(rng, out), out))
+                .addInitializer(floats("wb", randn(rng, out * out * 9), out, out, 3, 3))
+                .addInitializer(floats("bb", randn(rng, out), out))
+                .addInitializer(floats(identityWeight ? "wd0" : "wd", randn(rng, out * channels), out, channels, 1, 1))
+                .addInitializer(floats("bd", randn(rng, out), out))
+                .addInput(value("x", FLOAT, 1, channels, size, size))
+                .addOutput(value("y", FLOAT, 1, out, half, half));
+        return load(model(g.build()));
+    }
+
+    /**
+     * The block's 3x3/2 conv and its 1x1/2 shortcut read the same x: one op at the 3x3's step computes both (the
+     * shortcut's own step does nothing), with the bits and the gradients of the graph run unfused.
+     */
+    @Test void aShortcutConvRunsBesideTheConvReadingItsInput() {
+        for (boolean identityWeight : new boolean[] {false, true}) {
+            OnnxModel m = downsamplingBlock(16, 16, identityWeight);
+            OnnxSession session = new OnnxSession(m, OnnxOps.resolver());
+            assertEquals(List.of("relu_a", "down", "add", "relu"), session.fusedAwayNodes(), "identity weight " + identityWeight);
+            Tensor x = Tensor.of(randn(new Rng(20), 16 * 16 * 16), 1, 16, 16, 16);
+            float[] fused = session.run(Map.of("x", x)).get("y").toFloatArray();
+            float[] plain = new OnnxSession(m, UNFUSED).run(Map.of("x", x)).get("y").toFloatArray();
+            for (int i = 0; i < plain.length; i++) assertEquals(Float.floatToRawIntBits(plain[i]), Float.floatToRawIntBits(fused[i]), "element " + i);
+            Map<String, float[]> fusedGrads = gradientsOf(session, m, x, "y"), plainGrads = gradientsOf(new OnnxSession(m, UNFUSED), m, x, "y");
+            for (String name : List.of("x", "w", "b")) assertArrayEquals(plainGrads.get(name), fusedGrads.get(name), 0f, "d" + name);
+        }
+    }
+
     /** The gradients of sum(y^2) for output y in x and the initializers w and b, the x given and recorded. */
     private static Map<String, float[]> gradientsOf(OnnxSession s, OnnxModel m, Tensor input, String output) {
         Variable x = Variable.param(input);

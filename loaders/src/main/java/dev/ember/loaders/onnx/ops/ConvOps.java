@@ -83,6 +83,24 @@ final class ConvOps {
         return relu ? ElementwiseOps.addRelu(add, operands, opset) : one(ElementwiseOps.arith(add, operands[0], operands[1], '+'));
     }
 
+    /**
+     * A Conv ({@code node}, ReLU'd when {@code relu}) and a Conv of the same input ({@code sibling}): {outputs of the
+     * first, of the second}. Both 2-D with symmetric padding: {@code F.conv2dPair} (one pass over x where the backend
+     * fuses them, the two ops where a gradient is recorded); otherwise each as it is.
+     */
+    static Variable[] convPair(OnnxNode node, Variable[] in, boolean relu, OnnxNode sibling, Variable[] in2) {
+        Variable x = Args.in(node, in, 0), w = Args.in(node, in, 1), b = Args.opt(in, 2);
+        Variable x2 = Args.in(sibling, in2, 0), w2 = Args.in(sibling, in2, 1), b2 = Args.opt(in2, 2);
+        if (x == x2 && x.rank() == 4 && w.rank() == 4 && w2.rank() == 4) {
+            Args.requireFloat(node, x, "X");
+            Args.requireFloat(node, w, "W");
+            Args.requireFloat(sibling, w2, "W");
+            Geometry g = geometry2d(node, x, w), g2 = geometry2d(sibling, x, w2);
+            if (g.symmetric() && g2.symmetric()) return F.conv2dPair(x, w, b, relu, params2d(node, g), w2, b2, params2d(sibling, g2));
+        }
+        return new Variable[] {conv(node, x, w, b, relu), conv(sibling, x2, w2, b2, false)};
+    }
+
     static Variable conv(OnnxNode node, Variable x, Variable w, Variable b, boolean relu) {
         Args.requireFloat(node, x, "X");
         Args.requireFloat(node, w, "W");

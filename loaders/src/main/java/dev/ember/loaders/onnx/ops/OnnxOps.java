@@ -106,6 +106,21 @@ public final class OnnxOps {
                         && pool.opType().equals("MaxPool") && pool.outputs().size() == 1;
                 return convReluPool ? (n, in, v) -> ConvOps.convReluMaxPool(n, in, pool) : null;
             }
+
+            /**
+             * A Conv, or a Conv then Relu, beside a Conv of the same input (a downsampling block's 3x3/2 conv and its
+             * 1x1/2 shortcut): the backend's conv2dPair, which may compute both in one pass over the input.
+             */
+            @Override public OnnxOp fusePair(List<OnnxNode> chain, OnnxNode sibling, int opset) {
+                for (OnnxNode n : chain) if (!OpTable.domainOf(n.domain()).isEmpty()) return null;
+                OnnxNode head = chain.get(0);
+                boolean convs = head.opType().equals("Conv") && sibling.opType().equals("Conv") && OpTable.domainOf(sibling.domain()).isEmpty()
+                        && sibling.outputs().size() == 1 && !sibling.inputs().isEmpty() && head.inputs().get(0).equals(sibling.inputs().get(0));
+                boolean relu = chain.size() == 2 && chain.get(1).opType().equals("Relu");
+                if (!convs || chain.size() > 2 || (chain.size() == 2 && !relu)) return null;
+                return (n, in, v) -> ConvOps.convPair(head, java.util.Arrays.copyOf(in, head.inputs().size()), relu, sibling,
+                        java.util.Arrays.copyOfRange(in, head.inputs().size(), in.length));
+            }
         };
     }
 
