@@ -13,7 +13,8 @@
  * {@code Stride2Conv}; a convolution then a 2x2/2 max pool ({@code conv2dMaxPool}) pooled in the kernel's registers
  * where {@code SingleChannelConv}, {@code Winograd3x3F4} or a stride-1 {@code DirectConv} runs the layer, and the stem's
  * 3x3/2 pool over a ring of {@code Stride2Conv}'s last three output rows), a residual block's conv, Add and Relu
- * ({@code conv2dAddRelu}) with the residual added in Winograd's output transform as it writes y, with
+ * ({@code conv2dAddRelu}) with the residual added in Winograd's output transform as it writes y, a downsampling
+ * block's 3x3/2 conv and its 1x1/2 shortcut ({@code conv2dPair}) as more output blocks of one {@code DirectConv} pass, with
  * {@code StridedWalk} for strided and broadcast operands and
  * {@code CpuMath} for exp/erf. Work runs over one fixed-chunk thread pool ({@code Parallel}) and uses no
  * JIT-dependent rounding, so results are bit-identical run to run. Needs {@code --add-modules jdk.incubator.vector};
