@@ -176,6 +176,10 @@ final class Sgemm {
             else if (rest > 0) SgemmOneVector.gemm(m, rest, k, packed, b, bOff + vectors, bRow, c, cOff + vectors, ldc, accumulate);
             return;
         }
+        if (packed != null && packedB == null && bCol == 1 && m % MR == 0 && n == WIDE_N && WIDE_STRIPS) {
+            wideStrips(m, n, k, packed, b, bOff, bRow, c, cOff, ldc, accumulate, parallel);
+            return;
+        }
         int threads = parallel ? Parallel.THREADS : 1;
         boolean aInPlace = packed == null && (n <= L && (aCol == 1 || aRow == 1) || n <= STRIDED_A_COLS && aCol != 1 && aRow != 1);
         boolean bInPlace = packedB == null && bCol == 1 && m <= DIRECT_B_ROWS;
@@ -248,6 +252,34 @@ final class Sgemm {
             for (int s = wide; s < full; s += NR) SgemmKernel.block(k, packed.data, aOff, b, bOff + s, bRow, c, cRow + s, ldc, add);
             if (full < n) SgemmKernel.blockHalfPacked(k, packed.data, aOff, b, bOff + full, bRow, c, cRow + full, ldc, add);
         }
+    }
+
+    /** The N {@link #wideStrips} takes: one B slice (KC, 3L), 48 KB, stays near the core across a thread's strips. */
+    static final int WIDE_N = 3 * L;
+
+    /**
+     * C (M, N) = / += A · B for A packed ahead, B (K, N) row-major in place, N = 3L (a narrow product whose A is the
+     * large operand: resnet18's layer4 3x3/2 at 1x224^2, 512 x 48 (+1) x 2304 with its 4.7 MB weight, and its 1x1/2
+     * shortcut, 512 x 48 (+1) x 256): the strips of A split between the threads, each thread's K blocks in order over
+     * its strips on {@link SgemmKernel#block48} (eight broadcasts for 24 fma; the blocked path ran a 32-wide and a
+     * 16-wide block per strip, eight broadcasts for 16 and for 8, and packed B). That 3x3/2 product alone, alternating
+     * in one JVM: 514-527 -> 428-443 us, and 631-648 -> 536-563 with the caches flushed before each call. Each C block
+     * is, per K block, one fma chain from zero added to C in K-block order: the blocked path's bits.
+     */
+    private static void wideStrips(int m, int n, int k, PackedA packed, float[] b, int bOff, int bRow, float[] c, int cOff, int ldc,
+                                   boolean accumulate, boolean parallel) {
+        int strips = m / MR;
+        Parallel.forRange(strips, parallel ? (strips + Parallel.THREADS - 1) / Parallel.THREADS : strips, (lo, hi) -> {
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                for (int r = lo; r < hi; r++) {
+                    int row = r * MR, ic = row / MB * MB, aOff = packed.offset(ic, pc) + (row - ic) * kc;
+                    for (int s = 0; s < n; s += 3 * L) {
+                        SgemmKernel.block48(kc, packed.data, aOff, b, bOff + pc * bRow + s, bRow, c, cOff + row * ldc + s, ldc, accumulate || pc > 0);
+                    }
+                }
+            }
+        });
     }
 
     /** {@code -Dember.wideStrips=false} keeps packed strips on the two-vector kernel (to compare). */

@@ -113,12 +113,14 @@ class SgemmTest {
     /**
      * One K block with A packed ahead and B read in place, on a thread of its own (a Winograd chunk's products, run
      * inside a parallel call) or small: the strips straight to the microkernel ({@code Sgemm.packedStrips}), a rest of
-     * 1-4 or 5-15 columns on the narrow kernels; the bits of the blocked path, = and +=.
+     * 1-4 or 5-15 columns on the narrow kernels; and with A packed ahead at N = 3L (+ a rest column), over several K
+     * blocks and in parallel ({@code Sgemm.wideStrips}): the bits of the blocked path, = and +=.
      */
     @Test void packedStripsOnOneThreadGiveTheBlockedBits() {
         Rng rng = new Rng(15);
         int[][] shapes = {{64, 144, 32}, {64, 128, 32}, {64, 112, 32}, {8 * MR, 2 * L + 3, 100}, {4 * MR, L + 9, Sgemm.KC},
-                {512, 49, 128}, {MR, L, 7}, {Sgemm.MB + 2 * MR, 3 * L, 40}};   // three-vector strips, then NR, half; past an A block
+                {512, 49, 128}, {MR, L, 7}, {Sgemm.MB + 2 * MR, 3 * L, 40},   // three-vector strips, then NR, half; past an A block
+                {512, 49, 2304}, {Sgemm.MB + 2 * MR, 3 * L, Sgemm.KC + 9}, {64, 3 * L, Sgemm.KC}};   // wide strips over K blocks, in parallel
         for (int[] s : shapes) {
             int m = s[0], n = s[1], k = s[2];
             for (boolean accumulate : new boolean[] {false, true}) {
