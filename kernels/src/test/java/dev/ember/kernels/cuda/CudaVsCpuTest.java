@@ -177,8 +177,9 @@ class CudaVsCpuTest {
         }
     }
 
-    // ONNX inference's fusions (Conv+Relu+MaxPool, Conv+Add+Relu, Gemm+Relu's bias row, Add+Relu): fused kernels on the
-    // CPU, the Backend defaults' compositions on CUDA, so this checks that both sides agree and the defaults run there
+    // ONNX inference's fusions (Conv+Relu+MaxPool, Conv+Add+Relu, a conv and its shortcut, Gemm+Relu's bias row,
+    // Add+Relu): fused kernels on the CPU, the Backend defaults' compositions on CUDA, so this checks that both sides
+    // agree and the defaults run there
     @Test void fusedInferenceOpsMatchTheCpu() {
         Conv2dParams p = Conv2dParams.of(1, 1);
         Tensor x = randn(40, 2, 8, 14, 14), w = randn(41, 16, 8, 3, 3), bias = randn(42, 16), residual = randn(43, 2, 16, 14, 14);
@@ -189,6 +190,13 @@ class CudaVsCpuTest {
             close(CPU.conv2dMaxPool(x, w, bias, relu, p, pool).toFloatArray(), down(gpu.conv2dMaxPool(up(x), up(w), up(bias), relu, p, pool)),
                     1e-4f, 1e-4f, "conv2dMaxPool " + relu);
         }
+        // a downsampling block's 3x3/2 conv beside its 1x1/2 shortcut (conv2dPair): one DirectConv pass on the CPU
+        Tensor xs = randn(47, 1, 16, 15, 15), w3 = randn(48, 32, 16, 3, 3), w1 = randn(49, 32, 16, 1, 1), b1 = randn(50, 32);
+        w3.storage().markConstant();
+        w1.storage().markConstant();
+        Tensor[] cpuPair = CPU.conv2dPair(xs, w3, null, true, Conv2dParams.of(2, 1), w1, b1, Conv2dParams.of(2, 0));
+        Tensor[] gpuPair = gpu.conv2dPair(up(xs), up(w3), null, true, Conv2dParams.of(2, 1), up(w1), up(b1), Conv2dParams.of(2, 0));
+        for (int i = 0; i < 2; i++) close(cpuPair[i].toFloatArray(), down(gpuPair[i]), 1e-4f, 1e-4f, "conv2dPair output " + i);
         Tensor a = randn(44, 32, 129), row = randn(45, 129), same = randn(46, 32, 129);
         assertArrayEquals(CPU.addRelu(a, row, a.shape()).toFloatArray(), down(gpu.addRelu(up(a), up(row), a.shape())), "addRelu, a bias row");
         assertArrayEquals(CPU.addRelu(a, same, a.shape()).toFloatArray(), down(gpu.addRelu(up(a), up(same), a.shape())), "addRelu");
