@@ -215,9 +215,11 @@ final class SgemmKernel {
      * As {@link #block} (without adding to C), with B's row p read at {@code bBase + rowAt[p]}: a convolution's input
      * read in place ({@link Stride2Conv}: row p of B is tap p's run of one column phase of the padded input), so no
      * column matrix is built. Same arithmetic per element as {@link #block}; a copy of it rather than block with a
-     * table, for the reason {@link #blockStrided} gives (block's constant offsets are what keep its checks cheap).
+     * table, for the reason {@link #blockStrided} gives (block's constant offsets are what keep its checks cheap). With
+     * {@code bias} (MR values, or null: none), each row + its bias and ReLU'd if asked before the store, the epilogue
+     * {@link CpuConv2d#biasRelu} ran as a pass of its own over each output row: the same two operations.
      */
-    static void blockGathered(int kc, float[] ap, int aOff, float[] bp, int bBase, int[] rowAt, float[] c, int cOff, int ldc) {
+    static void blockGathered(int kc, float[] ap, int aOff, float[] bp, int bBase, int[] rowAt, float[] c, int cOff, int ldc, float[] bias, boolean relu) {
         FloatVector z = FloatVector.zero(SPECIES);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
         FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
@@ -251,6 +253,50 @@ final class SgemmKernel {
             c70 = a.fma(b0, c70);
             c71 = a.fma(b1, c71);
         }
+        if (bias != null) {   // + bias, ReLU'd if asked, as CpuConv2d.biasRelu does after a GEMM: written out, not a helper (vectors)
+            FloatVector b = FloatVector.broadcast(SPECIES, bias[0]);
+            c00 = c00.add(b);
+            c01 = c01.add(b);
+            b = FloatVector.broadcast(SPECIES, bias[1]);
+            c10 = c10.add(b);
+            c11 = c11.add(b);
+            b = FloatVector.broadcast(SPECIES, bias[2]);
+            c20 = c20.add(b);
+            c21 = c21.add(b);
+            b = FloatVector.broadcast(SPECIES, bias[3]);
+            c30 = c30.add(b);
+            c31 = c31.add(b);
+            b = FloatVector.broadcast(SPECIES, bias[4]);
+            c40 = c40.add(b);
+            c41 = c41.add(b);
+            b = FloatVector.broadcast(SPECIES, bias[5]);
+            c50 = c50.add(b);
+            c51 = c51.add(b);
+            b = FloatVector.broadcast(SPECIES, bias[6]);
+            c60 = c60.add(b);
+            c61 = c61.add(b);
+            b = FloatVector.broadcast(SPECIES, bias[7]);
+            c70 = c70.add(b);
+            c71 = c71.add(b);
+            if (relu) {
+                c00 = c00.max(z);
+                c01 = c01.max(z);
+                c10 = c10.max(z);
+                c11 = c11.max(z);
+                c20 = c20.max(z);
+                c21 = c21.max(z);
+                c30 = c30.max(z);
+                c31 = c31.max(z);
+                c40 = c40.max(z);
+                c41 = c41.max(z);
+                c50 = c50.max(z);
+                c51 = c51.max(z);
+                c60 = c60.max(z);
+                c61 = c61.max(z);
+                c70 = c70.max(z);
+                c71 = c71.max(z);
+            }
+        }
         c00.intoArray(c, cOff);
         c01.intoArray(c, cOff + L);
         c10.intoArray(c, cOff + ldc);
@@ -273,7 +319,7 @@ final class SgemmKernel {
      * {@link #blockGathered} for L columns (an MR x L block): a row's last columns where a whole block would recompute
      * half its width (resnet's stem at 224x224: 112 = 3 x 32 + 16). Same chain per element.
      */
-    static void blockGatheredHalf(int kc, float[] ap, int aOff, float[] bp, int bBase, int[] rowAt, float[] c, int cOff, int ldc) {
+    static void blockGatheredHalf(int kc, float[] ap, int aOff, float[] bp, int bBase, int[] rowAt, float[] c, int cOff, int ldc, float[] bias, boolean relu) {
         FloatVector z = FloatVector.zero(SPECIES);
         FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z;
         for (int p = 0; p < kc; p++) {
@@ -287,6 +333,26 @@ final class SgemmKernel {
             c5 = FloatVector.broadcast(SPECIES, ap[ai + 5]).fma(b0, c5);
             c6 = FloatVector.broadcast(SPECIES, ap[ai + 6]).fma(b0, c6);
             c7 = FloatVector.broadcast(SPECIES, ap[ai + 7]).fma(b0, c7);
+        }
+        if (bias != null) {
+            c0 = c0.add(FloatVector.broadcast(SPECIES, bias[0]));
+            c1 = c1.add(FloatVector.broadcast(SPECIES, bias[1]));
+            c2 = c2.add(FloatVector.broadcast(SPECIES, bias[2]));
+            c3 = c3.add(FloatVector.broadcast(SPECIES, bias[3]));
+            c4 = c4.add(FloatVector.broadcast(SPECIES, bias[4]));
+            c5 = c5.add(FloatVector.broadcast(SPECIES, bias[5]));
+            c6 = c6.add(FloatVector.broadcast(SPECIES, bias[6]));
+            c7 = c7.add(FloatVector.broadcast(SPECIES, bias[7]));
+            if (relu) {
+                c0 = c0.max(z);
+                c1 = c1.max(z);
+                c2 = c2.max(z);
+                c3 = c3.max(z);
+                c4 = c4.max(z);
+                c5 = c5.max(z);
+                c6 = c6.max(z);
+                c7 = c7.max(z);
+            }
         }
         c0.intoArray(c, cOff);
         c1.intoArray(c, cOff + ldc);

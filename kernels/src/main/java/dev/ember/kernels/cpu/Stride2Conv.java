@@ -25,8 +25,9 @@ import jdk.incubator.vector.VectorSpecies;
  * channels; here each tap's run is read where it lies, and one output row's runs (C * KH * 2 phase rows, 19 KB at the
  * stem) stay in L1 across all channel strips. Each output is, as in Sgemm, one fma chain over the taps in (c, i, j)
  * order from zero (the whole K is at most one of Sgemm's K blocks), then + bias and ReLU as {@link CpuConv2d#biasRelu}
- * does after a GEMM: the same bits as the im2col path. The stem alone at 1x3x224x224 (Intel Xeon, 2 threads,
- * alternating JVMs): 1190-1370 -> 1020-1155 us.
+ * does after a GEMM, in the microkernel before its store (it was a pass over each output row after it: the stem and
+ * its pool 1047-1254 -> 1020-1214 us, the stem alone 912-961 -> 898-905, alternating in one JVM): the same bits as the
+ * im2col path. The stem alone at 1x3x224x224 (Intel Xeon, 2 threads, alternating JVMs): 1190-1370 -> 1020-1155 us.
  *
  * <p>Narrower rows and more taps stay on im2col + GEMM: a form with blocks of two output rows and several K blocks
  * ran resnet18's 3x3/2 layer at 56x56 in 990-1110 us against 830-890 (a row pair's runs of 64 channels no longer fit
@@ -77,7 +78,7 @@ final class Stride2Conv {
      */
     private static final class Scratch {
         float[] row = new float[0], band = new float[0], columns = new float[0], pooled = new float[0];
-        final float[] edge = new float[MR * NR];
+        final float[] edge = new float[MR * NR], bias = new float[MR];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -99,13 +100,8 @@ final class Stride2Conv {
                 // stem's 64 x 147 weights and one row's phases are 59 KB together, more than L1)
                 Scratch s = SCRATCH.get();
                 for (int strip = 0; strip < strips; strip++) {
-                    for (int r = lo; r < hi; r++) {
-                        outputRow(a, strip, phases, r, y, to + r * ow, oh * ow, s.edge);
-                        for (int o = strip * MR; (bias != null || relu) && o < Math.min(oc, strip * MR + MR); o++) {
-                            int at = to + (o * oh + r) * ow;
-                            CpuConv2d.biasRelu(y, at, y, at, ow, bias == null ? 0f : bias[o], relu);
-                        }
-                    }
+                    float[] rowBias = stripBias(s, bias, relu, strip);
+                    for (int r = lo; r < hi; r++) outputRow(a, strip, phases, r, y, to + r * ow, oh * ow, s.edge, rowBias, relu);
                 }
             });
         }
@@ -146,13 +142,8 @@ final class Stride2Conv {
                 for (int i = lo; i < hi; i++) {
                     int r0 = Math.max(2 * i - q.padH(), 0), r1 = Math.min(2 * i - q.padH() + 3, oh), first = Math.max(r0, done + 1);
                     for (int strip = 0; strip < strips; strip++) {
-                        for (int r = first; r < r1; r++) {
-                            outputRow(a, strip, phases, r, band, r % 3 * pitch, 3 * pitch, s.edge);
-                            for (int o = strip * MR; (bias != null || relu) && o < Math.min(oc, strip * MR + MR); o++) {
-                                int at = (o * 3 + r % 3) * pitch;
-                                CpuConv2d.biasRelu(band, at, band, at, ow, bias == null ? 0f : bias[o], relu);
-                            }
-                        }
+                        float[] rowBias = stripBias(s, bias, relu, strip);
+                        for (int r = first; r < r1; r++) outputRow(a, strip, phases, r, band, r % 3 * pitch, 3 * pitch, s.edge, rowBias, relu);
                     }
                     done = r1 - 1;
                     for (int o = 0; o < oc; o++) {
@@ -203,7 +194,7 @@ final class Stride2Conv {
      * work was recomputed; the stem and its pool alone, three alternating pairs of JVMs, 1024-1100 -> 984-1040 us). A
      * partial strip goes through {@code edge}.
      */
-    private void outputRow(Sgemm.PackedA a, int strip, float[] phases, int r, float[] dst, int dstRow, int pitch, float[] edge) {
+    private void outputRow(Sgemm.PackedA a, int strip, float[] phases, int r, float[] dst, int dstRow, int pitch, float[] edge, float[] bias, boolean relu) {
         int row0 = strip * MR, rows = Math.min(MR, oc - row0), ic = row0 / Sgemm.MB * Sgemm.MB;
         int aOff = a.offset(ic, 0) + (row0 - ic) * k;
         for (int x0 = 0; ; x0 += NR) {
@@ -212,16 +203,29 @@ final class Stride2Conv {
             else if (x0 > ow - NR) x0 = ow - NR;
             int base = 2 * r * wq + x0, at = dstRow + row0 * pitch + x0, width = half ? L : NR;
             if (rows == MR && half) {
-                SgemmKernel.blockGatheredHalf(k, a.data, aOff, phases, base, rowAt, dst, at, pitch);
+                SgemmKernel.blockGatheredHalf(k, a.data, aOff, phases, base, rowAt, dst, at, pitch, bias, relu);
             } else if (rows == MR) {
-                SgemmKernel.blockGathered(k, a.data, aOff, phases, base, rowAt, dst, at, pitch);
+                SgemmKernel.blockGathered(k, a.data, aOff, phases, base, rowAt, dst, at, pitch, bias, relu);
             } else {
-                if (half) SgemmKernel.blockGatheredHalf(k, a.data, aOff, phases, base, rowAt, edge, 0, L);
-                else SgemmKernel.blockGathered(k, a.data, aOff, phases, base, rowAt, edge, 0, NR);
+                if (half) SgemmKernel.blockGatheredHalf(k, a.data, aOff, phases, base, rowAt, edge, 0, L, bias, relu);
+                else SgemmKernel.blockGathered(k, a.data, aOff, phases, base, rowAt, edge, 0, NR, bias, relu);
                 for (int i = 0; i < rows; i++) System.arraycopy(edge, i * width, dst, at + i * pitch, width);
             }
             if (half || x0 == ow - NR) break;
         }
+    }
+
+    /**
+     * The strip's MR biases for the microkernel's epilogue (0 past OC, and where bias is null but ReLU is asked: the
+     * separate pass added 0f too), or null where there is no epilogue.
+     */
+    private float[] stripBias(Scratch s, float[] bias, boolean relu, int strip) {
+        if (bias == null && !relu) return null;
+        for (int i = 0; i < MR; i++) {
+            int o = strip * MR + i;
+            s.bias[i] = bias != null && o < oc ? bias[o] : 0f;
+        }
+        return s.bias;
     }
 
     private static int roundUp(int x, int step) { return (x + step - 1) / step * step; }
