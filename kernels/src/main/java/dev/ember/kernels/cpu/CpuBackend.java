@@ -101,7 +101,7 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor[] conv2dPair(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Tensor w2, Tensor bias2, Conv2dParams p2) {
         Tensor[] fused = CpuConv2d.forwardPair(x, w, bias, relu, p, w2, bias2, p2);
-        return fused != null ? fused : new Tensor[] {CpuConv2d.forward(x, w, bias, relu, p), CpuConv2d.forward(x, w2, bias2, false, p2)};
+        return fused != null ? fused : Backend.super.conv2dPair(x, w, bias, relu, p, w2, bias2, p2);
     }
 
     /**

@@ -162,6 +162,13 @@ final class CpuConv2d {
     }
 
     /**
+     * The shortcuts {@link #forwardPair} takes: at layer3's 128 -> 256 on 28x28 the pair ran 570-575 us against 558-563
+     * apart (the GEMM of 256 channels reads its subsampled x a quarter as often per multiply-add as layer2's of 128,
+     * while each 128-tap shortcut block in DirectConv still scatters its outputs as a 1152-tap block does).
+     */
+    static final int SHORTCUT_MAX_CHANNELS = 128;
+
+    /**
      * {forward(x, w, bias, relu, p), forward(x, w2, bias2, false, p2)} in one pass over x where {@link DirectConv}
      * runs the first (one image, a constant weight, stride 2: resnet's downsampling blocks) and the second is a constant
      * 1x1 conv at the same stride, unpadded, reading the first's centre tap (its padding is half its odd kernel): the
@@ -171,13 +178,6 @@ final class CpuConv2d {
      * channels on 56x56), the two convs alone, alternating in one JVM, 650-659 -> 614-625 us. Up to {@link
      * #SHORTCUT_MAX_CHANNELS} shortcut channels; else null (the caller runs the two).
      */
-    /**
-     * The shortcuts {@link #forwardPair} takes: at layer3's 128 -> 256 on 28x28 the pair ran 570-575 us against 558-563
-     * apart (the GEMM of 256 channels reads its subsampled x a quarter as often per multiply-add as layer2's of 128,
-     * while each 128-tap shortcut block in DirectConv still scatters its outputs as a 1152-tap block does).
-     */
-    static final int SHORTCUT_MAX_CHANNELS = 128;
-
     static Tensor[] forwardPair(Tensor x, Tensor w, Tensor bias, boolean relu, Conv2dParams p, Tensor w2, Tensor bias2, Conv2dParams p2) {
         Shape ys = p.outputShape(x.shape(), w.shape()), ys2 = p2.outputShape(x.shape(), w2.shape());
         Tensor wc = w.contiguous(), wc2 = w2.contiguous();

@@ -247,7 +247,7 @@ final class Sgemm {
     private static void packedStrips(int m, int n, int k, PackedA packed, float[] b, int bOff, int bRow, float[] c, int cOff, int ldc, boolean add) {
         int wide = WIDE_STRIPS ? n / (3 * L) * (3 * L) : 0, full = wide + (n - wide) / NR * NR;
         for (int r = 0; r < m; r += MR) {
-            int aOff = packed.offset(0, 0) + r * k, cRow = cOff + r * ldc;
+            int aOff = SgemmNarrow.stripAt(packed, r / MR, 0, k), cRow = cOff + r * ldc;
             for (int s = 0; s < wide; s += 3 * L) SgemmKernel.block48(k, packed.data, aOff, b, bOff + s, bRow, c, cRow + s, ldc, add);
             for (int s = wide; s < full; s += NR) SgemmKernel.block(k, packed.data, aOff, b, bOff + s, bRow, c, cRow + s, ldc, add);
             if (full < n) SgemmKernel.blockHalfPacked(k, packed.data, aOff, b, bOff + full, bRow, c, cRow + full, ldc, add);
@@ -273,9 +273,9 @@ final class Sgemm {
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 for (int r = lo; r < hi; r++) {
-                    int row = r * MR, ic = row / MB * MB, aOff = packed.offset(ic, pc) + (row - ic) * kc;
+                    int aOff = SgemmNarrow.stripAt(packed, r, pc, kc);
                     for (int s = 0; s < n; s += 3 * L) {
-                        SgemmKernel.block48(kc, packed.data, aOff, b, bOff + pc * bRow + s, bRow, c, cOff + row * ldc + s, ldc, accumulate || pc > 0);
+                        SgemmKernel.block48(kc, packed.data, aOff, b, bOff + pc * bRow + s, bRow, c, cOff + r * MR * ldc + s, ldc, accumulate || pc > 0);
                     }
                 }
             }

@@ -233,13 +233,13 @@ public final class OnnxSession {
             for (String in : order.get(step).inputs()) if (!in.isEmpty()) firstRead.putIfAbsent(in, step);
             for (String in : extraInputs.get(step)) firstRead.putIfAbsent(in, step);
         }
-        boolean[] paired = new boolean[order.size()];
+        // a paired step has extra inputs and its partner is fused away: neither is taken again
         for (int step = 0; step < order.size(); step++) {
             OnnxNode head = order.get(step);
-            if (fusedAway[step] || paired[step] || !extraInputs.get(step).isEmpty() || head.inputs().isEmpty() || head.inputs().get(0).isEmpty()) continue;
+            if (fusedAway[step] || !extraInputs.get(step).isEmpty() || head.inputs().isEmpty() || head.inputs().get(0).isEmpty()) continue;
             for (int other = 0; other < order.size(); other++) {
                 OnnxNode sibling = order.get(other);
-                if (other == step || fusedAway[other] || paired[other] || chains.get(other).size() != 1 || !extraInputs.get(other).isEmpty()
+                if (other == step || fusedAway[other] || chains.get(other).size() != 1 || !extraInputs.get(other).isEmpty()
                         || sibling.inputs().isEmpty() || !sibling.inputs().get(0).equals(head.inputs().get(0))) continue;
                 // its other inputs (weights: initializers, or values an Identity made at the start, as torch exports
                 // them) made before this step and not dropped before it
@@ -258,7 +258,6 @@ public final class OnnxSession {
                 writes.set(step, List.copyOf(both));
                 extraInputs.set(step, sibling.inputs());
                 fusedAway[other] = true;
-                paired[step] = paired[other] = true;
                 break;
             }
         }
