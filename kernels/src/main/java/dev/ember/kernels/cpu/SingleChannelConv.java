@@ -19,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Each input vector serves {@link #OC_BLOCK} output channels (their weights broadcast) on two output rows: eight
  * independent fma chains. Per output: the taps summed in row-major order from zero, then + bias, then ReLU (in
  * registers), as {@link CpuConv2d#biasRelu} does after a GEMM. At small_cnn's conv1 (2 threads, Intel Xeon): batch 32
- * 217 -> 133 us, batch 1 9.4 -> 7.8 us against im2col + GEMM.
+ * 217 -> 133 us, batch 1 9.4 -> 7.8 us against im2col + GEMM. With a 2x2 max pool after a 3x3 kernel the plane is split
+ * by column parity instead ({@link #pooled3x3}): the pool then needs no shuffles.
  */
 final class SingleChannelConv {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -54,8 +55,8 @@ final class SingleChannelConv {
         return fits ? new SingleChannelConv(g, p) : null;
     }
 
-    /** Per-thread buffer: the padded plane. */
-    private static final ThreadLocal<float[][]> PLANE = ThreadLocal.withInitial(() -> new float[1][0]);
+    /** Per-thread buffers: the padded plane, and its even and odd columns ({@link #split}). */
+    private static final ThreadLocal<float[][]> PLANE = ThreadLocal.withInitial(() -> new float[2][0]);
 
     /** y (N, OC, OH, OW) = conv(x (N, 1, H, W) at xBase, w (OC, 1, KH, KW) at wBase) + bias (may be null), ReLU'd if asked. */
     void forward(float[] x, int xBase, float[] wd, int wBase, float[] bias, boolean relu, float[] y) { run(x, xBase, wd, wBase, bias, relu, y, false); }
@@ -69,18 +70,24 @@ final class SingleChannelConv {
     void forwardPooled(float[] x, int xBase, float[] wd, int wBase, float[] bias, boolean relu, float[] z) { run(x, xBase, wd, wBase, bias, relu, z, true); }
 
     private void run(float[] x, int xBase, float[] wd, int wBase, float[] bias, boolean relu, float[] out, boolean pooled) {
-        int blocks = (oc + OC_BLOCK - 1) / OC_BLOCK, items = n * blocks;
+        boolean phased = pooled && offsets.length == 9 && offsets[8] == 2 * wp + 2;   // a 3x3 kernel: pooled3x3
+        int per = phased ? 2 : OC_BLOCK, blocks = (oc + per - 1) / per, items = n * blocks;
         int outPlane = pooled ? oh / 2 * (ow / 2) : oh * ow;
         // images: whole ones per chunk; one image: its channel blocks split once between the threads (small_cnn's conv1
         // and pool1 at batch 1, in the model: 10.4-11.8 us on one thread, 7.0-7.9 on two; each in 8 chunks: 7.8-8.6)
         int grain = n > 1 ? Math.max(blocks, Parallel.grain(items, blocks)) : (blocks + Parallel.THREADS - 1) / Parallel.THREADS;
         Parallel.forRange(items, grain, (lo, hi) -> {
             float[][] holder = PLANE.get();
-            float[] plane = holder[0] = Winograd3x3.grow(holder[0], planeSize);
+            float[] plane = phased ? null : (holder[0] = Winograd3x3.grow(holder[0], planeSize));
             for (int item = lo; item < hi; item++) {
-                int img = item / blocks, o0 = item % blocks * OC_BLOCK;
+                int img = item / blocks, o0 = item % blocks * per;
+                if (phased) {
+                    if (item == lo || o0 == 0) split(x, xBase + img * h * w, holder);
+                    pooled3x3(holder[1], wd, wBase, bias, relu, o0, Math.min(per, oc - o0), out, (img * oc + o0) * outPlane);
+                    continue;
+                }
                 if (item == lo || o0 == 0) pad(x, xBase + img * h * w, plane);
-                block(plane, wd, wBase, bias, relu, o0, Math.min(OC_BLOCK, oc - o0), out, (img * oc + o0) * outPlane, pooled);
+                block(plane, wd, wBase, bias, relu, o0, Math.min(per, oc - o0), out, (img * oc + o0) * outPlane, pooled);
             }
         });
     }
@@ -183,6 +190,107 @@ final class SingleChannelConv {
                     e3.intoArray(y, y3 + q1);
                 }
                 if (x0 == lastX) break;
+            }
+        }
+    }
+
+    /** Width of a column phase of the padded plane: a vector past the last pooled column, and one more column. */
+    private int phaseWidth() { return Math.max(ow / 2, L) + 1; }
+
+    /**
+     * The image's padded plane split by column parity into holder[1]: the even columns (H + 2 padH rows of
+     * {@link #phaseWidth} floats), then the odd ones; zero past the plane.
+     */
+    private void split(float[] x, int from, float[][] holder) {
+        int pq = phaseWidth(), rowsP = h + 2 * padH, phase = rowsP * pq;
+        float[] ph = holder[1] = Winograd3x3.grow(holder[1], 2 * phase);
+        java.util.Arrays.fill(ph, 0, 2 * phase, 0f);
+        int first = padW & 1;   // the first column of x that lands on an even column of the plane
+        for (int r = 0; r < h; r++) {
+            int src = from + r * w, row = (r + padH) * pq;
+            for (int j = first, c = row + (j + padW) / 2; j < w; j += 2, c++) ph[c] = x[src + j];
+            for (int j = 1 - first, c = phase + row + (j + padW) / 2; j < w; j += 2, c++) ph[c] = x[src + j];
+        }
+    }
+
+    /**
+     * {@link #block}'s pooled output for a 3x3 kernel, two channels at a time with their 18 weights in registers, from
+     * the plane split by column parity ({@link #split}): each output row's even and odd columns are separate
+     * accumulators (even column 2u reads E[u], O[u], E[u+1]; odd 2u+1 reads O[u], E[u+1], O[u+1]), so a pooled row's
+     * vector of L columns is the max of four accumulators, lane by lane, with no shuffles; each of the four input rows is
+     * four loads used for every tap row it meets. Each output is the same chain as {@link #block}'s (taps in row-major
+     * order from zero, + bias), then max over the 2x2 window and ReLU: the same bits. small_cnn's conv1 and pool1 at
+     * batch 32, alone: 270 -> 210 us on one thread (the column pairs' two shuffles per vector took ~90 us of the 270),
+     * 144 -> 109 on two; batch 1 5.2 -> 4.4 us. The whole model at batch 32, alternating in one JVM: 0.597 -> 0.530 and
+     * 0.827 -> 0.767 ms a call (first quartiles; a noisy hour).
+     */
+    private void pooled3x3(float[] ph, float[] wd, int wBase, float[] bias, boolean relu, int o0, int count, float[] y, int to) {
+        int pw = ow / 2, yPlane = oh / 2 * pw, pq = phaseWidth(), odd = (h + 2 * padH) * pq;
+        int c1 = Math.min(1, count - 1), wa = wBase + o0 * 9, wb = wBase + (o0 + c1) * 9;
+        FloatVector k0 = FloatVector.broadcast(SPECIES, wd[wa]), k1 = FloatVector.broadcast(SPECIES, wd[wa + 1]), k2 = FloatVector.broadcast(SPECIES, wd[wa + 2]);
+        FloatVector k3 = FloatVector.broadcast(SPECIES, wd[wa + 3]), k4 = FloatVector.broadcast(SPECIES, wd[wa + 4]), k5 = FloatVector.broadcast(SPECIES, wd[wa + 5]);
+        FloatVector k6 = FloatVector.broadcast(SPECIES, wd[wa + 6]), k7 = FloatVector.broadcast(SPECIES, wd[wa + 7]), k8 = FloatVector.broadcast(SPECIES, wd[wa + 8]);
+        FloatVector m0 = FloatVector.broadcast(SPECIES, wd[wb]), m1 = FloatVector.broadcast(SPECIES, wd[wb + 1]), m2 = FloatVector.broadcast(SPECIES, wd[wb + 2]);
+        FloatVector m3 = FloatVector.broadcast(SPECIES, wd[wb + 3]), m4 = FloatVector.broadcast(SPECIES, wd[wb + 4]), m5 = FloatVector.broadcast(SPECIES, wd[wb + 5]);
+        FloatVector m6 = FloatVector.broadcast(SPECIES, wd[wb + 6]), m7 = FloatVector.broadcast(SPECIES, wd[wb + 7]), m8 = FloatVector.broadcast(SPECIES, wd[wb + 8]);
+        float ba = bias == null ? 0f : bias[o0], bb = bias == null ? 0f : bias[o0 + c1];
+        FloatVector zero = FloatVector.zero(SPECIES);
+        VectorMask<Float> keep = SPECIES.indexInRange(0, Math.min(pw, L));   // fewer pooled columns than a vector: a part
+        int y0 = to, y1 = to + c1 * yPlane;   // a lone last channel runs twice into its own plane: the same values
+        int lastU = Math.max(0, pw - L);
+        for (int pr = 0; pr < oh / 2; pr++) {
+            for (int u0 = 0; ; u0 += L) {
+                if (u0 > lastU) u0 = lastU;
+                int p = 2 * pr * pq + u0;
+                // a: the first channel, e: the second; E/O: even/odd output columns; 0/1: the pooled row's two output rows
+                FloatVector e0 = FloatVector.fromArray(SPECIES, ph, p), o0v = FloatVector.fromArray(SPECIES, ph, odd + p);
+                FloatVector e1 = FloatVector.fromArray(SPECIES, ph, p + 1), o1v = FloatVector.fromArray(SPECIES, ph, odd + p + 1);
+                FloatVector aE0 = e1.fma(k2, o0v.fma(k1, e0.fma(k0, zero))), aO0 = o1v.fma(k2, e1.fma(k1, o0v.fma(k0, zero)));
+                FloatVector bE0 = e1.fma(m2, o0v.fma(m1, e0.fma(m0, zero))), bO0 = o1v.fma(m2, e1.fma(m1, o0v.fma(m0, zero)));
+                p += pq;
+                e0 = FloatVector.fromArray(SPECIES, ph, p);
+                o0v = FloatVector.fromArray(SPECIES, ph, odd + p);
+                e1 = FloatVector.fromArray(SPECIES, ph, p + 1);
+                o1v = FloatVector.fromArray(SPECIES, ph, odd + p + 1);
+                aE0 = e1.fma(k5, o0v.fma(k4, e0.fma(k3, aE0)));
+                aO0 = o1v.fma(k5, e1.fma(k4, o0v.fma(k3, aO0)));
+                bE0 = e1.fma(m5, o0v.fma(m4, e0.fma(m3, bE0)));
+                bO0 = o1v.fma(m5, e1.fma(m4, o0v.fma(m3, bO0)));
+                FloatVector aE1 = e1.fma(k2, o0v.fma(k1, e0.fma(k0, zero))), aO1 = o1v.fma(k2, e1.fma(k1, o0v.fma(k0, zero)));
+                FloatVector bE1 = e1.fma(m2, o0v.fma(m1, e0.fma(m0, zero))), bO1 = o1v.fma(m2, e1.fma(m1, o0v.fma(m0, zero)));
+                p += pq;
+                e0 = FloatVector.fromArray(SPECIES, ph, p);
+                o0v = FloatVector.fromArray(SPECIES, ph, odd + p);
+                e1 = FloatVector.fromArray(SPECIES, ph, p + 1);
+                o1v = FloatVector.fromArray(SPECIES, ph, odd + p + 1);
+                aE0 = e1.fma(k8, o0v.fma(k7, e0.fma(k6, aE0)));
+                aO0 = o1v.fma(k8, e1.fma(k7, o0v.fma(k6, aO0)));
+                bE0 = e1.fma(m8, o0v.fma(m7, e0.fma(m6, bE0)));
+                bO0 = o1v.fma(m8, e1.fma(m7, o0v.fma(m6, bO0)));
+                aE1 = e1.fma(k5, o0v.fma(k4, e0.fma(k3, aE1)));
+                aO1 = o1v.fma(k5, e1.fma(k4, o0v.fma(k3, aO1)));
+                bE1 = e1.fma(m5, o0v.fma(m4, e0.fma(m3, bE1)));
+                bO1 = o1v.fma(m5, e1.fma(m4, o0v.fma(m3, bO1)));
+                p += pq;
+                e0 = FloatVector.fromArray(SPECIES, ph, p);
+                o0v = FloatVector.fromArray(SPECIES, ph, odd + p);
+                e1 = FloatVector.fromArray(SPECIES, ph, p + 1);
+                o1v = FloatVector.fromArray(SPECIES, ph, odd + p + 1);
+                aE1 = e1.fma(k8, o0v.fma(k7, e0.fma(k6, aE1)));
+                aO1 = o1v.fma(k8, e1.fma(k7, o0v.fma(k6, aO1)));
+                bE1 = e1.fma(m8, o0v.fma(m7, e0.fma(m6, bE1)));
+                bO1 = o1v.fma(m8, e1.fma(m7, o0v.fma(m6, bO1)));
+                // max(relu(a), relu(b)) = relu(max(a, b)) to the bit: max is exact
+                FloatVector sa = aE0.add(ba).max(aO0.add(ba)).max(aE1.add(ba).max(aO1.add(ba)));
+                FloatVector sb = bE0.add(bb).max(bO0.add(bb)).max(bE1.add(bb).max(bO1.add(bb)));
+                if (relu) {
+                    sa = sa.max(zero);
+                    sb = sb.max(zero);
+                }
+                int q = pr * pw + u0;
+                sa.intoArray(y, y0 + q, keep);
+                sb.intoArray(y, y1 + q, keep);
+                if (u0 == lastU) break;
             }
         }
     }

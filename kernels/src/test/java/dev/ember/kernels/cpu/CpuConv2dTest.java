@@ -351,6 +351,8 @@ class CpuConv2dTest {
             {2, 1, 17, 20, 6, 5, 2, 2, 2},    // odd rows (the last one dropped), 6 channels: a partial block
             {2, 1, 30, 21, 5, 3, 0, 2, 2},    // odd columns: 28 x 19 -> 14 x 9
             {1, 1, 40, 40, 4, 3, 1, 2, 2},    // 40 -> 20 columns: more than a vector of outputs per row
+            {2, 1, 15, 23, 3, 3, 1, 2, 2},    // padded, odd both ways (15 x 23 -> 7 x 11), a lone last channel
+            {1, 1, 34, 34, 2, 3, 0, 2, 2},    // 32 -> 16 pooled columns: exactly a vector
             {2, 1, 28, 28, 8, 3, 0, 3, 2},    // not the plain 2x2 pool: composed
             {2, 3, 12, 12, 8, 3, 1, 2, 2}};   // three input channels: composed
         for (int[] c : cases) {
