@@ -222,7 +222,8 @@ final class SingleChannelConv {
      * order from zero, + bias), then max over the 2x2 window and ReLU: the same bits. small_cnn's conv1 and pool1 at
      * batch 32, alone: 270 -> 210 us on one thread (the column pairs' two shuffles per vector took ~90 us of the 270),
      * 144 -> 109 on two; batch 1 5.2 -> 4.4 us. The whole model at batch 32, alternating in one JVM: 0.597 -> 0.530 and
-     * 0.827 -> 0.767 ms a call (first quartiles; a noisy hour).
+     * 0.827 -> 0.767 ms a call (first quartiles; a noisy hour). The four input rows' steps are written out, as
+     * {@link #block}'s epilogues are: a helper taking the vectors would box them where C2 leaves it out of line.
      */
     private void pooled3x3(float[] ph, float[] wd, int wBase, float[] bias, boolean relu, int o0, int count, float[] y, int to) {
         int pw = ow / 2, yPlane = oh / 2 * pw, pq = phaseWidth(), odd = (h + 2 * padH) * pq;
