@@ -218,12 +218,7 @@ final class Sgemm {
                             else blk.packA(blk.firstPackedA + i - bItems);
                         }
                     });
-                    // A B packed ahead (a classifier's weight at batch > 4) makes a product too small to cut finely:
-                    // small_cnn's fc1 at batch 32 (32 x 128 x 1600) in two tiles of 16 rows ran 79.8 -> 66.8 us against
-                    // eight of 8 rows (alternating in one JVM, B in L2), each B strip serving two A strips from L1;
-                    // the model at batch 32, one JVM, both orders: first quartiles 0.589 -> 0.581, 0.545 -> 0.537,
-                    // 0.765 -> 0.764, 0.569 -> 0.541 ms.
-                    Tiling t = Tiling.of(first.aStrips, first.bStrips, threads, packedB != null ? 1 : TILES_PER_THREAD);
+                    Tiling t = Tiling.of(first.aStrips, first.bStrips, threads);
                     int cAt = cOff + ic * ldc + jc;
                     Parallel.forRange(t.count(), parallel ? 1 : t.count(), (lo, hi) -> {
                         float[] edge = SCRATCH.get().edge;
@@ -444,14 +439,11 @@ final class Sgemm {
         int offset(int jc, int pc) { return jc * k + roundUp(Math.min(NC, n - jc), NR) * pc; }
     }
 
-    /**
-     * Tile size in strips: at most (MC/MR, NT/NR), halved (the longer side first) until each thread has {@code perThread}
-     * tiles.
-     */
+    /** Tile size in strips: at most (MC/MR, NT/NR), halved (the longer side first) until each thread has a few tiles. */
     record Tiling(int rows, int strips, int rowTiles, int colTiles) {
-        static Tiling of(int aStrips, int bStrips, int threads, int perThread) {
+        static Tiling of(int aStrips, int bStrips, int threads) {
             int rows = Math.min(MC / MR, aStrips), strips = Math.min(NT / NR, bStrips);
-            while (tiles(aStrips, rows) * tiles(bStrips, strips) < perThread * threads && rows * strips > 1) {
+            while (tiles(aStrips, rows) * tiles(bStrips, strips) < TILES_PER_THREAD * threads && rows * strips > 1) {
                 if (rows >= strips) rows = (rows + 1) / 2;
                 else strips = (strips + 1) / 2;
             }
