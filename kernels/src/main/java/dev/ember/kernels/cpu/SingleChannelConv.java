@@ -32,6 +32,8 @@ final class SingleChannelConv {
 
     private final int n, oc, h, w, padH, padW, oh, ow, wp, planeSize;
     private final int[] offsets;   // tap t = i*kw + j at plane offset i*Wp + j
+    /** A 3x3 kernel: pooled, it takes {@link #pooled3x3}. */
+    private final boolean threeByThree;
 
     private SingleChannelConv(Im2col g, Conv2dParams p) {
         n = g.n;
@@ -46,6 +48,7 @@ final class SingleChannelConv {
         planeSize = (h + 2 * padH) * wp;
         offsets = new int[g.kh * g.kw];
         for (int i = 0; i < g.kh; i++) for (int j = 0; j < g.kw; j++) offsets[i * g.kw + j] = i * wp + j;
+        threeByThree = g.kh == 3 && g.kw == 3;
     }
 
     /** A plan for this layer, or null where it does not apply. */
@@ -70,7 +73,7 @@ final class SingleChannelConv {
     void forwardPooled(float[] x, int xBase, float[] wd, int wBase, float[] bias, boolean relu, float[] z) { run(x, xBase, wd, wBase, bias, relu, z, true); }
 
     private void run(float[] x, int xBase, float[] wd, int wBase, float[] bias, boolean relu, float[] out, boolean pooled) {
-        boolean phased = pooled && offsets.length == 9 && offsets[8] == 2 * wp + 2;   // a 3x3 kernel: pooled3x3
+        boolean phased = pooled && threeByThree;
         int per = phased ? 2 : OC_BLOCK, blocks = (oc + per - 1) / per, items = n * blocks;
         int outPlane = pooled ? oh / 2 * (ow / 2) : oh * ow;
         // images: whole ones per chunk; one image: its channel blocks split once between the threads (small_cnn's conv1
