@@ -44,6 +44,30 @@ public final class InferenceComparison {
     /** A model file (without .onnx) and an input shape; both models declare batch, height and width as named dims. */
     record Case(String model, int... dims) {
         String input() { return Arrays.stream(dims).mapToObj(Integer::toString).collect(Collectors.joining("×")); }
+
+        /** "model:NxCxHxW", as {@link InferenceBenchmark}'s parameter names a case. */
+        String label() { return model + ":" + Arrays.stream(dims).mapToObj(Integer::toString).collect(Collectors.joining("x")); }
+
+        /** The seeded N(0, 1) input both sides run on. */
+        Tensor x() { return Tensor.randn(new Rng(42), 1f, dims); }
+    }
+
+    /** The case with this {@link Case#label}. */
+    static Case find(String label) {
+        for (Case c : CASES) if (c.label().equals(label)) return c;
+        throw new IllegalArgumentException("unknown case '" + label + "': one of "
+                + CASES.stream().map(Case::label).collect(Collectors.joining(", ")));
+    }
+
+    /** Where the shared models are: {@code -Dember.shared} (default {@code ../shared}) /models. */
+    static Path models() { return Path.of(System.getProperty("ember.shared", "../shared"), "models"); }
+
+    /** ONNX Runtime's side: intra-op 2 threads, all graph optimizations. */
+    static OrtSession.SessionOptions ortOptions() throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.setIntraOpNumThreads(2);
+        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        return options;
     }
 
     static final List<Case> CASES = List.of(
@@ -75,7 +99,7 @@ public final class InferenceComparison {
 
     public static void main(String[] args) throws OrtException, IOException, InterruptedException {
         List<String> argv = List.of(args);
-        Path models = Path.of(System.getProperty("ember.shared", "../shared"), "models");
+        Path models = models();
         if (argv.equals(List.of("--fork"))) {   // one fork of a --forks run: rows as tab-separated lines
             for (int i = 0; i < CASES.size(); i++) System.out.println(forkLine(i, compare(models, CASES.get(i), Timing.DEFAULT)));
             return;
@@ -110,7 +134,7 @@ public final class InferenceComparison {
     static Row compare(Path modelsDir, Case c, Timing timing) {
         Path file = modelsDir.resolve(c.model() + ".onnx");
         if (!Files.isRegularFile(file)) return failed(c, file + " not found");
-        Tensor x = Tensor.randn(new Rng(42), 1f, c.dims());
+        Tensor x = c.x();
 
         // ember
         OnnxSession ember;
@@ -131,9 +155,7 @@ public final class InferenceComparison {
         // ONNX Runtime
         long[] shape = Arrays.stream(c.dims()).asLongStream().toArray();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(2);
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        try (OrtSession.SessionOptions options = ortOptions()) {
             try (OrtSession ort = env.createSession(file.toString(), options);
                  OnnxTensor input = OnnxTensor.createTensor(env, FloatBuffer.wrap(x.toFloatArray()), shape)) {
                 Map<String, OnnxTensor> feed = Map.of(inputName, input);

@@ -103,7 +103,7 @@ public final class TrainStepComparison {
     public static void main(String[] args) throws IOException, InterruptedException {
         List<String> argv = List.of(args);
         if (argv.size() == 2 && argv.get(0).equals("--one")) {
-            Measured m = measure(find(argv.get(1)), models());
+            Measured m = measure(find(argv.get(1)), InferenceComparison.models());
             System.out.printf(Locale.ROOT, "result\t%.4f\t%.1f\t%.3f%n", m.medianMs(), m.peakRssMiB(), m.firstMs());
             return;
         }
@@ -128,8 +128,8 @@ public final class TrainStepComparison {
             for (int round = 1; round <= rounds; round++) {
                 if (rounds > 1) System.out.printf(Locale.ROOT, "%s: round %d of %d%n", c.model(), round, rounds);
                 Measured ours1 = Measured.NONE;
-                if (c.model().equals("resnet18") && !Files.isRegularFile(models().resolve("resnet18.onnx"))) {
-                    ours = "ember: " + models().resolve("resnet18.onnx") + " not found";
+                if (c.model().equals("resnet18") && !Files.isRegularFile(InferenceComparison.models().resolve("resnet18.onnx"))) {
+                    ours = "ember: " + InferenceComparison.models().resolve("resnet18.onnx") + " not found";
                 } else {
                     ours1 = inFreshJvm(c);
                     if (Double.isNaN(ours1.medianMs())) ours = "ember: the measuring JVM failed (see the log above)";
@@ -164,7 +164,6 @@ public final class TrainStepComparison {
         throw new IllegalArgumentException("unknown model '" + model + "': one of mlp, cnn, resnet18");
     }
 
-    static Path models() { return Path.of(System.getProperty("ember.shared", "../shared"), "models"); }
 
     /** {@link #measure} in a child JVM with this one's flags and class path, so its peak RSS is the model's alone. */
     static Measured inFreshJvm(Case c) throws IOException, InterruptedException {
@@ -177,56 +176,65 @@ public final class TrainStepComparison {
         return exit == 0 ? m[0] : Measured.NONE;
     }
 
+    /** A case's model in train mode, its optimizer and its one fixed batch (x, labels): what every step trains on. */
+    record Training(Module model, Optimizer opt, Tensor x, Tensor y) {
+        /** Builds {@code c}'s model (resnet18 read from {@code models}), seeded: the same weights and batch every run. */
+        static Training of(Case c, Path models) {
+            Rng rng = new Rng(1);
+            Module model;
+            Optimizer opt;
+            Tensor x;
+            switch (c.model()) {
+                case "mlp", "cnn" -> {
+                    model = c.model().equals("mlp") ? FashionMnistModels.mlp(new Rng(0)) : FashionMnistModels.cnn(new Rng(0));
+                    x = Tensor.randn(rng, 1f, c.batch(), 1, 28, 28);
+                    opt = new Sgd(model.parameters(), Sgd.options(0.01f).momentum(0.9f));
+                }
+                case "resnet18" -> {
+                    OnnxModule resnet = new OnnxModule(OnnxModel.read(models.resolve("resnet18.onnx")));
+                    resnet.replaceHead(10, new Rng(7));
+                    model = resnet;
+                    x = Tensor.randn(rng, 1f, c.batch(), 3, 64, 64);
+                    opt = new Adam(model.parameters(), Adam.options(1e-3f));
+                }
+                default -> throw new IllegalArgumentException("unknown model '" + c.model() + "'");
+            }
+            long[] labels = new long[c.batch()];
+            for (int i = 0; i < labels.length; i++) labels[i] = rng.nextInt(10);
+            model.train();
+            return new Training(model, opt, x, Tensor.ofLongs(labels, c.batch()));
+        }
+
+        /** One training step in a {@link TensorScope}, as {@code finetune} runs it; the step's loss. */
+        float step() {
+            try (TensorScope scope = TensorScope.open()) {
+                opt.zeroGrad();
+                Variable loss = Loss.crossEntropy(model.forward(Variable.of(x)), y);
+                opt.backwardAndStep(loss);   // each parameter updated once its gradient is whole: no step holds them all
+                return loss.item();
+            }
+        }
+    }
+
     /** Trains {@code c}'s model on one fixed batch in this JVM: the median step time and this process's peak RSS. */
     static Measured measure(Case c, Path models) {
-        Rng rng = new Rng(1);
-        Module model;
-        Optimizer opt;
-        Tensor x;
-        switch (c.model()) {
-            case "mlp", "cnn" -> {
-                model = c.model().equals("mlp") ? FashionMnistModels.mlp(new Rng(0)) : FashionMnistModels.cnn(new Rng(0));
-                x = Tensor.randn(rng, 1f, c.batch(), 1, 28, 28);
-                opt = new Sgd(model.parameters(), Sgd.options(0.01f).momentum(0.9f));
-            }
-            case "resnet18" -> {
-                OnnxModule resnet = new OnnxModule(OnnxModel.read(models.resolve("resnet18.onnx")));
-                resnet.replaceHead(10, new Rng(7));
-                model = resnet;
-                x = Tensor.randn(rng, 1f, c.batch(), 3, 64, 64);
-                opt = new Adam(model.parameters(), Adam.options(1e-3f));
-            }
-            default -> throw new IllegalArgumentException("unknown model '" + c.model() + "'");
-        }
-        long[] labels = new long[c.batch()];
-        for (int i = 0; i < labels.length; i++) labels[i] = rng.nextInt(10);
-        Tensor y = Tensor.ofLongs(labels, c.batch());
-        model.train();
+        Training t = Training.of(c, models);
         System.gc();   // as FineTuner.run does before its first step: loading's garbage does not stay under the step's arrays
         long firstStart = System.nanoTime();
-        step(model, opt, x, y);
+        t.step();
         double firstMs = (System.nanoTime() - firstStart) / 1e6;
         // the warm-up's time counts from the second step: ember's first CNN step alone takes ~1.9 s (everything
         // interpreted), so with the first step counted the 100 measured steps began ~70 steps into the warm-up,
         // mid-way down from 33 to 12 ms (a median of ~15 ms against ~12 from the sixth second on)
         long warmStart = System.nanoTime();
-        for (int i = 1; i < c.warmup() || System.nanoTime() - warmStart < WARMUP_SECONDS * 1e9; i++) step(model, opt, x, y);
+        for (int i = 1; i < c.warmup() || System.nanoTime() - warmStart < WARMUP_SECONDS * 1e9; i++) t.step();
         double[] ms = new double[c.steps()];
         for (int i = 0; i < c.steps(); i++) {
             long t0 = System.nanoTime();
-            step(model, opt, x, y);
+            t.step();
             ms[i] = (System.nanoTime() - t0) / 1e6;
         }
         return new Measured(Timing.median(ms), firstMs, peakRssMiB());
-    }
-
-    private static void step(Module model, Optimizer opt, Tensor x, Tensor y) {
-        try (TensorScope scope = TensorScope.open()) {
-            opt.zeroGrad();
-            Variable loss = Loss.crossEntropy(model.forward(Variable.of(x)), y);
-            opt.backwardAndStep(loss);   // each parameter updated once its gradient is whole: no step holds them all
-            loss.item();
-        }
     }
 
     /** VmHWM of this process (Linux), or NaN. */
