@@ -258,7 +258,7 @@ final class Winograd3x3 {
      */
     void forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y, float[] res, int resOff) {
         boolean perThread = chunks == 1 && forwardPerThread(Parallel.THREADS);
-        int of = perThread ? Parallel.THREADS : chunks;
+        int of = perThread ? perThreadChunks(Parallel.THREADS) : chunks;
         forChunks(of, perThread, q -> chunk(q, of, x, xOff, u, bias, relu, y, res, resOff));
     }
 
@@ -276,8 +276,33 @@ final class Winograd3x3 {
     }
 
     /**
+     * Most chunks a thread for the per-thread path. With exactly one chunk each, whichever core another process slowed
+     * set the layer's time: in resnet18 at 1x3x224x224 the two cores' chunks of layer1's convs finished 22% of the
+     * region apart on average (the caller's and the worker's idle time at its end). Claimed as the threads come free,
+     * four a thread: layer1's 3x3 at 56x56 alone, alternating in one JVM, 0.464-0.492 -> 0.440-0.459 ms (four runs).
+     */
+    static final int PER_THREAD = 4;
+    /**
+     * Fewest tiles of a chunk cut finer than one a thread: resnet18's layer1 at 1x3x64x64 (16x16, 32 tiles a thread)
+     * in four chunks ran 0.065-0.067 -> 0.086-0.103 ms (products of 16 tiles, U read four times).
+     */
+    static final int SPLIT_TILES = 64;
+
+    /**
+     * How many chunks the per-thread path cuts: up to {@link #PER_THREAD} a thread while each holds {@link #SPLIT_TILES}
+     * tiles, else one a thread.
+     */
+    private int perThreadChunks(int threads) {
+        int rows = n * tilesY;
+        for (int f = PER_THREAD; f > 1; f--) {
+            if (rows >= f * threads && (long) (rows / (f * threads)) * tilesX >= SPLIT_TILES) return f * threads;
+        }
+        return threads;
+    }
+
+    /**
      * Runs chunks 0 .. chunks-1 (of either tile size): in parallel, each with its phases inline, when there are enough
-     * to keep every thread busy or they are cut one per thread ({@code perThread}); else one after the other, each with
+     * to keep every thread busy or they are cut for the threads ({@code perThread}); else one after the other, each with
      * its phases parallel inside.
      */
     static void forChunks(int chunks, boolean perThread, java.util.function.IntConsumer chunk) {

@@ -38,6 +38,7 @@ class Winograd3x3Test {
         {1, 64, 40, 40, 64, 1, 1},     // rows of 20 tiles: a whole vector and a part
         {1, 64, 17, 17, 64, 1, 1},     // 17-wide output rows: one float past the first vector
         {8, 64, 24, 24, 64, 1, 1},     // five chunks, run in parallel
+        {2, 64, 56, 56, 64, 1, 1},     // resnet18's layer1 at 224x224: one image alone in 8 chunks of 84 tiles, claimed by the threads
         // tile rows of at most NARROW_TILES tiles: the gathering input transform
         {32, 64, 2, 2, 64, 1, 1},      // one tile per image (resnet18's last stage at 64x64)
         {4, 64, 7, 7, 96, 1, 1},       // 7 x 7: the last tile row and column half outside
