@@ -111,7 +111,7 @@ public final class GpuBenchmark {
         }
         DeviceSelection.Choice choice = DeviceSelection.resolve(device);   // a clear BackendException without driver or device
         boolean gpu = choice.device().kind() == Device.Kind.CUDA;
-        Path modelFile = model != null ? Path.of(model) : Path.of(System.getProperty("ember.shared", "../shared"), "models", "resnet18.onnx");
+        Path modelFile = model != null ? Path.of(model) : InferenceComparison.models().resolve("resnet18.onnx");
         return new Options(choice.device(), choice.message(), sgemm != null ? sgemm : gpu ? 4096 : 256, batch != null ? batch : gpu ? 64 : 2,
                 image != null ? image : gpu ? 224 : 64, classes, warmup != null ? warmup : gpu ? 20 : 1, steps != null ? steps : gpu ? 30 : 2,
                 modelFile, python, Path.of(script), peer, Path.of(out));

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  */
 class InferenceComparisonTest {
     @Test void smallCnnAgreesWithOnnxRuntime() {
-        Path models = Path.of(System.getProperty("ember.shared", "../shared"), "models");
+        Path models = InferenceComparison.models();
         assumeTrue(Files.isRegularFile(models.resolve("small_cnn.onnx")),
                 "shared models not found at " + models.toAbsolutePath() + " (set -Dember.shared); skipping");
         InferenceComparison.Row r = InferenceComparison.compare(models, new InferenceComparison.Case("small_cnn", 1, 1, 28, 28),
