@@ -41,7 +41,7 @@ public final class OnnxSession {
     private final List<List<String>> dropAfter;  // values no step after this one reads
     private final List<List<String>> writes;     // where step's results go: its node's outputs, or its fused consumer's
     private final boolean[] fusedAway;           // a consumer step whose work its producer's fused op already did
-    private final List<List<OnnxNode>> chains;   // the nodes a step's op runs: its own, or its fused chain's
+    private final List<List<OnnxNode>> chains;   // the nodes a step's op runs: its own, or its fused chain's, and a paired sibling
     private final List<List<String>> extraInputs; // values a fused step reads past its node's inputs (a residual Add's other)
     private final Map<String, Variable> constants;
     /** Where run's intermediates go when they die, for later steps and runs to reuse; null when turned off. */
@@ -103,14 +103,35 @@ public final class OnnxSession {
      * declared dtype and shape (named dims are free, but each name takes one size across all inputs). Returns the
      * graph outputs by name, in declaration order.
      */
-    public Map<String, Tensor> run(Map<String, Tensor> inputs) {
+    public Map<String, Tensor> run(Map<String, Tensor> inputs) { return run(inputs, null); }
+
+    /**
+     * {@link #run(Map)}, adding each step's wall time to {@code profile} (one of this session's, from
+     * {@link #newProfile}; null: no timing) when the run ends.
+     */
+    public Map<String, Tensor> run(Map<String, Tensor> inputs, NodeProfile profile) {
+        if (profile != null && !profile.belongsTo(this)) throw new IllegalArgumentException("the profile belongs to another session");
         Map<String, Variable> given = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : inputs.entrySet()) given.put(e.getKey(), Variable.of(e.getValue()));
         Map<String, Tensor> out = new LinkedHashMap<>();
+        long[] stepNanos = profile == null ? null : new long[profile.size()];
         try (NoGrad _ = NoGrad.enter(); BufferPool.Lease lease = buffers == null ? null : buffers.open()) {
-            for (Map.Entry<String, Variable> e : execute(given, Map.of(), lease).entrySet()) out.put(e.getKey(), e.getValue().data());
+            for (Map.Entry<String, Variable> e : execute(given, Map.of(), lease, stepNanos).entrySet()) out.put(e.getKey(), e.getValue().data());
         }
+        if (profile != null) profile.add(stepNanos);
         return out;
+    }
+
+    /** An empty profile of this session's steps, for {@link #run(Map, NodeProfile)}. */
+    public NodeProfile newProfile() {
+        List<List<OnnxNode>> nodes = new ArrayList<>();
+        List<List<String>> outputs = new ArrayList<>();
+        for (int step = 0; step < order.size(); step++) {
+            if (fusedAway[step]) continue;
+            nodes.add(chains.get(step));
+            outputs.add(writes.get(step));
+        }
+        return new NodeProfile(this, nodes, outputs);
     }
 
     /**
@@ -119,7 +140,7 @@ public final class OnnxSession {
      * initializer not in it is used as the constant from the file.
      */
     public Map<String, Variable> runVariables(Map<String, Variable> inputs, Map<String, Variable> initializers) {
-        return execute(inputs, initializers, null);   // a recorded graph may still read any value
+        return execute(inputs, initializers, null, null);   // a recorded graph may still read any value
     }
 
     /** The values dropped from the working set right after step {@code step} ran (for tests). */
@@ -257,6 +278,9 @@ public final class OnnxSession {
                 both.addAll(sibling.outputs());
                 writes.set(step, List.copyOf(both));
                 extraInputs.set(step, sibling.inputs());
+                List<OnnxNode> runs = new ArrayList<>(chains.get(step));
+                runs.add(sibling);
+                chains.set(step, List.copyOf(runs));
                 fusedAway[other] = true;
                 break;
             }
@@ -343,8 +367,12 @@ public final class OnnxSession {
 
     // ---- execution ----
 
-    /** Runs every step; dead values' arrays go back to {@code lease} when it is not null. */
-    private Map<String, Variable> execute(Map<String, Variable> inputs, Map<String, Variable> initializers, BufferPool.Lease lease) {
+    /**
+     * Runs every step; dead values' arrays go back to {@code lease} when it is not null; each step's wall time goes
+     * to {@code stepNanos} (the steps not fused away, in order) when it is not null.
+     */
+    private Map<String, Variable> execute(Map<String, Variable> inputs, Map<String, Variable> initializers, BufferPool.Lease lease,
+                                          long[] stepNanos) {
         Map<String, Variable> values = new HashMap<>(constants);
         for (Map.Entry<String, Variable> e : initializers.entrySet()) {
             Variable old = constants.get(e.getKey());
@@ -356,12 +384,13 @@ public final class OnnxSession {
         }
         bindInputs(inputs, values);
 
-        for (int step = 0; step < order.size(); step++) {
+        for (int step = 0, timed = 0; step < order.size(); step++) {
             OnnxNode node = order.get(step);
             if (fusedAway[step]) {
                 drop(dropAfter.get(step), values, lease);
                 continue;
             }
+            long start = stepNanos == null ? 0 : System.nanoTime();
             List<String> extra = extraInputs.get(step);
             Variable[] in = new Variable[node.inputs().size() + extra.size()];
             for (int j = 0; j < in.length; j++) {
@@ -385,6 +414,7 @@ public final class OnnxSession {
                 if (!name.isEmpty() && out[j] != null) values.put(name, out[j]);
             }
             drop(dropAfter.get(step), values, lease);
+            if (stepNanos != null) stepNanos[timed++] = System.nanoTime() - start;
         }
 
         Map<String, Variable> result = new LinkedHashMap<>();
