@@ -106,6 +106,7 @@ public final class NodeComparison {
             NodeProfile profile = ember.newProfile();
             List<double[]> emberBlocks = new ArrayList<>();
             List<int[]> ortBlocks = new ArrayList<>();   // [first run, end run) of each block, counting the warm-up runs
+            List<Double> ortWholeUs = new ArrayList<>();   // each block's mean call
             Path json;
             try (OrtSession ort = env.createSession(file.toString(), profiledOptions)) {
                 int ortRuns = 0;
@@ -121,12 +122,15 @@ public final class NodeComparison {
                         runOrt(ort, feed);
                         ortRuns++;
                     } while (ortRuns - first < BLOCK_CALLS && System.nanoTime() - start < Timing.BLOCK_SECONDS * 1e9);
+                    ortWholeUs.add((System.nanoTime() - start) / 1e3 / (ortRuns - first));
                     ortBlocks.add(new int[] {first, ortRuns});
                 }
                 json = Path.of(ort.endProfiling());
             }
-            List<Row> rows = rows(model, profile.steps(), emberBlocks, ortKernels(json), ortBlocks);
-            return table(c, rows, whole);
+            List<OrtKernel> kernels = ortKernels(json);
+            List<Row> rows = rows(model, profile.steps(), emberBlocks, kernels, ortBlocks);
+            double[] between = {betweenEmberUs(emberBlocks), betweenOrtUs(kernels, ortBlocks, ortWholeUs)};
+            return table(c, rows, whole, between);
         } finally {
             try (var files = Files.list(profileDir)) {
                 for (Path p : files.toList()) Files.deleteIfExists(p);
@@ -135,7 +139,7 @@ public final class NodeComparison {
         }
     }
 
-    /** One block of profiled ember calls: each step's mean nanoseconds per call in it. */
+    /** One block of profiled ember calls: each step's mean nanoseconds per call in it, then the whole call's. */
     private static double[] emberBlock(OnnxSession ember, Map<String, Tensor> feed, NodeProfile profile) {
         pause();
         ember.run(feed);   // untimed: the other side's block left its own data in the caches
@@ -145,10 +149,12 @@ public final class NodeComparison {
         do {
             ember.run(feed, profile);
         } while (profile.runs() - runsBefore < BLOCK_CALLS && System.nanoTime() - start < Timing.BLOCK_SECONDS * 1e9);
+        long elapsed = System.nanoTime() - start;
         long[] after = nanos(profile);
         double calls = profile.runs() - runsBefore;
-        double[] mean = new double[after.length];
-        for (int i = 0; i < mean.length; i++) mean[i] = (after[i] - before[i]) / calls;
+        double[] mean = new double[after.length + 1];
+        for (int i = 0; i < after.length; i++) mean[i] = (after[i] - before[i]) / calls;
+        mean[after.length] = elapsed / calls;
         return mean;
     }
 
@@ -224,11 +230,12 @@ public final class NodeComparison {
     }
 
     /**
-     * The graph node an ORT kernel stands for: the node of that name, else the producer of the value it is named
-     * after (with or without ORT's "_nchwc"), else null (a node ORT added).
+     * The graph node an ORT kernel stands for: the node of that name (a fusion of ORT's "fused {@code <name>}"), else
+     * the producer of the value it is named after (with or without ORT's "_nchwc"), else null (a node ORT added).
      */
     static OnnxNode graphNode(String ortNode, Map<String, OnnxNode> byName, Map<String, OnnxNode> producer) {
         OnnxNode n = byName.get(ortNode);
+        if (n == null && ortNode.startsWith("fused ")) n = byName.get(ortNode.substring("fused ".length()));
         if (n == null && ortNode.endsWith("_nchwc")) n = producer.get(ortNode.substring(0, ortNode.length() - "_nchwc".length()));
         if (n == null) n = producer.get(ortNode);
         return n;
@@ -292,14 +299,16 @@ public final class NodeComparison {
             if (s < steps.size() - 1 && !ortOp.containsKey(steps.get(s + 1).nodes().getFirst())) continue;
             Set<String> ortOps = new LinkedHashSet<>();
             double[] ortSum = new double[ortBlocks.size()];
+            boolean timed = false;
             for (String n : nodes) {
+                if (ortOp.containsKey(n)) ortOps.add(ortOp.get(n));
                 double[] t = ortByNode.get(n);
                 if (t == null) continue;
-                ortOps.add(ortOp.get(n));
+                timed = true;
                 for (int b = 0; b < t.length; b++) ortSum[b] += t[b] / callsPerBlock[b];
             }
             rows.add(new Row(List.copyOf(nodes), String.join(", ", emberOps), String.join(", ", ortOps), Timing.median(emberSum),
-                    ortOps.isEmpty() ? 0 : Timing.median(ortSum)));
+                    timed ? Timing.median(ortSum) : 0));
             nodes.clear();
             emberOps.clear();
             Arrays.fill(emberSum, 0);
@@ -311,6 +320,28 @@ public final class NodeComparison {
             rows.add(new Row(List.of(e.getKey().substring(4)), "", ortOp.get(e.getKey()), 0, Timing.median(t)));
         }
         return rows;
+    }
+
+    /** The median over the blocks of ember's whole call less its steps, µs: the time between steps. */
+    static double betweenEmberUs(List<double[]> emberBlocks) {
+        double[] gap = new double[emberBlocks.size()];
+        for (int b = 0; b < gap.length; b++) {
+            double[] block = emberBlocks.get(b);
+            double steps = 0;
+            for (int s = 0; s < block.length - 1; s++) steps += block[s];
+            gap[b] = (block[block.length - 1] - steps) / 1e3;
+        }
+        return Timing.median(gap);
+    }
+
+    /** The median over the blocks of ORT's whole call less its kernels, µs. */
+    static double betweenOrtUs(List<OrtKernel> kernels, List<int[]> ortBlocks, List<Double> wholeUs) {
+        int[] blockOfRun = blockOfRun(ortBlocks);
+        double[] kernelUs = new double[ortBlocks.size()];
+        for (OrtKernel k : kernels) if (k.run() < blockOfRun.length && blockOfRun[k.run()] >= 0) kernelUs[blockOfRun[k.run()]] += k.micros();
+        double[] gap = new double[ortBlocks.size()];
+        for (int b = 0; b < gap.length; b++) gap[b] = wholeUs.get(b) - kernelUs[b] / (ortBlocks.get(b)[1] - ortBlocks.get(b)[0]);
+        return Timing.median(gap);
     }
 
     /** Each ORT run's block, -1 for runs outside every block (warm-up, untimed). */
@@ -328,7 +359,8 @@ public final class NodeComparison {
         return slash > 0 ? node.substring(0, slash) : node;
     }
 
-    static String table(InferenceComparison.Case c, List<Row> rows, double[] wholeMs) {
+    /** The Markdown of one case: whole-call medians, the time each side spends between nodes, then the rows. */
+    static String table(InferenceComparison.Case c, List<Row> rows, double[] wholeMs, double[] betweenUs) {
         List<List<String>> cells = new ArrayList<>();
         double emberTotal = 0, ortTotal = 0;
         for (Row r : rows) {
@@ -343,10 +375,11 @@ public final class NodeComparison {
                     r.emberUs() > 0 && r.ortUs() > 0 ? Markdown.ratio(r.emberUs() / r.ortUs()) : "—"));
         }
         cells.add(List.of("**all nodes**", "", Markdown.num(emberTotal, 1), "", Markdown.num(ortTotal, 1), Markdown.ratio(emberTotal / ortTotal)));
-        return String.format(Locale.ROOT, "#### %s %s%n%nWhole call (median, as `bin/bench inference`): ember %.3f ms, ORT %.3f ms, ratio %.2f×. "
-                        + "Rows: µs per call, the median over %d profiled blocks a side; the whole call less all nodes is what a side "
-                        + "spends between them: ember %.0f µs, ORT %.0f µs.%n%n", c.model(), c.input(), wholeMs[0], wholeMs[1],
-                wholeMs[0] / wholeMs[1], BLOCKS, wholeMs[0] * 1e3 - emberTotal, wholeMs[1] * 1e3 - ortTotal)
+        return String.format(Locale.ROOT, "#### %s %s%n%nWhole call (median, as `bin/bench inference`, before profiling): ember %.3f ms, "
+                        + "ORT %.3f ms, ratio %.2f×. Rows: µs per call, each the median over %d profiled blocks a side of its mean "
+                        + "(the sum of medians is not the whole call's median). Between nodes (a profiled block's mean call less "
+                        + "its nodes, median over the blocks): ember %.0f µs, ORT %.0f µs.%n%n", c.model(), c.input(), wholeMs[0],
+                wholeMs[1], wholeMs[0] / wholeMs[1], BLOCKS, betweenUs[0], betweenUs[1])
                 + Markdown.table(List.of("nodes", "ember step", "ember µs", "ORT kernels", "ORT µs", "ember / ORT"), cells);
     }
 }
