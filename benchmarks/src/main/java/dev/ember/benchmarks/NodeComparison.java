@@ -36,8 +36,10 @@ import java.util.Set;
  * <p>Both sides first warm up and are timed whole as in {@code bin/bench inference} (the whole-call medians head the
  * table). Then both are profiled in alternating blocks ({@link #BLOCKS} of each, 0.1 s or {@link #BLOCK_CALLS} calls,
  * after a pause and one untimed call, as {@link Timing} alternates), and each row's figure is the median over the
- * blocks of its mean time per call. ORT profiles a second session of its own (its profiler cannot be switched on
- * later), warmed up first; its warm-up runs are left out.
+ * profiled calls of its time in a call: a block's first calls after the other side's block run slow (small_cnn's
+ * steps at batch 1 took twice their steady time in blocks' means), and a median does not follow them. ORT profiles a
+ * second session of its own (its profiler cannot be switched on later), warmed up first; its warm-up runs and each
+ * block's untimed run are left out.
  *
  * <p>The two engines fuse differently (ember runs a 3x3/2 conv and its 1x1/2 shortcut as one step; ORT fuses a conv's
  * residual Add and ReLU, and converts to and from its NCHWc layout in nodes of its own), so a row is the smallest run of
@@ -104,32 +106,33 @@ public final class NodeComparison {
             }
             profiledOptions.enableProfiling(profileDir.resolve("ort").toString());
             NodeProfile profile = ember.newProfile();
-            List<double[]> emberBlocks = new ArrayList<>();
-            List<int[]> ortBlocks = new ArrayList<>();   // [first run, end run) of each block, counting the warm-up runs
-            List<Double> ortWholeUs = new ArrayList<>();   // each block's mean call
+            List<double[]> emberCalls = new ArrayList<>();   // each profiled call: its steps' nanoseconds, then the whole call's
+            List<int[]> ortCalls = new ArrayList<>();        // each profiled run as [run, run + 1), counting the warm-up runs
+            List<Double> ortWholeUs = new ArrayList<>();     // each profiled run's wall time
             Path json;
             try (OrtSession ort = env.createSession(file.toString(), profiledOptions)) {
                 int ortRuns = 0;
                 for (; ortRuns < ORT_WARM_CALLS; ortRuns++) runOrt(ort, feed);
                 for (int b = 0; b < BLOCKS; b++) {
-                    emberBlocks.add(emberBlock(ember, emberFeed, profile));
+                    emberCalls.addAll(emberBlock(ember, emberFeed, profile));
                     pause();
-                    runOrt(ort, feed);
+                    runOrt(ort, feed);   // untimed, as ember's first call of a block
                     ortRuns++;
                     int first = ortRuns;
                     long start = System.nanoTime();
                     do {
+                        long t0 = System.nanoTime();
                         runOrt(ort, feed);
+                        ortWholeUs.add((System.nanoTime() - t0) / 1e3);
+                        ortCalls.add(new int[] {ortRuns, ortRuns + 1});
                         ortRuns++;
                     } while (ortRuns - first < BLOCK_CALLS && System.nanoTime() - start < Timing.BLOCK_SECONDS * 1e9);
-                    ortWholeUs.add((System.nanoTime() - start) / 1e3 / (ortRuns - first));
-                    ortBlocks.add(new int[] {first, ortRuns});
                 }
                 json = Path.of(ort.endProfiling());
             }
             List<OrtKernel> kernels = ortKernels(json);
-            List<Row> rows = rows(model, profile.steps(), emberBlocks, kernels, ortBlocks);
-            double[] between = {betweenEmberUs(emberBlocks), betweenOrtUs(kernels, ortBlocks, ortWholeUs)};
+            List<Row> rows = rows(model, profile.steps(), emberCalls, kernels, ortCalls);
+            double[] between = {betweenEmberUs(emberCalls), betweenOrtUs(kernels, ortCalls, ortWholeUs)};
             return table(c, rows, whole, between);
         } finally {
             try (var files = Files.list(profileDir)) {
@@ -139,23 +142,25 @@ public final class NodeComparison {
         }
     }
 
-    /** One block of profiled ember calls: each step's mean nanoseconds per call in it, then the whole call's. */
-    private static double[] emberBlock(OnnxSession ember, Map<String, Tensor> feed, NodeProfile profile) {
+    /** One block of profiled ember calls: for each call, each step's nanoseconds, then the whole call's. */
+    private static List<double[]> emberBlock(OnnxSession ember, Map<String, Tensor> feed, NodeProfile profile) {
         pause();
         ember.run(feed);   // untimed: the other side's block left its own data in the caches
+        List<double[]> calls = new ArrayList<>();
         long[] before = nanos(profile);
-        long runsBefore = profile.runs();
         long start = System.nanoTime();
         do {
+            long t0 = System.nanoTime();
             ember.run(feed, profile);
-        } while (profile.runs() - runsBefore < BLOCK_CALLS && System.nanoTime() - start < Timing.BLOCK_SECONDS * 1e9);
-        long elapsed = System.nanoTime() - start;
-        long[] after = nanos(profile);
-        double calls = profile.runs() - runsBefore;
-        double[] mean = new double[after.length + 1];
-        for (int i = 0; i < after.length; i++) mean[i] = (after[i] - before[i]) / calls;
-        mean[after.length] = elapsed / calls;
-        return mean;
+            long whole = System.nanoTime() - t0;
+            long[] after = nanos(profile);
+            double[] call = new double[after.length + 1];
+            for (int i = 0; i < after.length; i++) call[i] = after[i] - before[i];
+            call[after.length] = whole;
+            calls.add(call);
+            before = after;
+        } while (calls.size() < BLOCK_CALLS && System.nanoTime() - start < Timing.BLOCK_SECONDS * 1e9);
+        return calls;
     }
 
     private static long[] nanos(NodeProfile p) { return p.steps().stream().mapToLong(NodeProfile.Step::nanos).toArray(); }
@@ -263,8 +268,12 @@ public final class NodeComparison {
         return n;
     }
 
-    /** Groups both sides' times into rows (see the class comment); each row's figure the median over the blocks. */
-    static List<Row> rows(OnnxModel model, List<NodeProfile.Step> steps, List<double[]> emberBlocks, List<OrtKernel> kernels, List<int[]> ortBlocks) {
+    /**
+     * Groups both sides' times into rows (see the class comment); each row's figure the median over the profiled calls.
+     * {@code emberCalls}: per call, each step's nanoseconds (then the whole call's); {@code ortCalls}: the ORT runs to
+     * count, as [first, end) ranges (one run each here), their kernels' times summed per range and divided by its runs.
+     */
+    static List<Row> rows(OnnxModel model, List<NodeProfile.Step> steps, List<double[]> emberCalls, List<OrtKernel> kernels, List<int[]> ortCalls) {
         Map<String, OnnxNode> byName = new HashMap<>(), producer = new HashMap<>();
         Map<String, Integer> position = new HashMap<>();
         for (OnnxNode n : model.graph().order()) {
@@ -272,40 +281,40 @@ public final class NodeComparison {
             position.put(n.name(), position.size());
             for (String v : n.outputs()) if (!v.isEmpty()) producer.put(v, n);
         }
-        // where ORT's kernels start, and each block's summed time per start node (or per node ORT added, by its name)
+        // where ORT's kernels start, and each range's summed time per start node (or per node ORT added, by its name)
         Map<String, String> ortOp = new LinkedHashMap<>();
         Map<String, double[]> ortByNode = new LinkedHashMap<>();
-        int[] blockOfRun = blockOfRun(ortBlocks);
+        int[] rangeOfRun = rangeOfRun(ortCalls);
         for (OrtKernel k : kernels) {
             OnnxNode n = graphNode(k.node(), byName, producer);
             String key = n == null ? "ORT:" + k.node() : anchor(n, producer, position).name();
             ortOp.merge(key, k.op(), (a, b) -> a.contains(b) ? a : a + "+" + b);
-            if (k.run() >= blockOfRun.length || blockOfRun[k.run()] < 0) continue;
-            ortByNode.computeIfAbsent(key, _ -> new double[ortBlocks.size()])[blockOfRun[k.run()]] += k.micros();
+            if (k.run() >= rangeOfRun.length || rangeOfRun[k.run()] < 0) continue;
+            ortByNode.computeIfAbsent(key, _ -> new double[ortCalls.size()])[rangeOfRun[k.run()]] += k.micros();
         }
-        double[] callsPerBlock = new double[ortBlocks.size()];
-        for (int b = 0; b < ortBlocks.size(); b++) callsPerBlock[b] = ortBlocks.get(b)[1] - ortBlocks.get(b)[0];
+        double[] runsPerCall = new double[ortCalls.size()];
+        for (int b = 0; b < ortCalls.size(); b++) runsPerCall[b] = ortCalls.get(b)[1] - ortCalls.get(b)[0];
 
         List<Row> rows = new ArrayList<>();
         List<String> nodes = new ArrayList<>();
         Set<String> emberOps = new LinkedHashSet<>();
-        double[] emberSum = new double[emberBlocks.size()];
+        double[] emberSum = new double[emberCalls.size()];
         for (int s = 0; s < steps.size(); s++) {
             NodeProfile.Step step = steps.get(s);
             nodes.addAll(step.nodes());
             emberOps.add(step.ops());
-            for (int b = 0; b < emberBlocks.size(); b++) emberSum[b] += emberBlocks.get(b)[s] / 1e3;
+            for (int b = 0; b < emberCalls.size(); b++) emberSum[b] += emberCalls.get(b)[s] / 1e3;
             // a row ends where both sides start anew: ember's next step begins at a node where an ORT kernel does
             if (s < steps.size() - 1 && !ortOp.containsKey(steps.get(s + 1).nodes().getFirst())) continue;
             Set<String> ortOps = new LinkedHashSet<>();
-            double[] ortSum = new double[ortBlocks.size()];
+            double[] ortSum = new double[ortCalls.size()];
             boolean timed = false;
             for (String n : nodes) {
                 if (ortOp.containsKey(n)) ortOps.add(ortOp.get(n));
                 double[] t = ortByNode.get(n);
                 if (t == null) continue;
                 timed = true;
-                for (int b = 0; b < t.length; b++) ortSum[b] += t[b] / callsPerBlock[b];
+                for (int b = 0; b < t.length; b++) ortSum[b] += t[b] / runsPerCall[b];
             }
             rows.add(new Row(List.copyOf(nodes), String.join(", ", emberOps), String.join(", ", ortOps), Timing.median(emberSum),
                     timed ? Timing.median(ortSum) : 0));
@@ -316,40 +325,40 @@ public final class NodeComparison {
         for (Map.Entry<String, double[]> e : ortByNode.entrySet()) {
             if (!e.getKey().startsWith("ORT:")) continue;
             double[] t = e.getValue().clone();
-            for (int b = 0; b < t.length; b++) t[b] /= callsPerBlock[b];
+            for (int b = 0; b < t.length; b++) t[b] /= runsPerCall[b];
             rows.add(new Row(List.of(e.getKey().substring(4)), "", ortOp.get(e.getKey()), 0, Timing.median(t)));
         }
         return rows;
     }
 
-    /** The median over the blocks of ember's whole call less its steps, µs: the time between steps. */
-    static double betweenEmberUs(List<double[]> emberBlocks) {
-        double[] gap = new double[emberBlocks.size()];
+    /** The median over the calls of ember's whole call less its steps, µs: the time between steps. */
+    static double betweenEmberUs(List<double[]> emberCalls) {
+        double[] gap = new double[emberCalls.size()];
         for (int b = 0; b < gap.length; b++) {
-            double[] block = emberBlocks.get(b);
+            double[] call = emberCalls.get(b);
             double steps = 0;
-            for (int s = 0; s < block.length - 1; s++) steps += block[s];
-            gap[b] = (block[block.length - 1] - steps) / 1e3;
+            for (int s = 0; s < call.length - 1; s++) steps += call[s];
+            gap[b] = (call[call.length - 1] - steps) / 1e3;
         }
         return Timing.median(gap);
     }
 
-    /** The median over the blocks of ORT's whole call less its kernels, µs. */
-    static double betweenOrtUs(List<OrtKernel> kernels, List<int[]> ortBlocks, List<Double> wholeUs) {
-        int[] blockOfRun = blockOfRun(ortBlocks);
-        double[] kernelUs = new double[ortBlocks.size()];
-        for (OrtKernel k : kernels) if (k.run() < blockOfRun.length && blockOfRun[k.run()] >= 0) kernelUs[blockOfRun[k.run()]] += k.micros();
-        double[] gap = new double[ortBlocks.size()];
-        for (int b = 0; b < gap.length; b++) gap[b] = wholeUs.get(b) - kernelUs[b] / (ortBlocks.get(b)[1] - ortBlocks.get(b)[0]);
+    /** The median over the ranges of runs of ORT's mean run less its kernels, µs. */
+    static double betweenOrtUs(List<OrtKernel> kernels, List<int[]> ortCalls, List<Double> wholeUs) {
+        int[] rangeOfRun = rangeOfRun(ortCalls);
+        double[] kernelUs = new double[ortCalls.size()];
+        for (OrtKernel k : kernels) if (k.run() < rangeOfRun.length && rangeOfRun[k.run()] >= 0) kernelUs[rangeOfRun[k.run()]] += k.micros();
+        double[] gap = new double[ortCalls.size()];
+        for (int b = 0; b < gap.length; b++) gap[b] = wholeUs.get(b) - kernelUs[b] / (ortCalls.get(b)[1] - ortCalls.get(b)[0]);
         return Timing.median(gap);
     }
 
-    /** Each ORT run's block, -1 for runs outside every block (warm-up, untimed). */
-    private static int[] blockOfRun(List<int[]> ortBlocks) {
-        int end = ortBlocks.isEmpty() ? 0 : ortBlocks.getLast()[1];
+    /** Each ORT run's range, -1 for runs outside every range (warm-up, untimed). */
+    private static int[] rangeOfRun(List<int[]> ortCalls) {
+        int end = ortCalls.isEmpty() ? 0 : ortCalls.getLast()[1];
         int[] block = new int[end];
         Arrays.fill(block, -1);
-        for (int b = 0; b < ortBlocks.size(); b++) for (int r = ortBlocks.get(b)[0]; r < ortBlocks.get(b)[1]; r++) block[r] = b;
+        for (int b = 0; b < ortCalls.size(); b++) for (int r = ortCalls.get(b)[0]; r < ortCalls.get(b)[1]; r++) block[r] = b;
         return block;
     }
 
@@ -376,9 +385,9 @@ public final class NodeComparison {
         }
         cells.add(List.of("**all nodes**", "", Markdown.num(emberTotal, 1), "", Markdown.num(ortTotal, 1), Markdown.ratio(emberTotal / ortTotal)));
         return String.format(Locale.ROOT, "#### %s %s%n%nWhole call (median, as `bin/bench inference`, before profiling): ember %.3f ms, "
-                        + "ORT %.3f ms, ratio %.2f×. Rows: µs per call, each the median over %d profiled blocks a side of its mean "
-                        + "(the sum of medians is not the whole call's median). Between nodes (a profiled block's mean call less "
-                        + "its nodes, median over the blocks): ember %.0f µs, ORT %.0f µs.%n%n", c.model(), c.input(), wholeMs[0],
+                        + "ORT %.3f ms, ratio %.2f×. Rows: µs per call, each the median over the profiled calls (%d blocks a side, "
+                        + "alternating; the sum of medians is not the whole call's median). Between nodes (a profiled call less "
+                        + "its nodes, median over the calls): ember %.0f µs, ORT %.0f µs.%n%n", c.model(), c.input(), wholeMs[0],
                 wholeMs[1], wholeMs[0] / wholeMs[1], BLOCKS, betweenUs[0], betweenUs[1])
                 + Markdown.table(List.of("nodes", "ember step", "ember µs", "ORT kernels", "ORT µs", "ember / ORT"), cells);
     }

@@ -48,11 +48,11 @@ class NodeComparisonTest {
         assumeTrue(Files.isRegularFile(file), "shared models not found at " + file + "; skipping");
         OnnxModel model = OnnxModel.read(file);
         List<NodeProfile.Step> steps = new OnnxSession(model, OnnxOps.resolver()).newProfile().steps();
-        List<double[]> emberBlocks = new ArrayList<>();
-        for (int b = 0; b < 2; b++) {   // step s: (s + 1) us in block 0, 3 (s + 1) in block 1; the whole call last
-            double[] block = new double[steps.size() + 1];
-            for (int s = 0; s < steps.size(); s++) block[s] = (s + 1) * 1000.0 * (1 + 2 * b);
-            emberBlocks.add(block);
+        List<double[]> emberCalls = new ArrayList<>();
+        for (int b = 0; b < 2; b++) {   // step s: (s + 1) us in call 0, 3 (s + 1) in call 1; the whole call last
+            double[] call = new double[steps.size() + 1];
+            for (int s = 0; s < steps.size(); s++) call[s] = (s + 1) * 1000.0 * (1 + 2 * b);
+            emberCalls.add(call);
         }
         List<NodeComparison.OrtKernel> kernels = List.of(
                 new NodeComparison.OrtKernel("/relu/Relu_output_0_nchwc", "Conv", 0, 700),
@@ -63,9 +63,9 @@ class NodeComparisonTest {
                 new NodeComparison.OrtKernel("/layer1/layer1.0/conv2/Conv_output_0_nchwc", "Conv", 1, 500),
                 new NodeComparison.OrtKernel("ReorderOutput", "ReorderOutput", 0, 10),
                 new NodeComparison.OrtKernel("ReorderOutput", "ReorderOutput", 1, 30),
-                new NodeComparison.OrtKernel("fused /fc/Gemm", "FusedGemm", 5, 1_000_000));   // a warm-up run: in no block
-        List<int[]> ortBlocks = List.of(new int[] {0, 1}, new int[] {1, 2});
-        List<NodeComparison.Row> rows = NodeComparison.rows(model, steps, emberBlocks, kernels, ortBlocks);
+                new NodeComparison.OrtKernel("fused /fc/Gemm", "FusedGemm", 5, 1_000_000));   // a warm-up run: in no call
+        List<int[]> ortCalls = List.of(new int[] {0, 1}, new int[] {1, 2});
+        List<NodeComparison.Row> rows = NodeComparison.rows(model, steps, emberCalls, kernels, ortCalls);
 
         NodeComparison.Row stem = row(rows, "/conv1/Conv");
         assertTrue(stem.nodes().containsAll(List.of("/conv1/Conv", "/relu/Relu", "/maxpool/MaxPool")), stem.toString());
@@ -74,7 +74,7 @@ class NodeComparisonTest {
         NodeComparison.Row conv2 = row(rows, "/layer1/layer1.0/conv2/Conv");
         assertEquals(500, conv2.ortUs(), 1e-9);
         assertTrue(conv2.nodes().contains("/layer1/layer1.0/relu_1/Relu"), "its Add and Relu are in its row: " + conv2);
-        assertEquals(0, row(rows, "/fc/Gemm").ortUs(), "a warm-up run's kernel counts in no block");
+        assertEquals(0, row(rows, "/fc/Gemm").ortUs(), "a warm-up run's kernel counts in no call");
         assertEquals("FusedGemm", row(rows, "/fc/Gemm").ortOps(), "ORT's \"fused <node>\" is that node's");
         NodeComparison.Row reorder = row(rows, "ReorderOutput");
         assertEquals(20, reorder.ortUs(), 1e-9);
@@ -89,7 +89,7 @@ class NodeComparisonTest {
         assertEquals(model.graph().order().size(), seen.size(), "every node in one row");
         assertEquals(new HashSet<>(model.graph().order().stream().map(OnnxNode::name).toList()), new HashSet<>(seen));
         double want = 0;
-        for (int s = 0; s < steps.size(); s++) want += (s + 1) * 2.0;   // each step's median over the blocks: 2 (s + 1) us
+        for (int s = 0; s < steps.size(); s++) want += (s + 1) * 2.0;   // each step's median over the two calls: 2 (s + 1) us
         assertEquals(want, ember, 1e-6, "ember's rows add up to its steps");
         // ORT kernels start at /conv1, layer1.0's conv2 and /fc only: the Identities, the stem with layer1.0's conv1 (ORT
         // has no kernel starting there in this made-up profile), conv2 to the Flatten, the Gemm, and ORT's reorder
