@@ -256,7 +256,8 @@ public final class InferenceComparison {
         return Timing.medianOfNumbers(rows.stream().mapToDouble(field).toArray());
     }
 
-    private static void runOrt(OrtSession ort, Map<String, OnnxTensor> feed) {
+    /** One ORT call whose result is checked for outputs and closed. */
+    static void runOrt(OrtSession ort, Map<String, OnnxTensor> feed) {
         try (OrtSession.Result r = ort.run(feed)) {
             if (r.size() == 0) throw new IllegalStateException("no outputs");
         } catch (OrtException e) {

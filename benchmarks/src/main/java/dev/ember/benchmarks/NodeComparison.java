@@ -102,37 +102,36 @@ public final class NodeComparison {
             Map<String, OnnxTensor> feed = Map.of(inputName, input);
             double[] whole;
             try (OrtSession ort = env.createSession(file.toString(), plainOptions)) {
-                whole = Timing.DEFAULT.alternatingMediansMs(() -> ember.run(emberFeed), () -> runOrt(ort, feed));
+                whole = Timing.DEFAULT.alternatingMediansMs(() -> ember.run(emberFeed), () -> InferenceComparison.runOrt(ort, feed));
             }
             profiledOptions.enableProfiling(profileDir.resolve("ort").toString());
             NodeProfile profile = ember.newProfile();
             List<double[]> emberCalls = new ArrayList<>();   // each profiled call: its steps' nanoseconds, then the whole call's
-            List<int[]> ortCalls = new ArrayList<>();        // each profiled run as [run, run + 1), counting the warm-up runs
-            List<Double> ortWholeUs = new ArrayList<>();     // each profiled run's wall time
+            List<Integer> ortRuns = new ArrayList<>();       // each profiled run's index, counting the warm-up runs
+            List<Double> ortWholeUs = new ArrayList<>();     // its wall time
             Path json;
             try (OrtSession ort = env.createSession(file.toString(), profiledOptions)) {
-                int ortRuns = 0;
-                for (; ortRuns < ORT_WARM_CALLS; ortRuns++) runOrt(ort, feed);
+                int run = 0;
+                for (; run < ORT_WARM_CALLS; run++) InferenceComparison.runOrt(ort, feed);
                 for (int b = 0; b < BLOCKS; b++) {
                     emberCalls.addAll(emberBlock(ember, emberFeed, profile));
-                    pause();
-                    runOrt(ort, feed);   // untimed, as ember's first call of a block
-                    ortRuns++;
-                    int first = ortRuns;
+                    Timing.pause();
+                    InferenceComparison.runOrt(ort, feed);   // untimed, as ember's first call of a block
+                    run++;
+                    int first = run;
                     long start = System.nanoTime();
                     do {
                         long t0 = System.nanoTime();
-                        runOrt(ort, feed);
+                        InferenceComparison.runOrt(ort, feed);
                         ortWholeUs.add((System.nanoTime() - t0) / 1e3);
-                        ortCalls.add(new int[] {ortRuns, ortRuns + 1});
-                        ortRuns++;
-                    } while (ortRuns - first < BLOCK_CALLS && System.nanoTime() - start < Timing.BLOCK_SECONDS * 1e9);
+                        ortRuns.add(run++);
+                    } while (run - first < BLOCK_CALLS && System.nanoTime() - start < Timing.BLOCK_SECONDS * 1e9);
                 }
                 json = Path.of(ort.endProfiling());
             }
             List<OrtKernel> kernels = ortKernels(json);
-            List<Row> rows = rows(model, profile.steps(), emberCalls, kernels, ortCalls);
-            double[] between = {betweenEmberUs(emberCalls), betweenOrtUs(kernels, ortCalls, ortWholeUs)};
+            List<Row> rows = rows(model, profile.steps(), emberCalls, kernels, ortRuns);
+            double[] between = {betweenEmberUs(emberCalls), betweenOrtUs(kernels, ortRuns, ortWholeUs)};
             return table(c, rows, whole, between);
         } finally {
             try (var files = Files.list(profileDir)) {
@@ -144,7 +143,7 @@ public final class NodeComparison {
 
     /** One block of profiled ember calls: for each call, each step's nanoseconds, then the whole call's. */
     private static List<double[]> emberBlock(OnnxSession ember, Map<String, Tensor> feed, NodeProfile profile) {
-        pause();
+        Timing.pause();
         ember.run(feed);   // untimed: the other side's block left its own data in the caches
         List<double[]> calls = new ArrayList<>();
         long[] before = nanos(profile);
@@ -164,22 +163,6 @@ public final class NodeComparison {
     }
 
     private static long[] nanos(NodeProfile p) { return p.steps().stream().mapToLong(NodeProfile.Step::nanos).toArray(); }
-
-    private static void pause() {
-        try {
-            Thread.sleep(Timing.PAUSE_MS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void runOrt(OrtSession ort, Map<String, OnnxTensor> feed) {
-        try (OrtSession.Result r = ort.run(feed)) {
-            if (r.size() == 0) throw new IllegalStateException("no outputs");
-        } catch (OrtException e) {
-            throw new IllegalStateException(e.getMessage(), e);
-        }
-    }
 
     /** One kernel of ORT's profile: its node's name (ORT's), its op, the run it belongs to and its duration. */
     record OrtKernel(String node, String op, int run, long micros) {}
@@ -270,10 +253,10 @@ public final class NodeComparison {
 
     /**
      * Groups both sides' times into rows (see the class comment); each row's figure the median over the profiled calls.
-     * {@code emberCalls}: per call, each step's nanoseconds (then the whole call's); {@code ortCalls}: the ORT runs to
-     * count, as [first, end) ranges (one run each here), their kernels' times summed per range and divided by its runs.
+     * {@code emberCalls}: per call, each step's nanoseconds (then the whole call's); {@code ortRuns}: the ORT runs to
+     * count (the others', warm-up or untimed, kernels are left out of the times).
      */
-    static List<Row> rows(OnnxModel model, List<NodeProfile.Step> steps, List<double[]> emberCalls, List<OrtKernel> kernels, List<int[]> ortCalls) {
+    static List<Row> rows(OnnxModel model, List<NodeProfile.Step> steps, List<double[]> emberCalls, List<OrtKernel> kernels, List<Integer> ortRuns) {
         Map<String, OnnxNode> byName = new HashMap<>(), producer = new HashMap<>();
         Map<String, Integer> position = new HashMap<>();
         for (OnnxNode n : model.graph().order()) {
@@ -281,19 +264,17 @@ public final class NodeComparison {
             position.put(n.name(), position.size());
             for (String v : n.outputs()) if (!v.isEmpty()) producer.put(v, n);
         }
-        // where ORT's kernels start, and each range's summed time per start node (or per node ORT added, by its name)
+        // where ORT's kernels start, and each profiled run's summed time per start node (or per node ORT added, by its name)
         Map<String, String> ortOp = new LinkedHashMap<>();
         Map<String, double[]> ortByNode = new LinkedHashMap<>();
-        int[] rangeOfRun = rangeOfRun(ortCalls);
+        Map<Integer, Integer> profiled = indexOf(ortRuns);
         for (OrtKernel k : kernels) {
             OnnxNode n = graphNode(k.node(), byName, producer);
             String key = n == null ? "ORT:" + k.node() : anchor(n, producer, position).name();
             ortOp.merge(key, k.op(), (a, b) -> a.contains(b) ? a : a + "+" + b);
-            if (k.run() >= rangeOfRun.length || rangeOfRun[k.run()] < 0) continue;
-            ortByNode.computeIfAbsent(key, _ -> new double[ortCalls.size()])[rangeOfRun[k.run()]] += k.micros();
+            Integer i = profiled.get(k.run());
+            if (i != null) ortByNode.computeIfAbsent(key, _ -> new double[ortRuns.size()])[i] += k.micros();
         }
-        double[] runsPerCall = new double[ortCalls.size()];
-        for (int b = 0; b < ortCalls.size(); b++) runsPerCall[b] = ortCalls.get(b)[1] - ortCalls.get(b)[0];
 
         List<Row> rows = new ArrayList<>();
         List<String> nodes = new ArrayList<>();
@@ -307,14 +288,14 @@ public final class NodeComparison {
             // a row ends where both sides start anew: ember's next step begins at a node where an ORT kernel does
             if (s < steps.size() - 1 && !ortOp.containsKey(steps.get(s + 1).nodes().getFirst())) continue;
             Set<String> ortOps = new LinkedHashSet<>();
-            double[] ortSum = new double[ortCalls.size()];
+            double[] ortSum = new double[ortRuns.size()];
             boolean timed = false;
             for (String n : nodes) {
                 if (ortOp.containsKey(n)) ortOps.add(ortOp.get(n));
                 double[] t = ortByNode.get(n);
                 if (t == null) continue;
                 timed = true;
-                for (int b = 0; b < t.length; b++) ortSum[b] += t[b] / runsPerCall[b];
+                for (int b = 0; b < t.length; b++) ortSum[b] += t[b];
             }
             rows.add(new Row(List.copyOf(nodes), String.join(", ", emberOps), String.join(", ", ortOps), Timing.median(emberSum),
                     timed ? Timing.median(ortSum) : 0));
@@ -324,9 +305,7 @@ public final class NodeComparison {
         }
         for (Map.Entry<String, double[]> e : ortByNode.entrySet()) {
             if (!e.getKey().startsWith("ORT:")) continue;
-            double[] t = e.getValue().clone();
-            for (int b = 0; b < t.length; b++) t[b] /= runsPerCall[b];
-            rows.add(new Row(List.of(e.getKey().substring(4)), "", ortOp.get(e.getKey()), 0, Timing.median(t)));
+            rows.add(new Row(List.of(e.getKey().substring(4)), "", ortOp.get(e.getKey()), 0, Timing.median(e.getValue())));
         }
         return rows;
     }
@@ -343,23 +322,23 @@ public final class NodeComparison {
         return Timing.median(gap);
     }
 
-    /** The median over the ranges of runs of ORT's mean run less its kernels, µs. */
-    static double betweenOrtUs(List<OrtKernel> kernels, List<int[]> ortCalls, List<Double> wholeUs) {
-        int[] rangeOfRun = rangeOfRun(ortCalls);
-        double[] kernelUs = new double[ortCalls.size()];
-        for (OrtKernel k : kernels) if (k.run() < rangeOfRun.length && rangeOfRun[k.run()] >= 0) kernelUs[rangeOfRun[k.run()]] += k.micros();
-        double[] gap = new double[ortCalls.size()];
-        for (int b = 0; b < gap.length; b++) gap[b] = wholeUs.get(b) - kernelUs[b] / (ortCalls.get(b)[1] - ortCalls.get(b)[0]);
+    /** The median over the profiled runs of ORT's run less its kernels, µs. */
+    static double betweenOrtUs(List<OrtKernel> kernels, List<Integer> ortRuns, List<Double> wholeUs) {
+        Map<Integer, Integer> profiled = indexOf(ortRuns);
+        double[] gap = new double[ortRuns.size()];
+        for (int i = 0; i < gap.length; i++) gap[i] = wholeUs.get(i);
+        for (OrtKernel k : kernels) {
+            Integer i = profiled.get(k.run());
+            if (i != null) gap[i] -= k.micros();
+        }
         return Timing.median(gap);
     }
 
-    /** Each ORT run's range, -1 for runs outside every range (warm-up, untimed). */
-    private static int[] rangeOfRun(List<int[]> ortCalls) {
-        int end = ortCalls.isEmpty() ? 0 : ortCalls.getLast()[1];
-        int[] block = new int[end];
-        Arrays.fill(block, -1);
-        for (int b = 0; b < ortCalls.size(); b++) for (int r = ortCalls.get(b)[0]; r < ortCalls.get(b)[1]; r++) block[r] = b;
-        return block;
+    /** Each run's position in {@code runs}. */
+    private static Map<Integer, Integer> indexOf(List<Integer> runs) {
+        Map<Integer, Integer> at = new HashMap<>();
+        for (int i = 0; i < runs.size(); i++) at.put(runs.get(i), i);
+        return at;
     }
 
     /** "/layer1/layer1.0/conv1/Conv" as "/layer1/layer1.0/conv1": the op is in its own column. */

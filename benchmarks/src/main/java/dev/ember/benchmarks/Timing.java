@@ -94,11 +94,7 @@ record Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeco
         double seconds;
 
         void block(Runnable call) {
-            try {
-                Thread.sleep(PAUSE_MS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            pause();
             call.run();   // untimed: the other side's block left its own data in the caches
             timed(call, BLOCK_SECONDS);
         }
@@ -113,6 +109,15 @@ record Timing(int warmCalls, double warmSeconds, int minCalls, double budgetSeco
                 ms[n++] = (System.nanoTime() - t0) / 1e6;
             } while (seconds(start) < length);
             seconds += seconds(start);
+        }
+    }
+
+    /** Idle for {@link #PAUSE_MS} before a side's block, so that the other side's spinning threads have stopped. */
+    static void pause() {
+        try {
+            Thread.sleep(PAUSE_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

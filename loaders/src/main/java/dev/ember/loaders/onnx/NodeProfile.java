@@ -41,16 +41,23 @@ public final class NodeProfile {
     }
 
     private final OnnxSession session;
-    private final List<List<OnnxNode>> nodes;   // per timed step
-    private final List<List<String>> outputs;
+    private final List<Step> empty;   // each timed step with no run yet: what it runs, fixed by the session
     private final long[] nanos;
     private long runs;
 
     NodeProfile(OnnxSession session, List<List<OnnxNode>> nodes, List<List<String>> outputs) {
         this.session = session;
-        this.nodes = List.copyOf(nodes);
-        this.outputs = List.copyOf(outputs);
-        this.nanos = new long[nodes.size()];
+        List<Step> steps = new ArrayList<>(nodes.size());
+        for (int i = 0; i < nodes.size(); i++) {
+            List<String> names = new ArrayList<>(), types = new ArrayList<>();
+            for (OnnxNode n : nodes.get(i)) {
+                names.add(n.name().isEmpty() ? n.opType() : n.name());
+                types.add(n.opType());
+            }
+            steps.add(new Step(names, types, outputs.get(i), 0, 0));
+        }
+        this.empty = List.copyOf(steps);
+        this.nanos = new long[steps.size()];
     }
 
     /** Adds one run's step times (indexed as {@link #steps}). */
@@ -70,12 +77,8 @@ public final class NodeProfile {
     public synchronized List<Step> steps() {
         List<Step> out = new ArrayList<>(nanos.length);
         for (int i = 0; i < nanos.length; i++) {
-            List<String> names = new ArrayList<>(), types = new ArrayList<>();
-            for (OnnxNode n : nodes.get(i)) {
-                names.add(n.name().isEmpty() ? n.opType() : n.name());
-                types.add(n.opType());
-            }
-            out.add(new Step(names, types, outputs.get(i), runs, nanos[i]));
+            Step e = empty.get(i);
+            out.add(new Step(e.nodes(), e.opTypes(), e.outputs(), runs, nanos[i]));
         }
         return out;
     }
