@@ -29,6 +29,9 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>several images, or one small one: the batch is cut into chunks of {@link #imagesPerChunk} images, whose
  *       columns sit side by side in one buffer, so each GEMM is (OCg, Cg*KH*KW) · (Cg*KH*KW, images*S), wide
  *       enough for the microkernel and packing the weight once per chunk; (chunk, group) jobs run in parallel.
+ *       Forward over 16 images or more of rows of at most 4 pixels (resnet18's 3x3/2 at 32x3x64x64) stores no column
+ *       matrix: each pixel's images side by side, Sgemm packs its strips from the chunk transposed
+ *       ({@link #forwardImagesInner}).
  * </ul>
  * A 3x3 stride-1 layer may instead take {@link Winograd3x3}, forward with a constant weight (inference) and all three
  * directions with a changing one where the layer is wide and large enough ({@link Winograd3x3#takesChangingWeight}).
@@ -66,6 +69,7 @@ final class CpuConv2d {
     private static final class Scratch {
         float[] col = new float[0];
         float[] staged = new float[0];
+        float[] transposed = new float[0];
 
         float[] col(int size) {
             if (col.length < size) col = new float[size];
@@ -75,6 +79,11 @@ final class CpuConv2d {
         float[] staged(int size) {
             if (staged.length < size) staged = new float[size];
             return staged;
+        }
+
+        float[] transposed(int size) {
+            if (transposed.length < size) transposed = new float[size];
+            return transposed;
         }
     }
 
@@ -267,6 +276,10 @@ final class CpuConv2d {
         SgemmRows.Panels panels = constant && !batched(g) && g.groups == 1 && SgemmRows.fits(g.spatial) && g.spatial > 1
                 ? wc.storage().derived(new RowsWeightKey(wBase, g.oc, g.rows), () -> SgemmRows.Panels.of(g.oc, g.rows, wd, wBase, g.rows, 1)) : null;
         Sgemm.PackedA[] packed = panels == null ? packedWeights(wc, wd, wBase, g) : null;   // null unless w is constant (inference)
+        if (g.n >= Im2col.IMAGES_INNER_MIN && g.imagesInner(Math.min(g.n, INNER_IMAGES))) {   // a batch of small maps
+            forwardImagesInner(g, xd, xBase, wd, wBase, packed, b, relu, y);
+            return Tensor.of(CpuStorage.wrap(y), ys);
+        }
         if (batched(g)) {
             // An image wide enough for the microkernel is a chunk of its own: its GEMM writes y in place, without
             // the staging copy. Forward values do not depend on the chunking (each is one Sgemm element).
@@ -338,6 +351,52 @@ final class CpuConv2d {
             }
         }
         return Tensor.of(CpuStorage.wrap(y), ys);
+    }
+
+    /** Most images of a chunk in {@link #forwardImagesInner}: a B strip (NR = 32 columns) is then one pixel's images. */
+    private static final int INNER_IMAGES = 32;
+
+    /**
+     * A batch of small maps in chunks of up to {@link #INNER_IMAGES} images, each (chunk, group) one product whose
+     * columns are the chunk's images side by side for each output pixel:
+     * <pre>
+     *   xT = {@link Im2col#transposeImages}, B = {@link Im2col#imagesInnerStrips} (rows, S*images), packed strip by strip
+     *   out (OCg, S*images) = w (OCg, rows) · B                 out[o, s*images + i] = y[n0 + i, group's o, s] before its epilogue
+     * </pre>
+     * resnet18's 3x3/2 layers at 32x3x64x64 on the batched schedule built column matrices of 1.2-2.4 MB image by image,
+     * a float at a time, written to memory and read back (im2col alone 320-475 us, 500-990 in the layer); here layer3's
+     * and layer4's run 1478-1519 -> 1016-1023 and 2401-2423 -> 1091-1099 us alone ({@link Im2col#IMAGES_INNER_MAX_OW}).
+     * Each y element is one Sgemm element, as on the other paths.
+     */
+    private static void forwardImagesInner(Im2col g, float[] xd, int xBase, float[] wd, int wBase, Sgemm.PackedA[] packed,
+                                           float[] b, boolean relu, float[] y) {
+        Scratch s = SCRATCH.get();
+        int chunks = (g.n + INNER_IMAGES - 1) / INNER_IMAGES;
+        for (int chunk = 0; chunk < chunks; chunk++) {
+            int n0 = firstImage(chunk, chunks, g.n), images = firstImage(chunk + 1, chunks, g.n) - n0, cols = g.spatial * images;
+            float[] xT = s.transposed((g.cPerGroup * g.h * g.w + 1) * images), out = s.staged(g.ocPerGroup * cols);
+            for (int grp = 0; grp < g.groups; grp++) {
+                g.transposeImages(xd, xBase + inputOffset(g, n0, grp), g.c * g.h * g.w, images, xT);
+                Sgemm.gemm(g.ocPerGroup, cols, g.rows, wd, wBase + grp * g.ocPerGroup * g.rows, g.rows, 1, packed == null ? null : packed[grp],
+                        g.imagesInnerStrips(xT, images), out, 0, cols, false);
+                imagesInnerToOutput(g, out, images, b == null ? null : b, grp, b != null || relu, relu, y, outputOffset(g, n0, grp));
+            }
+        }
+    }
+
+    /**
+     * out (OCg, S*images), images inner, into y's images from yOff on (each (OCg, S), image stride OC*S), with bias
+     * and ReLU where {@code epilogue} (as {@link #biasRelu}), else copied: out is (OCg*S, images), row o*S + s image by
+     * image, so this is its epilogue row by row and then a transpose. In parallel over out's rows.
+     */
+    private static void imagesInnerToOutput(Im2col g, float[] out, int images, float[] b, int grp, boolean epilogue, boolean relu,
+                                            float[] y, int yOff) {
+        int rows = g.ocPerGroup * g.spatial, blocks = (rows + 15) / 16;
+        Parallel.forRange(blocks, Parallel.grain(blocks, 4), (lo, hi) -> {
+            int r0 = 16 * lo, r1 = Math.min(rows, 16 * hi);
+            for (int r = r0; epilogue && r < r1; r++) biasRelu(out, r * images, out, r * images, images, b == null ? 0f : b[grp * g.ocPerGroup + r / g.spatial], relu);
+            Im2col.transpose(out, r0 * images, images, r1 - r0, 0, images, y, yOff + r0, g.oc * g.spatial);
+        });
     }
 
     /** y by {@code plan}, with w packed for it once and kept with w's storage (a constant weight's). */

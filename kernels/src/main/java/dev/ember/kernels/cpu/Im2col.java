@@ -161,6 +161,88 @@ final class Im2col {
         }
     }
 
+    /**
+     * Whether a chunk of this many images takes {@link #transposeImages} and {@link #imagesInnerStrips} instead of a
+     * column matrix: output rows of at most {@link #IMAGES_INNER_MAX_OW} pixels, a kernel that is not 1x1 (a 1x1/2
+     * shortcut reads a quarter of x, {@link #subsample}) and a table that fits.
+     */
+    boolean imagesInner(int images) {
+        return images >= IMAGES_INNER_MIN && !pointwise && !subsampled && ow <= IMAGES_INNER_MAX_OW && (long) rows * spatial <= MAX_TABLE;
+    }
+
+    /** Fewest images of a chunk for {@link #imagesInner}: a strip's row is then whole vectors of one pixel's images. */
+    static final int IMAGES_INNER_MIN = 16;
+    /**
+     * Widest output rows for {@link #imagesInner}: resnet18's 3x3/2 layers at 32x3x64x64 with 4- and 2-pixel rows ran
+     * 1478-1519 -> 1016-1023 and 2401-2423 -> 1091-1099 us alone (old and new alternating in one JVM, both orders);
+     * with 8-pixel rows (layer2's, 64 -> 128) 1177-1223 -> 1210-1246, and the whole call even with or without it.
+     */
+    static final int IMAGES_INNER_MAX_OW = 4;
+
+    /**
+     * A chunk of images with each element's images side by side: xT (Cg*H*W + 1, images), xT[e, i] = image i's x
+     * (Cg, H, W) flattened at e, its last row zeros (what padding reads). Image i's x starts at xOff + i*imageStride.
+     * In parallel over xT's rows; see {@link #transpose}.
+     */
+    void transposeImages(float[] x, int xOff, int imageStride, int images, float[] xT) {
+        int size = cPerGroup * h * w;
+        Parallel.forRange((size + 15) / 16, Parallel.grain((size + 15) / 16, 16), (lo, hi) ->
+                transpose(x, xOff, imageStride, images, 16 * lo, Math.min(size, 16 * hi), xT, 0, images));
+        Arrays.fill(xT, size * images, (size + 1) * images, 0f);
+    }
+
+    /**
+     * Columns [c0, c1) of a (rows, ...) matrix at s, row stride ld, into dst at d as rows c0.. of (..., rows), row stride
+     * dld: dst[d + c*dld + r] = x[s + r*ld + c]. By 16 x 16 blocks of {@link SgemmPack#transpose16x16} where the
+     * vectors are 16 wide, the rest a float at a time.
+     */
+    static void transpose(float[] x, int s, int ld, int rows, int c0, int c1, float[] dst, int d, int dld) {
+        int r16 = SgemmPack.TRANSPOSES ? rows / 16 * 16 : 0, c16 = SgemmPack.TRANSPOSES ? c0 + (c1 - c0) / 16 * 16 : c0;
+        for (int c = c0; c < c16; c += 16) {
+            for (int r = 0; r < r16; r += 16) SgemmPack.transpose16x16(x, s + r * ld + c, ld, dst, d + c * dld + r, dld);
+        }
+        for (int r = 0; r < rows; r++) {
+            for (int c = r < r16 ? c16 : c0; c < c1; c++) dst[d + c * dld + r] = x[s + r * ld + c];
+        }
+    }
+
+    /**
+     * The column matrix of {@link #transposeImages}'s images, never stored whole: Sgemm packs each strip as it
+     * multiplies it.
+     * <pre>
+     *   B (Cg*KH*KW, S*images): B[t, s*images + i] = xT[source(t, s), i]    (source: {@link #sourceTable})
+     * </pre>
+     * A strip's row is one pixel's images, a run of whole vectors read from one row of xT. resnet18's 3x3/2 layers at
+     * 32x3x64x64 wrote column matrices of 1.2-2.4 MB through memory, image by image, a float at a time (im2col
+     * 319-475 us of 1400-1600 alone, 500-990 in the layer); Sgemm read them back, or packed them into another copy.
+     */
+    Sgemm.BStrips imagesInnerStrips(float[] xT, int images) {
+        int[] table = cachedSourceTable();
+        int lanes = SPECIES.length();
+        return (p0, kc, col0, cols, dst, d0) -> {
+            int width = SgemmPack.width(cols);
+            if (images % width == 0 && cols == width && col0 % images + width <= images) {   // one pixel's images: whole vectors
+                int from0 = col0 % images, s = col0 / images;
+                for (int p = 0; p < kc; p++) {
+                    int from = table[(p0 + p) * spatial + s] * images + from0, to = d0 + p * width;
+                    for (int e = 0; e < width; e += lanes) FloatVector.fromArray(SPECIES, xT, from + e).intoArray(dst, to + e);
+                }
+                return;
+            }
+            for (int p = 0; p < kc; p++) {
+                int row = (p0 + p) * spatial, to = d0 + p * width;
+                for (int j = col0, end = col0 + cols; j < end; ) {
+                    int s = j / images, i = j - s * images, run = Math.min(images - i, end - j), from = table[row + s] * images + i, e = 0;
+                    for (int bound = run - run % lanes; e < bound; e += lanes) FloatVector.fromArray(SPECIES, xT, from + e).intoArray(dst, to + e);
+                    for (; e < run; e++) dst[to + e] = xT[from + e];
+                    to += run;
+                    j += run;
+                }
+                Arrays.fill(dst, d0 + p * width + cols, d0 + (p + 1) * width, 0f);
+            }
+        };
+    }
+
     /** x (Cg, H, W) at {@code xOff} into col (Cg*KH*KW, OH*OW) at colOff, row stride ld; on the calling thread. */
     void im2col(float[] x, int xOff, float[] col, int colOff, int ld) {
         if (subsampled) subsample(x, xOff, col, colOff, ld);

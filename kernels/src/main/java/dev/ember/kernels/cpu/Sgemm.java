@@ -97,6 +97,8 @@ final class Sgemm {
         float[] aPack = new float[0];
         float[] bPack = new float[0];
         final float[] edge = new float[MR * NR];
+        /** One B strip (KC, NR) of a {@link BStrips} product, packed by the tile that multiplies it. */
+        final float[] strip = new float[KC * NR];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -124,7 +126,26 @@ final class Sgemm {
                      float[] a, int aOff, int aRow, int aCol, PackedA packed,
                      float[] b, int bOff, int bRow, int bCol,
                      float[] c, int cOff, int ldc, boolean accumulate) {
-        gemm(m, n, k, a, aOff, aRow, aCol, packed, b, bOff, bRow, bCol, null, c, cOff, ldc, accumulate);
+        gemm(m, n, k, a, aOff, aRow, aCol, packed, b, bOff, bRow, bCol, null, null, c, cOff, ldc, accumulate);
+    }
+
+    /**
+     * A B that is never stored whole gives its strips: rows [p0, p0+kc) x columns [col0, col0+cols) into dst at d0 as
+     * (kc, w), w = {@link SgemmPack#width}(cols), zero columns past {@code cols} ({@link SgemmPack#packB}'s layout).
+     */
+    interface BStrips {
+        void pack(int p0, int kc, int col0, int cols, float[] dst, int d0);
+    }
+
+    /**
+     * As {@link #gemm(int, int, int, float[], int, int, int, PackedA, float[], int, int, int, float[], int, int, boolean)}
+     * with B given by {@code strips}: each compute tile packs a strip just before multiplying it, into its thread's
+     * scratch, so B is never written out whole (an implicit column matrix: {@link Im2col#imagesInnerStrips}). A strip is
+     * packed once per tile that takes it; the blocked path's tiling and arithmetic, so the same bits as packing B whole.
+     */
+    static void gemm(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, PackedA packed, BStrips strips,
+                     float[] c, int cOff, int ldc, boolean accumulate) {
+        gemm(m, n, k, a, aOff, aRow, aCol, packed, null, 0, 0, 0, null, strips, c, cOff, ldc, accumulate);
     }
 
     /**
@@ -137,12 +158,12 @@ final class Sgemm {
         if (packedB.n != n || packedB.k != k) {
             throw new IllegalArgumentException("packed B is " + packedB.k + "x" + packedB.n + ", the product needs " + k + "x" + n);
         }
-        gemm(m, n, k, a, aOff, aRow, aCol, null, packedB.data, 0, 0, 0, packedB, c, cOff, ldc, accumulate);
+        gemm(m, n, k, a, aOff, aRow, aCol, null, packedB.data, 0, 0, 0, packedB, null, c, cOff, ldc, accumulate);
     }
 
     private static void gemm(int m, int n, int k,
                              float[] a, int aOff, int aRow, int aCol, PackedA packed,
-                             float[] b, int bOff, int bRow, int bCol, PackedB packedB,
+                             float[] b, int bOff, int bRow, int bCol, PackedB packedB, BStrips strips,
                              float[] c, int cOff, int ldc, boolean accumulate) {
         if (packed != null && (packed.m != m || packed.k != k)) {
             throw new IllegalArgumentException("packed A is " + packed.m + "x" + packed.k + ", the product needs " + m + "x" + k);
@@ -153,54 +174,22 @@ final class Sgemm {
             return;
         }
         long work = (long) m * n * k;
-        if (work < SMALL && packedB == null) {
-            small(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate);
-            return;
-        }
-        if (SgemmNarrow.fits(n, packed)) {
-            SgemmNarrow.gemm(m, n, k, packed, b, bOff, bRow, bCol, c, cOff, ldc, 1, accumulate);
-            return;
-        }
-        if (packedB == null && SgemmOneVector.fits(n, packed, bCol)) {
-            SgemmOneVector.gemm(m, n, k, packed, b, bOff, bRow, c, cOff, ldc, accumulate);
-            return;
-        }
-        int tail = n % L;
-        if (n > L && SgemmNarrow.fits(tail, packed) && tail > 0) {
-            // the last 1-4 columns would take a whole half-width pass of their own (resnet18's 14x14 layers at batch 1:
-            // 49 Winograd tiles = 32 + 16 + 1): the lanes-over-rows kernel runs them instead, with the same bits
-            gemm(m, n - tail, k, a, aOff, aRow, aCol, packed, b, bOff, bRow, bCol, c, cOff, ldc, accumulate);
-            SgemmNarrow.gemm(m, tail, k, packed, b, bOff + (n - tail) * bCol, bRow, bCol, c, cOff + n - tail, ldc, 1, accumulate);
-            return;
-        }
+        if (strips == null && special(m, n, k, a, aOff, aRow, aCol, packed, b, bOff, bRow, bCol, packedB, c, cOff, ldc, accumulate, work)) return;
         boolean parallel = work >= PARALLEL_MIN && Parallel.THREADS > 1;
-        int vectors = n / L * L, rest = n - vectors;
-        if (packed != null && packedB == null && bCol == 1 && k <= KC && m % MR == 0 && vectors > 0 && (!parallel || Parallel.inline())
-                && (rest == 0 || SgemmNarrow.fits(rest, packed) || SgemmOneVector.fits(rest, packed, bCol))) {
-            // one K block, A packed ahead, B read in place, on this thread alone (Winograd's products, one chunk per
-            // thread): the strips straight to the microkernel, whole vectors of columns, the rest as above
-            packedStrips(m, vectors, k, packed, b, bOff, bRow, c, cOff, ldc, accumulate);
-            if (rest > 0 && SgemmNarrow.fits(rest, packed)) SgemmNarrow.gemm(m, rest, k, packed, b, bOff + vectors, bRow, bCol, c, cOff + vectors, ldc, 1, accumulate);
-            else if (rest > 0) SgemmOneVector.gemm(m, rest, k, packed, b, bOff + vectors, bRow, c, cOff + vectors, ldc, accumulate);
-            return;
-        }
-        if (packed != null && packedB == null && bCol == 1 && m % MR == 0 && n == WIDE_N && WIDE_STRIPS) {
-            wideStrips(m, n, k, packed, b, bOff, bRow, c, cOff, ldc, accumulate, parallel);
-            return;
-        }
         int threads = parallel ? Parallel.THREADS : 1;
         boolean aInPlace = packed == null && (n <= L && (aCol == 1 || aRow == 1) || n <= STRIDED_A_COLS && aCol != 1 && aRow != 1);
-        boolean bInPlace = packedB == null && bCol == 1 && m <= DIRECT_B_ROWS;
+        boolean bInPlace = packedB == null && strips == null && bCol == 1 && m <= DIRECT_B_ROWS;
+        boolean bPacks = packedB == null && strips == null;   // B packed in the pack phase
         int kcMax = Math.min(KC, k), kBlocks = (k + KC - 1) / KC;
         int aBlockSize = Math.min(MB, roundUp(m, MR)) * kcMax, bBlockSize = Math.min(NC, roundUp(n, NR)) * kcMax;
         // A product small enough to pack whole takes one round of all its K blocks: one pack phase and one
         // compute phase whose tiles run through every K block, instead of two phases (and barriers) per K block.
         // An A packed ahead takes no room (resnet18's deep layers at batch 1: 9-18 K blocks, one phase, not 18-36).
-        boolean whole = m <= MB && n <= NC && (long) kBlocks * ((packed == null ? aBlockSize : 0) + (packedB == null ? bBlockSize : 0)) <= WHOLE_FLOATS;
+        boolean whole = m <= MB && n <= NC && (long) kBlocks * ((packed == null ? aBlockSize : 0) + (bPacks ? bBlockSize : 0)) <= WHOLE_FLOATS;
         int perRound = whole ? kBlocks : 1;
         Scratch own = SCRATCH.get();
         if (packed == null && own.aPack.length < perRound * aBlockSize) own.aPack = new float[perRound * aBlockSize];
-        if (packedB == null && own.bPack.length < perRound * bBlockSize) own.bPack = new float[perRound * bBlockSize];
+        if (bPacks && own.bPack.length < perRound * bBlockSize) own.bPack = new float[perRound * bBlockSize];
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             for (int pc0 = 0; pc0 < k; pc0 += perRound * KC) {
@@ -216,7 +205,7 @@ final class Sgemm {
                                 packedB != null ? packedB.data : own.bPack, packedB != null ? packedB.offset(jc, pc) : q * bBlockSize);
                     }
                     Block first = round[0];
-                    int bItems = ic == 0 && packedB == null ? first.bStrips - first.firstPackedB : 0;
+                    int bItems = ic == 0 && bPacks ? first.bStrips - first.firstPackedB : 0;
                     int aItems = packed != null ? 0 : first.aStrips - first.firstPackedA, perBlock = bItems + aItems, items = blocks * perBlock;
                     Parallel.forRange(items, parallel ? Parallel.grain(items, 2) : items, (lo, hi) -> {
                         for (int it = lo; it < hi; it++) {
@@ -226,17 +215,26 @@ final class Sgemm {
                             else blk.packA(blk.firstPackedA + i - bItems);
                         }
                     });
-                    Tiling t = Tiling.of(first.aStrips, first.bStrips, threads);
+                    Tiling t = strips == null ? Tiling.of(first.aStrips, first.bStrips, threads)
+                            : Tiling.ofStrips(first.aStrips, first.bStrips, threads, (long) m * k >= (long) k * n);
                     int cAt = cOff + ic * ldc + jc;
+                    int col0 = jc, p0 = pc0;
                     Parallel.forRange(t.count(), parallel ? 1 : t.count(), (lo, hi) -> {
-                        float[] edge = SCRATCH.get().edge;
+                        Scratch mine = SCRATCH.get();
+                        float[] edge = mine.edge, strip = strips == null ? null : mine.strip;
                         for (int tile = lo; tile < hi; tile++) {
                             // column-tile major: a thread's consecutive tiles share one B sub-panel
                             int s0 = tile / t.rowTiles * t.strips, r0 = tile % t.rowTiles * t.rows;
                             int r1 = Math.min(r0 + t.rows, first.aStrips), s1 = Math.min(s0 + t.strips, first.bStrips);
-                            for (Block blk : round) {
+                            for (int q = 0; q < round.length; q++) {
+                                Block blk = round[q];
                                 for (int s = s0; s < s1; s++) {
-                                    for (int r = r0; r < r1; r++) blk.multiply(r, s, c, cAt + r * MR * ldc + s * NR, ldc, edge);
+                                    if (strip != null) {
+                                        strips.pack(p0 + q * KC, blk.kc, col0 + s * NR, blk.cols(s), strip, 0);
+                                        for (int r = r0; r < r1; r++) blk.multiply(r, s, strip, 0, SgemmPack.width(blk.cols(s)), c, cAt + r * MR * ldc + s * NR, ldc, edge);
+                                    } else {
+                                        for (int r = r0; r < r1; r++) blk.multiply(r, s, c, cAt + r * MR * ldc + s * NR, ldc, edge);
+                                    }
                                 }
                             }
                         }
@@ -244,6 +242,51 @@ final class Sgemm {
                 }
             }
         }
+    }
+
+    /**
+     * The products that do not take the blocked path, each of which reads B itself: tiny ones, narrow ones with A
+     * packed ahead, a few trailing columns, one K block with A packed ahead on one thread, N = 3L. Whether it ran one.
+     */
+    private static boolean special(int m, int n, int k, float[] a, int aOff, int aRow, int aCol, PackedA packed,
+                                   float[] b, int bOff, int bRow, int bCol, PackedB packedB,
+                                   float[] c, int cOff, int ldc, boolean accumulate, long work) {
+        if (work < SMALL && packedB == null) {
+            small(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate);
+            return true;
+        }
+        if (SgemmNarrow.fits(n, packed)) {
+            SgemmNarrow.gemm(m, n, k, packed, b, bOff, bRow, bCol, c, cOff, ldc, 1, accumulate);
+            return true;
+        }
+        if (packedB == null && SgemmOneVector.fits(n, packed, bCol)) {
+            SgemmOneVector.gemm(m, n, k, packed, b, bOff, bRow, c, cOff, ldc, accumulate);
+            return true;
+        }
+        int tail = n % L;
+        if (n > L && SgemmNarrow.fits(tail, packed) && tail > 0) {
+            // the last 1-4 columns would take a whole half-width pass of their own (resnet18's 14x14 layers at batch 1:
+            // 49 Winograd tiles = 32 + 16 + 1): the lanes-over-rows kernel runs them instead, with the same bits
+            gemm(m, n - tail, k, a, aOff, aRow, aCol, packed, b, bOff, bRow, bCol, c, cOff, ldc, accumulate);
+            SgemmNarrow.gemm(m, tail, k, packed, b, bOff + (n - tail) * bCol, bRow, bCol, c, cOff + n - tail, ldc, 1, accumulate);
+            return true;
+        }
+        boolean parallel = work >= PARALLEL_MIN && Parallel.THREADS > 1;
+        int vectors = n / L * L, rest = n - vectors;
+        if (packed != null && packedB == null && bCol == 1 && k <= KC && m % MR == 0 && vectors > 0 && (!parallel || Parallel.inline())
+                && (rest == 0 || SgemmNarrow.fits(rest, packed) || SgemmOneVector.fits(rest, packed, bCol))) {
+            // one K block, A packed ahead, B read in place, on this thread alone (Winograd's products, one chunk per
+            // thread): the strips straight to the microkernel, whole vectors of columns, the rest as above
+            packedStrips(m, vectors, k, packed, b, bOff, bRow, c, cOff, ldc, accumulate);
+            if (rest > 0 && SgemmNarrow.fits(rest, packed)) SgemmNarrow.gemm(m, rest, k, packed, b, bOff + vectors, bRow, bCol, c, cOff + vectors, ldc, 1, accumulate);
+            else if (rest > 0) SgemmOneVector.gemm(m, rest, k, packed, b, bOff + vectors, bRow, c, cOff + vectors, ldc, accumulate);
+            return true;
+        }
+        if (packed != null && packedB == null && bCol == 1 && m % MR == 0 && n == WIDE_N && WIDE_STRIPS) {
+            wideStrips(m, n, k, packed, b, bOff, bRow, c, cOff, ldc, accumulate, parallel);
+            return true;
+        }
+        return false;
     }
 
     /**
@@ -340,11 +383,16 @@ final class Sgemm {
 
         /** C block (r, s) at c[cAt] = / += A strip r · B strip s; a partial block goes through {@code edge}. */
         void multiply(int r, int s, float[] c, int cAt, int ldc, float[] edge) {
+            boolean bPacked = s >= firstPackedB;
+            multiply(r, s, bPacked ? bPack : b, bPacked ? bBase + s * kc * NR : bAt + s * NR, bPacked ? SgemmPack.width(cols(s)) : bRow, c, cAt, ldc, edge);
+        }
+
+        /** As above with B strip s read from bp at bOff, row stride ldb (packed: its width; in place: B's row stride). */
+        void multiply(int r, int s, float[] bp, int bOff, int ldb, float[] c, int cAt, int ldc, float[] edge) {
             int rows = rows(r), cols = cols(s), w = SgemmPack.width(cols);
-            boolean aPacked = r >= firstPackedA, bPacked = s >= firstPackedB;
-            float[] ap = aPacked ? aPack : a, bp = bPacked ? bPack : b;
+            boolean aPacked = r >= firstPackedA;
+            float[] ap = aPacked ? aPack : a;
             int aOff = aPacked ? aBase + r * kc * MR : aAt + r * MR * aRow, aStep = aPacked ? MR : aCol, aNext = aPacked ? 1 : aRow;
-            int bOff = bPacked ? bBase + s * kc * NR : bAt + s * NR, ldb = bPacked ? w : bRow;
             boolean full = rows == MR && cols == w;
             float[] dst = full ? c : edge;
             int dAt = full ? cAt : 0, ldd = full ? ldc : w;
@@ -453,6 +501,21 @@ final class Sgemm {
             int rows = Math.min(MC / MR, aStrips), strips = Math.min(NT / NR, bStrips);
             while (tiles(aStrips, rows) * tiles(bStrips, strips) < TILES_PER_THREAD * threads && rows * strips > 1) {
                 if (rows >= strips) rows = (rows + 1) / 2;
+                else strips = (strips + 1) / 2;
+            }
+            return new Tiling(rows, strips, tiles(aStrips, rows), tiles(bStrips, strips));
+        }
+
+        /**
+         * For a B given by {@link BStrips}, packed by every tile that takes a strip: tiles as large as {@link #of}
+         * starts from, cut only until each thread has one, by rows where A is the larger operand (each tile packs all
+         * its columns of B, reads its rows of A), else by columns (each packs its strips, reads all of A). resnet18's layer4 3x3/2 at 32x3x64x64, 512 x 128 x 2304, on {@link #of}'s 8
+         * tiles (by rows: B packed 8 times) took 1171 us, on these 2 835 (B stored whole, on the usual tiles: 978-986).
+         */
+        static Tiling ofStrips(int aStrips, int bStrips, int threads, boolean byRows) {
+            int rows = Math.min(MC / MR, aStrips), strips = Math.min(NT / NR, bStrips);
+            while (tiles(aStrips, rows) * tiles(bStrips, strips) < threads && (byRows ? rows : strips) > 1) {
+                if (byRows) rows = (rows + 1) / 2;
                 else strips = (strips + 1) / 2;
             }
             return new Tiling(rows, strips, tiles(aStrips, rows), tiles(bStrips, strips));

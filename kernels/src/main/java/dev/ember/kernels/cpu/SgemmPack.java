@@ -150,7 +150,7 @@ final class SgemmPack {
     }
 
     /** Rows x[s + r*ld .. +16) for r = 0..15 into dst at d with row stride dld: dst[d + q*dld + r] = x[s + r*ld + q]. */
-    private static void transpose16x16(float[] x, int s, int ld, float[] dst, int d, int dld) {
+    static void transpose16x16(float[] x, int s, int ld, float[] dst, int d, int dld) {
         IntVector r0 = load(x, s), r1 = load(x, s + ld);
         IntVector r2 = load(x, s + 2 * ld), r3 = load(x, s + 3 * ld);
         IntVector r4 = load(x, s + 4 * ld), r5 = load(x, s + 5 * ld);

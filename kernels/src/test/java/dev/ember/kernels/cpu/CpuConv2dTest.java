@@ -290,6 +290,47 @@ class CpuConv2dTest {
     }
 
     /**
+     * A batch of small maps (output rows narrower than a vector, 16 images or more) runs in chunks of up to 32 images,
+     * each pixel's images side by side, B packed strip by strip from the chunk transposed: the bits of im2col + Sgemm
+     * per image (computed here), + bias and ReLU. Chunks of 17 and 16 images (a transpose's tails), 4x4 and 2x2 maps (a
+     * vector of y holds several channels), 3x3 (neither), grouped; a constant weight (packed ahead) and, where TapConv
+     * does not take the layer, a changing one.
+     */
+    @Test void aBatchOfSmallMapsGivesTheBitsOfIm2colAndGemmPerImage() {
+        Rng rng = new Rng(40);
+        int[][] cases = {   // n, c, h, w, oc, kernel, stride, pad, groups
+            {33, 24, 8, 8, 40, 3, 2, 1, 1}, {20, 16, 4, 4, 24, 3, 2, 1, 1}, {16, 32, 4, 4, 32, 3, 2, 1, 1},
+            {17, 8, 6, 6, 20, 3, 2, 1, 2}, {18, 12, 5, 5, 8, 2, 1, 0, 1},
+        };
+        for (int[] c : cases) {
+            Conv2dParams p = new Conv2dParams(c[6], c[6], c[7], c[7], 1, 1, c[8]);
+            Tensor x = randn(rng, c[0], c[1], c[2], c[3]), w = randn(rng, c[4], c[1] / c[8], c[5], c[5]), bias = randn(rng, c[4]);
+            Shape ys = p.outputShape(x.shape(), w.shape());
+            Im2col g = new Im2col(x.shape(), w.shape(), ys, p);
+            String what = java.util.Arrays.toString(c);
+            assertTrue(g.imagesInner(Math.min(g.n, 32)) && Winograd3x3.plan(g, p) == null && DirectConv.plan(g, p) == null, what + " should take images inner");
+            float[] xd = x.toFloatArray(), wd = w.toFloatArray(), b = bias.toFloatArray(), expected = new float[ys.numel()];
+            float[] col = new float[g.rows * g.spatial];
+            for (int n = 0; n < g.n; n++) {
+                for (int grp = 0; grp < g.groups; grp++) {
+                    g.im2col(xd, (n * g.c + grp * g.cPerGroup) * g.h * g.w, col, 0, g.spatial);
+                    Sgemm.gemm(g.ocPerGroup, g.spatial, g.rows, wd, grp * g.ocPerGroup * g.rows, g.rows, 1, col, 0, g.spatial, 1,
+                            expected, (n * g.oc + grp * g.ocPerGroup) * g.spatial, g.spatial, false);
+                }
+            }
+            Tensor constant = Tensor.of(wd, w.dims());
+            constant.storage().markConstant();
+            // a changing weight on 2x2 maps takes TapConv (training), a constant one this path
+            Tensor[] weights = TapConv.plan(g, p, false) == null ? new Tensor[] {w, constant, constant} : new Tensor[] {constant, constant};
+            assertBitIdentical(Tensor.of(expected.clone(), ys.dims()), CpuConv2d.forward(x, weights[0], p), what);
+            for (int i = 0; i < expected.length; i++) expected[i] = Math.max(expected[i] + b[i / g.spatial % g.oc], 0f);
+            for (Tensor weight : weights) {   // the constant one packed on its first run, kept
+                assertBitIdentical(Tensor.of(expected, ys.dims()), CpuConv2d.forward(x, weight, bias, true, p), what + " + bias + ReLU");
+            }
+        }
+    }
+
+    /**
      * DirectConv (a constant weight, one image, more pixels than channels; a stride-1 layer in tiles at the source's
      * pitch, the padding columns computed and dropped) computes each output as one fma chain over
      * the taps in (c, i, j) order from zero, padding taps included, then + bias and ReLU: the bits of that chain written

@@ -173,6 +173,38 @@ class SgemmTest {
                 Sgemm.PackedB.of(5, 4, new float[20], 0, 4, 1), new float[16], 0, 4, false));
     }
 
+    /**
+     * A B given strip by strip (each tile packs what it multiplies) gives the bits of the same B stored whole: tiles cut
+     * by rows (A the larger operand) and by columns, partial last strips (half and full width), several K blocks, an
+     * A past one block of MB rows, A packed ahead or not, C += A·B. Each strip the product asks for lies inside B.
+     */
+    @Test void bInStripsGivesTheBitsOfBStoredWhole() {
+        Rng rng = new Rng(16);
+        int[][] shapes = {{512, 128, 2304}, {256, 512, 1152}, {128, 2048, 576}, {MR + 3, NR + 5, Sgemm.KC + 1},
+                {40, 3 * NR + L, 300}, {Sgemm.MB + MR + 1, 2 * NR, 70}, {9, 5, 20}, {64, 1, 9}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            for (boolean packedA : new boolean[] {false, true}) {
+                boolean accumulate = !packedA;
+                float[] a = random(rng, m * k), b = random(rng, k * n), c0 = random(rng, m * n);
+                float[] whole = c0.clone(), strips = c0.clone();
+                Sgemm.PackedA packed = packedA ? Sgemm.PackedA.of(m, k, a, 0, k, 1) : null;
+                Sgemm.gemm(m, n, k, a, 0, k, 1, packed, b, 0, n, 1, whole, 0, n, accumulate);
+                Sgemm.gemm(m, n, k, a, 0, k, 1, packed, (p0, kc, col0, cols, dst, d0) -> {
+                    assertTrue(p0 >= 0 && kc > 0 && p0 + kc <= k && col0 >= 0 && cols > 0 && col0 + cols <= n,
+                            "strip rows " + p0 + "+" + kc + ", columns " + col0 + "+" + cols + " of " + k + "x" + n);
+                    SgemmPack.packB(b, 0, n, 1, p0, kc, col0, cols, dst, d0);
+                }, strips, 0, n, accumulate);
+                for (int i = 0; i < whole.length; i++) {
+                    if (Float.floatToRawIntBits(whole[i]) != Float.floatToRawIntBits(strips[i])) {
+                        fail(m + "x" + n + "x" + k + (packedA ? " A packed ahead" : ", +=") + ": element " + i + " is "
+                                + strips[i] + " with B in strips, " + whole[i] + " with B whole");
+                    }
+                }
+            }
+        }
+    }
+
     @Test void zeroInnerSizeClearsOrKeepsC() {
         float[] c = {1, 2, 3, 4};
         Sgemm.gemm(2, 2, 0, new float[0], 0, 0, 1, new float[0], 0, 2, 1, c, 0, 2, true);
