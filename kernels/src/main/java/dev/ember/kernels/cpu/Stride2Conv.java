@@ -92,7 +92,7 @@ final class Stride2Conv {
     void forward(float[] x, int xBase, float[] wd, int wBase, Sgemm.PackedA packed, float[] bias, boolean relu, float[] y) {
         Sgemm.PackedA a = packed != null ? packed : Sgemm.PackedA.of(oc, k, wd, wBase, k, 1, true);
         int strips = (oc + MR - 1) / MR;
-        for (int img = 0; img < n; img++) {
+        eachImage(img -> {
             int to = img * oc * oh * ow;
             float[] phases = phases(x, xBase + img * c * h * w);
             Parallel.forRange(oh, Parallel.grain(oh, 1), (lo, hi) -> {
@@ -104,7 +104,7 @@ final class Stride2Conv {
                     for (int r = lo; r < hi; r++) outputRow(a, strip, phases, r, y, to + r * ow, oh * ow, s.edge, rowBias, relu);
                 }
             });
-        }
+        });
         if (packed == null) a.recycle();
     }
 
@@ -129,10 +129,11 @@ final class Stride2Conv {
         Sgemm.PackedA a = packed != null ? packed : Sgemm.PackedA.of(oc, k, wd, wBase, k, 1, true);
         int strips = (oc + MR - 1) / MR, pitch = roundUp(ow, L), wideOw = roundUp(pw, L);
         int columns = Math.max(2 * wideOw + 2 * L, q.padW() + pitch);
-        for (int img = 0; img < n; img++) {
+        eachImage(img -> {
             int to = img * oc * ph * pw;
             float[] phases = phases(x, xBase + img * c * h * w);
-            Parallel.forRange(ph, (ph + Parallel.THREADS - 1) / Parallel.THREADS, (lo, hi) -> {
+            // a band's first row is its thread's to compute again: one band where the images are split between threads
+            Parallel.forRange(ph, Parallel.inline() ? ph : (ph + Parallel.THREADS - 1) / Parallel.THREADS, (lo, hi) -> {
                 Scratch s = SCRATCH.get();
                 float[] band = s.band = Winograd3x3.grow(s.band, oc * 3 * pitch);   // row r of channel o at (o*3 + r%3) * pitch
                 float[] cols = s.columns = Winograd3x3.grow(s.columns, columns);
@@ -158,8 +159,25 @@ final class Stride2Conv {
                     }
                 }
             });
-        }
+        });
         if (packed == null) a.recycle();
+    }
+
+    /**
+     * {@code image} for each image: the images split between the threads where there are at least two a thread
+     * ({@link #forward}'s and {@link #forwardPooled}'s parallel loops over rows then run inline), else one after the
+     * other, each over rows in parallel. resnet18's stem at 32x3x64x64 forked and joined twice an image (its phases,
+     * then 16 pooled rows) for 45 us of arithmetic: the stem and its pool alone 2716-2872 -> 2288-2299 us, the
+     * whole call 0.96-1.00 of before (four A/B runs, both orders); resnet18's training step (batch 16) even.
+     */
+    private void eachImage(java.util.function.IntConsumer image) {
+        if (n >= 2 * Parallel.THREADS) {
+            Parallel.forRange(n, 1, (lo, hi) -> {
+                for (int img = lo; img < hi; img++) image.accept(img);
+            });
+        } else {
+            for (int img = 0; img < n; img++) image.accept(img);
+        }
     }
 
     /** The phases of the image at x[from]: the calling thread's buffer, split in parallel and read by every thread. */

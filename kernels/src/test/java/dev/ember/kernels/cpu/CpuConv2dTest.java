@@ -71,6 +71,7 @@ class CpuConv2dTest {
         {1, 3, 70, 75, 13, 7, 7, 2, 2, 3, 3, 1, 1, 1},   // a last block over columns already written, a partial channel strip
         {1, 4, 67, 66, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1},    // 3x3/2, odd height
         {2, 2, 66, 68, 9, 5, 4, 2, 2, 0, 2, 1, 1, 1},    // non-square kernel, padding in W only
+        {5, 3, 64, 64, 8, 7, 7, 2, 2, 3, 3, 1, 1, 1},    // five images: split between the threads, each over its rows inline
         // one image, more output pixels than half its channels, a constant weight: DirectConv (other weights: im2col + GEMM)
         {1, 96, 14, 14, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},  // fewer pixels than channels, 864 taps taken in pieces
         {1, 8, 20, 20, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},   // 10x10: one run of 6 per row, the last 4 pooled into mixed tiles
@@ -596,6 +597,7 @@ class CpuConv2dTest {
         int[][] cases = {   // n, c, h, w, oc, kernel, pad, pool pad
             {1, 3, 64, 64, 64, 7, 3, 1},    // resnet18's stem at 64x64: 32x32 -> 16x16
             {2, 3, 70, 66, 20, 7, 3, 1},    // two images, a partial channel strip, 35x33 -> 18x17 (odd: the last window clipped)
+            {5, 3, 66, 64, 12, 7, 3, 1},    // five images split between the threads: one band of pooled rows each
             {1, 2, 72, 80, 16, 5, 2, 0},    // unpadded pool: 36x40 -> 17x19
             {1, 3, 90, 96, 8, 3, 1, 1}};    // rows wider than two blocks, not whole vectors: 45x48 -> 23x24
         for (int[] c : cases) {
