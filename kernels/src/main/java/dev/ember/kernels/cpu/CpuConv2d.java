@@ -379,7 +379,7 @@ final class CpuConv2d {
                 g.transposeImages(xd, xBase + inputOffset(g, n0, grp), g.c * g.h * g.w, images, xT);
                 Sgemm.gemm(g.ocPerGroup, cols, g.rows, wd, wBase + grp * g.ocPerGroup * g.rows, g.rows, 1, packed == null ? null : packed[grp],
                         g.imagesInnerStrips(xT, images), out, 0, cols, false);
-                imagesInnerToOutput(g, out, images, b == null ? null : b, grp, b != null || relu, relu, y, outputOffset(g, n0, grp));
+                imagesInnerToOutput(g, out, images, b, grp, b != null || relu, relu, y, outputOffset(g, n0, grp));
             }
         }
     }

@@ -212,9 +212,8 @@ final class Im2col {
      * <pre>
      *   B (Cg*KH*KW, S*images): B[t, s*images + i] = xT[source(t, s), i]    (source: {@link #sourceTable})
      * </pre>
-     * A strip's row is one pixel's images, a run of whole vectors read from one row of xT. resnet18's 3x3/2 layers at
-     * 32x3x64x64 wrote column matrices of 1.2-2.4 MB through memory, image by image, a float at a time (im2col
-     * 319-475 us of 1400-1600 alone, 500-990 in the layer); Sgemm read them back, or packed them into another copy.
+     * A strip's row is one pixel's images (32 images: a whole strip), a run of whole vectors read from one row of xT;
+     * CpuConv2d.forwardImagesInner says what it replaces.
      */
     Sgemm.BStrips imagesInnerStrips(float[] xT, int images) {
         int[] table = cachedSourceTable();
