@@ -163,12 +163,18 @@ final class Im2col {
 
     /**
      * Whether a chunk of this many images takes {@link #transposeImages} and {@link #imagesInnerStrips} instead of a
-     * column matrix: output rows of at most {@link #IMAGES_INNER_MAX_OW} pixels, a kernel that is not 1x1 (a 1x1/2
-     * shortcut reads a quarter of x, {@link #subsample}) and a table that fits.
+     * column matrix: output rows of at most {@link #IMAGES_INNER_MAX_OW} pixels, not pointwise, a table that fits and
+     * a transposed chunk of at most {@link #IMAGES_INNER_MAX_FLOATS} (a large input at a large stride stays on the
+     * column matrix). resnet18's 1x1/2 shortcuts at 32x3x64x64 take it too, though they read a quarter of the chunk
+     * transposed: alone, layer3's 231-233 -> 202-208 us, layer4's 288-289 -> 164-173 (both orders in one JVM).
      */
     boolean imagesInner(int images) {
-        return images >= IMAGES_INNER_MIN && !pointwise && !subsampled && ow <= IMAGES_INNER_MAX_OW && (long) rows * spatial <= MAX_TABLE;
+        return images >= IMAGES_INNER_MIN && !pointwise && ow <= IMAGES_INNER_MAX_OW && (long) rows * spatial <= MAX_TABLE
+                && ((long) cPerGroup * h * w + 1) * images <= IMAGES_INNER_MAX_FLOATS;
     }
+
+    /** Largest transposed chunk (8 MB); resnet18's layer3 at 32x3x64x64 takes 1 MB. */
+    static final long IMAGES_INNER_MAX_FLOATS = 1 << 21;
 
     /** Fewest images of a chunk for {@link #imagesInner}: a strip's row is then whole vectors of one pixel's images. */
     static final int IMAGES_INNER_MIN = 16;

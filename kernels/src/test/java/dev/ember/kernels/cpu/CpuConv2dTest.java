@@ -294,14 +294,14 @@ class CpuConv2dTest {
      * A batch of small maps (output rows narrower than a vector, 16 images or more) runs in chunks of up to 32 images,
      * each pixel's images side by side, B packed strip by strip from the chunk transposed: the bits of im2col + Sgemm
      * per image (computed here), + bias and ReLU. Chunks of 17 and 16 images (a transpose's tails), 4x4 and 2x2 maps (a
-     * vector of y holds several channels), 3x3 (neither), grouped; a constant weight (packed ahead) and, where TapConv
-     * does not take the layer, a changing one.
+     * vector of y holds several channels), 3x3 (neither), grouped, a 1x1/2 shortcut; a constant weight (packed ahead)
+     * and, where TapConv does not take the layer, a changing one.
      */
     @Test void aBatchOfSmallMapsGivesTheBitsOfIm2colAndGemmPerImage() {
         Rng rng = new Rng(40);
         int[][] cases = {   // n, c, h, w, oc, kernel, stride, pad, groups
             {33, 24, 8, 8, 40, 3, 2, 1, 1}, {20, 16, 4, 4, 24, 3, 2, 1, 1}, {16, 32, 4, 4, 32, 3, 2, 1, 1},
-            {17, 8, 6, 6, 20, 3, 2, 1, 2}, {18, 12, 5, 5, 8, 2, 1, 0, 1},
+            {17, 8, 6, 6, 20, 3, 2, 1, 2}, {18, 12, 5, 5, 8, 2, 1, 0, 1}, {24, 16, 8, 8, 32, 1, 2, 0, 1},
         };
         for (int[] c : cases) {
             Conv2dParams p = new Conv2dParams(c[6], c[6], c[7], c[7], 1, 1, c[8]);
@@ -329,6 +329,23 @@ class CpuConv2dTest {
                 assertBitIdentical(Tensor.of(expected, ys.dims()), CpuConv2d.forward(x, weight, bias, true, p), what + " + bias + ReLU");
             }
         }
+    }
+
+    /** Who takes the images-inner path: 16 images or more, rows of at most 4 pixels, not pointwise, a transposed chunk of at most 8 MB. */
+    @Test void theImagesInnerPathIsTakenWithinItsBounds() {
+        Conv2dParams p = new Conv2dParams(2, 2, 1, 1, 1, 1, 1);
+        Im2col layer4 = new Im2col(Shape.of(32, 256, 4, 4), Shape.of(512, 256, 3, 3), Shape.of(32, 512, 2, 2), p);
+        assertTrue(layer4.imagesInner(32) && layer4.imagesInner(16), "resnet18's layer4 3x3/2 at 32x3x64x64");
+        assertTrue(!layer4.imagesInner(15), "15 images take the column matrix");
+        Im2col shortcut = new Im2col(Shape.of(32, 256, 4, 4), Shape.of(512, 256, 1, 1), Shape.of(32, 512, 2, 2), Conv2dParams.of(2, 0));
+        assertTrue(shortcut.imagesInner(32), "its 1x1/2 shortcut");
+        Im2col pointwise = new Im2col(Shape.of(32, 256, 4, 4), Shape.of(512, 256, 1, 1), Shape.of(32, 512, 4, 4), Conv2dParams.of(1, 0));
+        assertTrue(!pointwise.imagesInner(32), "a 1x1/1 conv is a plain product on x");
+        Im2col layer2 = new Im2col(Shape.of(32, 64, 16, 16), Shape.of(128, 64, 3, 3), Shape.of(32, 128, 8, 8), p);
+        assertTrue(!layer2.imagesInner(32), "rows of 8 pixels take the column matrix");
+        Conv2dParams wide = new Conv2dParams(16, 16, 1, 1, 1, 1, 1);
+        Im2col large = new Im2col(Shape.of(32, 512, 64, 64), Shape.of(64, 512, 3, 3), Shape.of(32, 64, 4, 4), wide);
+        assertTrue(!large.imagesInner(32), "a 64 MB transposed chunk (512 channels of 64x64 at stride 16) takes the column matrix");
     }
 
     /**
