@@ -10,7 +10,9 @@
  * direct convolution; training's convolutions on small padded maps as one GEMM per kernel tap over only the positions
  * inside the input in {@code TapConv}; inference's strided convolutions of one image as a direct kernel with output
  * channels across the lanes in {@code DirectConv}, and resnet's stem reading its input in place in
- * {@code Stride2Conv}; a convolution then a 2x2/2 max pool ({@code conv2dMaxPool}) pooled in the kernel's registers
+ * {@code Stride2Conv} (a batch split between the threads by image); a batch of small maps (rows of at most 4 pixels)
+ * without a column matrix, each pixel's images side by side and {@code Sgemm} packing its strips from them
+ * ({@code Sgemm.BStrips}); a convolution then a 2x2/2 max pool ({@code conv2dMaxPool}) pooled in the kernel's registers
  * where {@code SingleChannelConv}, {@code Winograd3x3F4} or a stride-1 {@code DirectConv} runs the layer, and the stem's
  * 3x3/2 pool over a ring of {@code Stride2Conv}'s last three output rows), a residual block's conv, Add and Relu
  * ({@code conv2dAddRelu}) with the residual added in Winograd's output transform as it writes y, a downsampling
