@@ -37,6 +37,9 @@ import jdk.incubator.vector.VectorSpecies;
  * in the packed buffers, so the microkernel has no edge cases; a partial C block is computed into scratch and
  * only its valid part written.
  *
+ * <p>B may also be given strip by strip ({@link BStrips}: a column matrix never stored, CpuConv2d's batch of small
+ * maps): then each compute tile packs the strips it multiplies, on the blocked path's tiles and arithmetic.
+ *
  * <p>With A packed ahead (a model's weight at inference) and C narrow, A is the large operand and is read once with one
  * fma per element: {@link SgemmNarrow} (1-4 columns, lanes over A's rows) and {@link SgemmOneVector} (5 to L columns,
  * three strips against one vector of B) take those products, several strips of A streaming at once. A weight kept in
