@@ -80,11 +80,6 @@ final class CpuConv2d {
             if (staged.length < size) staged = new float[size];
             return staged;
         }
-
-        float[] transposed(int size) {
-            if (transposed.length < size) transposed = new float[size];
-            return transposed;
-        }
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -276,7 +271,7 @@ final class CpuConv2d {
         SgemmRows.Panels panels = constant && !batched(g) && g.groups == 1 && SgemmRows.fits(g.spatial) && g.spatial > 1
                 ? wc.storage().derived(new RowsWeightKey(wBase, g.oc, g.rows), () -> SgemmRows.Panels.of(g.oc, g.rows, wd, wBase, g.rows, 1)) : null;
         Sgemm.PackedA[] packed = panels == null ? packedWeights(wc, wd, wBase, g) : null;   // null unless w is constant (inference)
-        if (g.n >= Im2col.IMAGES_INNER_MIN && g.imagesInner(Math.min(g.n, INNER_IMAGES))) {   // a batch of small maps
+        if (g.imagesInner(Math.min(g.n, INNER_IMAGES))) {   // a batch of small maps
             forwardImagesInner(g, xd, xBase, wd, wBase, packed, b, relu, y);
             return Tensor.of(CpuStorage.wrap(y), ys);
         }
@@ -374,7 +369,8 @@ final class CpuConv2d {
         int chunks = (g.n + INNER_IMAGES - 1) / INNER_IMAGES;
         for (int chunk = 0; chunk < chunks; chunk++) {
             int n0 = firstImage(chunk, chunks, g.n), images = firstImage(chunk + 1, chunks, g.n) - n0, cols = g.spatial * images;
-            float[] xT = s.transposed((g.cPerGroup * g.h * g.w + 1) * images), out = s.staged(g.ocPerGroup * cols);
+            float[] xT = s.transposed = Winograd3x3.grow(s.transposed, (g.cPerGroup * g.h * g.w + 1) * images);
+            float[] out = s.staged(g.ocPerGroup * cols);
             for (int grp = 0; grp < g.groups; grp++) {
                 g.transposeImages(xd, xBase + inputOffset(g, n0, grp), g.c * g.h * g.w, images, xT);
                 Sgemm.gemm(g.ocPerGroup, cols, g.rows, wd, wBase + grp * g.ocPerGroup * g.rows, g.rows, 1, packed == null ? null : packed[grp],

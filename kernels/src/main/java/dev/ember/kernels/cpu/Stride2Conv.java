@@ -7,6 +7,7 @@ import static dev.ember.kernels.cpu.SgemmKernel.NR;
 import dev.ember.engine.Conv2dParams;
 import dev.ember.engine.Pool2dParams;
 import java.util.Arrays;
+import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -170,7 +171,7 @@ final class Stride2Conv {
      * then 16 pooled rows) for 45 us of arithmetic: the stem and its pool alone 2716-2872 -> 2288-2299 us, the
      * whole call 0.96-1.00 of before (four A/B runs, both orders); resnet18's training step (batch 16) even.
      */
-    private void eachImage(java.util.function.IntConsumer image) {
+    private void eachImage(IntConsumer image) {
         if (n >= 2 * Parallel.THREADS) {
             Parallel.forRange(n, 1, (lo, hi) -> {
                 for (int img = lo; img < hi; img++) image.accept(img);
