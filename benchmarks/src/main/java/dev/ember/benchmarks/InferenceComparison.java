@@ -34,6 +34,9 @@ import java.util.stream.Collectors;
  * highest fork's ratio: a JVM run can settle in a slow mode for its whole length (see BENCHMARKS.md), so one JVM's
  * figures are not to be trusted alone. The models are read from {@code -Dember.shared} (default {@code ../shared})
  * {@code /models}.
+ *
+ * <p>Beside each row, the floor a call's reading of its weights sets ({@link Floor}): the model's weights over the
+ * DRAM read bandwidth measured in the same run ({@link MemoryBandwidth}).
  */
 public final class InferenceComparison {
     /** Absolute below 1, relative above: logits of a few hundred are compared at float32 precision. */
@@ -97,6 +100,46 @@ public final class InferenceComparison {
         }
     }
 
+    /**
+     * What reading the weights costs a call at least: each model's weights (bytes of its initializers) over the DRAM
+     * read bandwidth measured in the same run. Weights larger than the last-level cache come from DRAM on every call, on
+     * either side; smaller ones may stay cached between calls, and the figure is then no floor.
+     */
+    record Floor(double dramGBs, int threads, Map<String, Long> weightBytes) {
+        /** Milliseconds to read {@code model}'s weights at the measured bandwidth; NaN when either is unknown. */
+        double ms(String model) {
+            Long bytes = weightBytes.get(model);
+            return bytes == null || !(dramGBs > 0) ? Double.NaN : bytes / (dramGBs * 1e6);
+        }
+
+        /** MB (1e6 bytes) of {@code model}'s weights; NaN when unknown. */
+        double megabytes(String model) {
+            Long bytes = weightBytes.get(model);
+            return bytes == null ? Double.NaN : bytes / 1e6;
+        }
+
+        /** The bandwidth (best of 5 reads of a 256 MB array by {@code threads} threads) and each case's model's weights. */
+        static Floor measure(Path modelsDir, int threads) throws InterruptedException {
+            Map<String, Long> bytes = new LinkedHashMap<>();
+            for (Case c : CASES) {
+                Path file = modelsDir.resolve(c.model() + ".onnx");
+                if (bytes.containsKey(c.model()) || !Files.isRegularFile(file)) continue;
+                try {
+                    bytes.put(c.model(), weightBytes(OnnxModel.read(file)));
+                } catch (EmberException e) {
+                    // the case's own row reports the file's problem
+                }
+            }
+            return new Floor(MemoryBandwidth.readGBs(threads, 256, 5), threads, bytes);
+        }
+
+        static long weightBytes(OnnxModel model) {
+            long sum = 0;
+            for (Tensor t : model.graph().initializers().values()) sum += (long) t.numel() * t.dtype().byteSize();
+            return sum;
+        }
+    }
+
     public static void main(String[] args) throws OrtException, IOException, InterruptedException {
         List<String> argv = List.of(args);
         Path models = models();
@@ -124,7 +167,9 @@ public final class InferenceComparison {
                     r.forks() > 1 ? String.format(Locale.ROOT, " (forks %.2f-%.2f)", r.lowestRatio(), r.highestRatio()) : "",
                     r.check(), r.problem() == null ? "" : "; " + r.problem());
         }
-        String block = block(rows, OrtEnvironment.getEnvironment().getVersion());
+        Floor floor = Floor.measure(models, SgemmComparison.threads());
+        System.out.printf(Locale.ROOT, "DRAM read bandwidth %.1f GB/s (%d threads)%n", floor.dramGBs(), floor.threads());
+        String block = block(rows, OrtEnvironment.getEnvironment().getVersion(), floor);
         System.out.println();
         System.out.println(block);
         Markdown.writeBlock(md, block);
@@ -269,7 +314,10 @@ public final class InferenceComparison {
         return new Row(c, "", Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, why);
     }
 
-    static String block(List<Row> rows, String ortVersion) {
+    static String block(List<Row> rows, String ortVersion) { return block(rows, ortVersion, null); }
+
+    /** The BENCHMARKS.md block; with the weights' read floor where {@code floor} is not null. */
+    static String block(List<Row> rows, String ortVersion, Floor floor) {
         List<List<String>> cells = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         Map<String, String> declared = new LinkedHashMap<>();
@@ -279,6 +327,7 @@ public final class InferenceComparison {
             List<String> row = new ArrayList<>(List.of(r.c().model(), r.c().input(), Markdown.num(r.emberFirstMs(), 2),
                     Markdown.num(r.ortFirstMs(), 2), Markdown.num(r.emberMs(), 3), Markdown.num(r.ortMs(), 3), Markdown.ratio(r.ratio())));
             if (forks > 1) row.add(Markdown.ratio(r.lowestRatio()) + " – " + Markdown.ratio(r.highestRatio()));
+            if (floor != null) row.addAll(List.of(Markdown.num(floor.megabytes(r.c().model()), 1), Markdown.num(floor.ms(r.c().model()), 3)));
             row.addAll(List.of(TARGET.text(), TARGET.judge(r.ratio()), r.check()));
             cells.add(row);
             if (r.problem() != null) problems.add("- " + r.c().model() + " " + r.c().input() + ": n/a, " + r.problem());
@@ -286,6 +335,7 @@ public final class InferenceComparison {
         List<String> header = new ArrayList<>(List.of("model", "input", "ember first call ms", "ORT first call ms", "ember median ms",
                 "ORT median ms", "ratio"));
         if (forks > 1) header.add("ratio, lowest – highest fork");
+        if (floor != null) header.addAll(List.of("weights MB", "weights ÷ DRAM bandwidth ms"));
         header.addAll(List.of("target", "met?", "check"));
         String how = forks > 1
                 ? "Every figure is the median over " + forks + " fresh JVMs (forks) run one after the other, each measuring "
@@ -303,7 +353,13 @@ public final class InferenceComparison {
                 + "ALL_OPT) in the same JVM, the same seeded N(0, 1) input. " + how
                 + "Ratio = ember / ORT latency. Check: max over the output of |ember − ORT| / max(1, |ORT|) ≤ "
                 + String.format(Locale.ROOT, "%.0e", TOLERANCE) + ". Inputs as the files declare them (named dims are free): "
-                + String.join(", ", declared.values()) + ".\n\n"
+                + String.join(", ", declared.values()) + "."
+                + (floor == null ? "" : String.format(Locale.ROOT, " Weights ÷ DRAM bandwidth: the model's weights (its initializers) "
+                  + "over the read bandwidth from memory measured in this run, %.1f GB/s by %d threads (`MemoryBandwidth`, the best "
+                  + "of 5 reads of a 256 MB array): where the weights are larger than the last-level cache they come from DRAM "
+                  + "on every call, on either side, and no call can be faster; smaller weights may stay cached between calls, "
+                  + "and the figure is then no floor.", floor.dramGBs(), floor.threads()))
+                + "\n\n"
                 + Markdown.table(header, cells)
                 + (problems.isEmpty() ? "" : "\n" + String.join("\n", problems) + "\n");
     }

@@ -65,6 +65,39 @@ class InferenceComparisonTest {
         assertNull(InferenceComparison.parseForkLine("WARNING: Using incubator modules: jdk.incubator.vector"));
     }
 
+    /** The read floor: bytes over the measured bandwidth, its two columns and its sentence; unknown figures as n/a. */
+    @Test void theWeightsReadFloorIsBytesOverBandwidth() {
+        InferenceComparison.Floor floor = new InferenceComparison.Floor(40.0, 2, java.util.Map.of("resnet18", 46_800_000L));
+        assertEquals(1.17, floor.ms("resnet18"), 1e-12);
+        assertEquals(46.8, floor.megabytes("resnet18"), 1e-12);
+        assertTrue(Double.isNaN(floor.ms("small_cnn")) && Double.isNaN(floor.megabytes("small_cnn")));
+        assertTrue(Double.isNaN(new InferenceComparison.Floor(Double.NaN, 2, java.util.Map.of("resnet18", 1L)).ms("resnet18")));
+        InferenceComparison.Case c = new InferenceComparison.Case("resnet18", 1, 3, 64, 64);
+        InferenceComparison.Row r = new InferenceComparison.Row(c, "FLOAT [batch, 3, height, width]", 30, 3, 2.4, 1.5, 1e-6, null);
+        String block = InferenceComparison.block(List.of(r), "test", floor);
+        assertTrue(block.contains("| weights MB | weights ÷ DRAM bandwidth ms |") && block.contains("| 1.60× | 46.8 | 1.170 |")
+                && block.contains("40.0 GB/s by 2 threads"), block);
+        assertTrue(!InferenceComparison.block(List.of(r), "test").contains("weights MB"), "no floor, no columns");
+    }
+
+    /** small_cnn's initializers: conv1 32x1x3x3 + 32, conv2 64x32x3x3 + 64, fc1 128x1600 + 128, fc2 10x128 + 10 floats. */
+    @Test void weightBytesAreTheInitializers() {
+        Path file = InferenceComparison.models().resolve("small_cnn.onnx");
+        assumeTrue(Files.isRegularFile(file), "shared models not found at " + file.toAbsolutePath() + " (set -Dember.shared); skipping");
+        long floats = 32 * 9 + 32 + 64 * 32 * 9 + 64 + 128 * 1600 + 128 + 10 * 128 + 10;
+        assertEquals(4 * floats, InferenceComparison.Floor.weightBytes(dev.ember.loaders.onnx.OnnxModel.read(file)));
+    }
+
+    /** The bandwidth probe reads what it wrote (it checks its sums) and gives a positive figure; bad arguments are refused. */
+    @Test void memoryBandwidthReadsItsArray() throws InterruptedException {
+        assertTrue(MemoryBandwidth.readGBs(2, 8, 1) > 0);
+        float[] ones = new float[256];
+        java.util.Arrays.fill(ones, 1f);
+        assertEquals(128f, MemoryBandwidth.sum(ones, 64, 192));
+        assertThrows(IllegalArgumentException.class, () -> MemoryBandwidth.readGBs(0, 8, 1));
+        assertThrows(IllegalArgumentException.class, () -> MemoryBandwidth.readGBs(1, 0, 1));
+    }
+
     @Test void forksOptionIsChecked() {
         assertEquals(1, InferenceComparison.forksOption(List.of()));
         assertEquals(3, InferenceComparison.forksOption(List.of("--forks", "3")));
