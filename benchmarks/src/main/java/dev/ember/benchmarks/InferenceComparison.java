@@ -118,7 +118,7 @@ public final class InferenceComparison {
             return bytes == null ? Double.NaN : bytes / 1e6;
         }
 
-        /** The bandwidth (best of 5 reads of a 256 MB array by {@code threads} threads) and each case's model's weights. */
+        /** The bandwidth (best of 15 reads of a 256 MB array by {@code threads} threads) and each case's model's weights. */
         static Floor measure(Path modelsDir, int threads) throws InterruptedException {
             Map<String, Long> bytes = new LinkedHashMap<>();
             for (Case c : CASES) {
@@ -130,7 +130,7 @@ public final class InferenceComparison {
                     // the case's own row reports the file's problem
                 }
             }
-            return new Floor(MemoryBandwidth.readGBs(threads, 256, 5), threads, bytes);
+            return new Floor(MemoryBandwidth.readGBs(threads, 256, 15), threads, bytes);
         }
 
         static long weightBytes(OnnxModel model) {
@@ -356,7 +356,7 @@ public final class InferenceComparison {
                 + String.join(", ", declared.values()) + "."
                 + (floor == null ? "" : String.format(Locale.ROOT, " Weights ÷ DRAM bandwidth: the model's weights (its initializers) "
                   + "over the read bandwidth from memory measured in this run, %.1f GB/s by %d threads (`MemoryBandwidth`, the best "
-                  + "of 5 reads of a 256 MB array): where the weights are larger than the last-level cache they come from DRAM "
+                  + "of 15 reads of a 256 MB array): where the weights are larger than the last-level cache they come from DRAM "
                   + "on every call, on either side, and no call can be faster; smaller weights may stay cached between calls, "
                   + "and the figure is then no floor.", floor.dramGBs(), floor.threads()))
                 + "\n\n"

@@ -27,7 +27,7 @@ final class MemoryBandwidth {
         int floats = Math.multiplyExact(megabytes, 1 << 18) / (4 * L * threads) * (4 * L * threads);
         float[] data = new float[floats];
         java.util.Arrays.fill(data, 1f);
-        for (int i = 0; i < 20; i++) sum(data, 0, Math.min(floats, 1 << 16));   // compiled before the first timed round
+        for (int i = 0; i < 2000; i++) sum(data, 0, Math.min(floats, 1 << 16));   // C2-compiled before the first timed round
         double best = 0;
         for (int round = 0; round <= rounds; round++) {
             double seconds = timedRound(data, threads);
