@@ -205,6 +205,43 @@ class SgemmTest {
         }
     }
 
+    /**
+     * The blocked path's arithmetic, to the bit: every C element is one fma chain from zero per K block, in p order,
+     * added to C in K-block order (what the class documents and every kernel must keep). B packed (M past
+     * DIRECT_B_ROWS) and read in place, a partial last strip and a partial last row strip, several K blocks, = and +=,
+     * A packed ahead or not.
+     */
+    @Test void theBlockedPathIsOneFmaChainPerKBlockToTheBit() {
+        Rng rng = new Rng(17);
+        int[][] shapes = {{Sgemm.DIRECT_B_ROWS + 9, 3 * NR + 5, Sgemm.KC + 7}, {40, 6 * NR, 2 * Sgemm.KC + 1}, {3 * MR + 3, 9 * NR, 50},
+                {Sgemm.DIRECT_B_ROWS + MR, 8 * NR, 64}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            for (boolean accumulate : new boolean[] {false, true}) {
+                for (boolean ahead : new boolean[] {false, true}) {
+                    float[] a = random(rng, m * k), b = random(rng, k * n), c = random(rng, m * n), want = c.clone();
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < n; j++) {
+                            for (int pc = 0; pc < k; pc += Sgemm.KC) {
+                                float chain = 0f;
+                                for (int p = pc; p < Math.min(k, pc + Sgemm.KC); p++) chain = Math.fma(a[i * k + p], b[p * n + j], chain);
+                                want[i * n + j] = pc == 0 && !accumulate ? chain : want[i * n + j] + chain;
+                            }
+                        }
+                    }
+                    if (ahead) Sgemm.gemm(m, n, k, a, 0, k, 1, Sgemm.PackedA.of(m, k, a, 0, k, 1), b, 0, n, 1, c, 0, n, accumulate);
+                    else Sgemm.gemm(m, n, k, a, 0, k, 1, b, 0, n, 1, c, 0, n, accumulate);
+                    for (int i = 0; i < m * n; i++) {
+                        if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(c[i])) {
+                            fail(m + "x" + n + "x" + k + (accumulate ? " +=" : "") + (ahead ? " A packed ahead" : "") + ": element (" + i / n + ", "
+                                    + i % n + ") is " + c[i] + ", the chains give " + want[i]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test void zeroInnerSizeClearsOrKeepsC() {
         float[] c = {1, 2, 3, 4};
         Sgemm.gemm(2, 2, 0, new float[0], 0, 0, 1, new float[0], 0, 2, 1, c, 0, 2, true);
