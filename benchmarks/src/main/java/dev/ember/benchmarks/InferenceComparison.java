@@ -118,7 +118,10 @@ public final class InferenceComparison {
             return bytes == null ? Double.NaN : bytes / 1e6;
         }
 
-        /** The bandwidth (best of 15 reads of a 256 MB array by {@code threads} threads) and each case's model's weights. */
+        /**
+         * The bandwidth (best of 15 reads of a 256 MB array, or a quarter of a smaller heap, by {@code threads} threads)
+         * and each case's model's weights.
+         */
         static Floor measure(Path modelsDir, int threads) throws InterruptedException {
             Map<String, Long> bytes = new LinkedHashMap<>();
             for (Case c : CASES) {
@@ -130,7 +133,9 @@ public final class InferenceComparison {
                     // the case's own row reports the file's problem
                 }
             }
-            return new Floor(MemoryBandwidth.readGBs(threads, 256, 15), threads, bytes);
+            // far past any cache, and at most a quarter of the heap (a small machine's default heap is a quarter of its RAM)
+            int megabytes = (int) Math.max(16, Math.min(256, Runtime.getRuntime().maxMemory() / (4L << 20)));
+            return new Floor(MemoryBandwidth.readGBs(threads, megabytes, 15), threads, bytes);
         }
 
         static long weightBytes(OnnxModel model) {

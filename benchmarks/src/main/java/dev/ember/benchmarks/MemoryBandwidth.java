@@ -52,7 +52,7 @@ final class MemoryBandwidth {
         return seconds;
     }
 
-    /** The sum of data[lo, hi), hi - lo a multiple of 4L. */
+    /** The sum of data[lo, hi), hi - lo a multiple of 4L (of ones: exact while each lane's share stays below 2^24). */
     static float sum(float[] data, int lo, int hi) {
         FloatVector a = FloatVector.zero(SPECIES), b = a, c = a, d = a;
         for (int i = lo; i < hi; i += 4 * L) {
