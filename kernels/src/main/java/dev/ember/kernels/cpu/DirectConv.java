@@ -30,7 +30,8 @@ import jdk.incubator.vector.VectorSpecies;
  * resnet18's layer2 3x3/2 at 224x224 1206-1255 -> 1028-1104 on one. At stride 1 tiles run along the image's source at
  * its pitch, every tile one run (the outputs at the padding columns computed and dropped). Otherwise tiles run along
  * output rows; each row's last OW mod PB pixels are pooled into mixed tiles, whose panels are gathered element by
- * element (a last partial tile repeats its last pixel, written twice with the same bits). Every output is one fma
+ * element (a last partial tile repeats its last pixel, written twice with the same bits), or, where that costs less
+ * ({@link #overlapRows}), each row's last tile is moved back to end at its last pixel, so every tile is a run. Every output is one fma
  * chain over the taps in (c, i, j) order, whatever the tiling or the thread count.
  *
  * <p>Where it pays (resnet18 at 1x3x224x224, in the model, alternating JVMs): layer2's 3x3/2 conv 1046-1093 -> 877-891
@@ -145,6 +146,27 @@ final class DirectConv {
             for (int f = mixedFrom * PB; f < tiles * PB; f++) {
                 if (f >= m) at[f] = m - 1;
             }
+        } else if (ow > PB && overlapRows(n * oh, ow)) {
+            // every tile a run: a row's last tile moved back to end at its last pixel (pixels computed twice, the same
+            // bits written twice), where that costs less than gathering the rows' last pixels into mixed tiles
+            int perRow = (ow + PB - 1) / PB;
+            tiles = n * oh * perRow;
+            at = new int[tiles * PB];
+            to = new int[tiles * PB];
+            inPlace = false;
+            mixedFrom = tiles;
+            for (int img = 0; img < n; img++) {
+                for (int r = 0; r < oh; r++) {
+                    int from = (img * c * hp + r * p.strideH()) * wq, out = img * oc * oh * ow + r * ow;
+                    for (int i = 0; i < perRow; i++) {
+                        int s0 = Math.min(i * PB, ow - PB), slot = (img * oh * perRow + r * perRow + i) * PB;
+                        for (int q = 0; q < PB; q++) {
+                            at[slot + q] = from + s0 + q;
+                            to[slot + q] = out + s0 + q;
+                        }
+                    }
+                }
+            }
         } else {
             int perRow = ow / PB, rest = ow % PB;
             tiles = n * oh * perRow + (n * oh * rest + PB - 1) / PB;
@@ -184,6 +206,19 @@ final class DirectConv {
             centreTap[ch] = tap[t];
             centrePanelTap[ch] = t * PB;
         }
+    }
+
+    /**
+     * A mixed tile costs about two runs: its panel is gathered element by element, then read from L2 (resnet18's
+     * layer2 3x3/2 pair at 1x224^2, one group a thread: 66 runs 556 us, 46 runs and 19 mixed tiles 704).
+     */
+    static final int MIXED_COST = 2;
+
+    /** Whether rows of {@code width} pixels cost less as overlapping runs than as runs and mixed tiles for the rest. */
+    static boolean overlapRows(int rows, int width) {
+        long overlapped = (long) rows * ((width + PB - 1) / PB);
+        long mixed = (long) rows * (width / PB) + MIXED_COST * (((long) rows * (width % PB) + PB - 1) / PB);
+        return overlapped < mixed;
     }
 
     /**

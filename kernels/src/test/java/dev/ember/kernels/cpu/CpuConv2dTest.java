@@ -6,6 +6,7 @@ import static dev.ember.kernels.cpu.MatmulConvAssert.assertNear;
 import static dev.ember.kernels.cpu.MatmulConvAssert.dot;
 import static dev.ember.kernels.cpu.MatmulConvAssert.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -74,7 +75,8 @@ class CpuConv2dTest {
         {5, 3, 64, 64, 8, 7, 7, 2, 2, 3, 3, 1, 1, 1},    // five images: split between the threads, each over its rows inline
         // one image, more output pixels than half its channels, a constant weight: DirectConv (other weights: im2col + GEMM)
         {1, 96, 14, 14, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},  // fewer pixels than channels, 864 taps taken in pieces
-        {1, 8, 20, 20, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},   // 10x10: one run of 6 per row, the last 4 pooled into mixed tiles
+        {1, 8, 20, 20, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},   // 10x10: rows of two runs, the second moved back to end at the row's end
+        {1, 8, 14, 14, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},   // 7x7: one run of 6 per row, the last pixels pooled into mixed tiles
         {1, 16, 30, 30, 16, 1, 1, 2, 2, 0, 0, 1, 1, 1},  // 1x1/2 (not DirectConv's: im2col subsamples x), rows of 15: one masked vector
         {2, 8, 39, 37, 16, 1, 1, 2, 2, 0, 0, 1, 1, 1},   // 1x1/2, rows of 19: a vector and one ending at the row's end; x's last row element-wise
         {1, 4, 19, 19, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1},    // 1x1/2, rows of 10: masked vectors, the last rows (near x's end) element-wise
@@ -393,7 +395,11 @@ class CpuConv2dTest {
             for (int i = 0; i < chain.length; i++) chain[i] = Math.max(chain[i] + b[i / g.spatial], 0f);
             assertBitIdentical(Tensor.of(chain, ys.dims()), CpuConv2d.forward(x, constant, bias, true, p), what + " DirectConv + bias + ReLU");
         }
-        assertEquals(13, planned, "cases DirectConv takes (the twelve marked, and the 7x7/2 one of 8 channels at 160x160)");
+        assertEquals(14, planned, "cases DirectConv takes (the thirteen marked, and the 7x7/2 one of 8 channels at 160x160)");
+        // rows end in overlapping runs where that is cheaper than mixed tiles: resnet18's layer2 3x3/2 at 224x224 (28x28,
+        // 140 runs against 112 and 19 mixed), not its layer3 (14x14, 42 against 28 and 5 mixed)
+        assertTrue(DirectConv.overlapRows(28, 28) && DirectConv.overlapRows(10, 10), "28x28 and 10x10 maps: overlapping runs");
+        assertFalse(DirectConv.overlapRows(14, 14) || DirectConv.overlapRows(7, 7) || DirectConv.overlapRows(20, 20), "14x14, 7x7, 20x20: mixed tiles");
     }
 
     /**
