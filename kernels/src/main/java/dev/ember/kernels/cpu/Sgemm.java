@@ -60,7 +60,7 @@ final class Sgemm {
     static final int NC = 128 * NR;
     /**
      * Largest tile: MC rows share one B sub-panel (KC, NT) of 256 KB, which stays in the core's L2 with the tile's A
-     * (512 KB); each B strip loaded into L1 serves MC / MR = 64 microkernel calls. On the AMD EPYC (Zen 5, 1 MB of L2 a
+     * (512 KB). On the AMD EPYC (Zen 5, 1 MB of L2 a
      * core, two 512-bit FMA pipes) 128 rows (16 strips) left the FMA pipes waiting on B strips. Old and new alternating
      * in one JVM, both orders: 32 strips against 16 ran 1024^3 7.5-8.4% faster, 64 against 32 another 2.4-4.0%; 64
      * against 16 ran 2048^3 5-7% and 512x768x3072 14-20% faster, 256^3 and resnet18's inference even, resnet18's
@@ -72,7 +72,8 @@ final class Sgemm {
      * C (32-64 KB) and each call waited on 16 lines from L3 or memory. The A strip (8 KB) now stays in L1 across the
      * tile's NT / NR = 8 calls, the B strips come from L2. Old and new alternating in one JVM (Zen 5): 2048^3 2-6%
      * faster, 1024^3 2-4%, 512^3 6%, 512x768x3072, 256^3, resnet18's training step and 32x3x64x64 inference even;
-     * other tile shapes in this order (32 x 16 strips, 16 x 32, 128 x 4) no better.
+     * other tile shapes in this order (32 x 16 strips, 16 x 32, 128 x 4) no better. On the Intel Xeon of the earlier
+     * sessions, with smaller tiles, the other order (each B strip in L1 against all the tile's A strips) had won by 7-8%.
      */
     static final int MC = 64 * MR;
     static final int NT = 8 * NR;
