@@ -31,8 +31,8 @@ import jdk.incubator.vector.VectorSpecies;
  * its pitch, every tile one run (the outputs at the padding columns computed and dropped). Otherwise tiles run along
  * output rows; each row's last OW mod PB pixels are pooled into mixed tiles, whose panels are gathered element by
  * element (a last partial tile repeats its last pixel, written twice with the same bits), or, where that costs less
- * ({@link #overlapRows}), each row's last tile is moved back to end at its last pixel, so every tile is a run. Every output is one fma
- * chain over the taps in (c, i, j) order, whatever the tiling or the thread count.
+ * ({@link #overlapRows}), each row's last tile is moved back to end at its last pixel, so every tile is a run. Every
+ * output is one fma chain over the taps in (c, i, j) order, whatever the tiling or the thread count.
  *
  * <p>Where it pays (resnet18 at 1x3x224x224, in the model, alternating JVMs): layer2's 3x3/2 conv 1046-1093 -> 877-891
  * us (the im2col + GEMM path built a 576 x 784 column matrix; 605-620 now, with the taps in pieces, {@link #PIECE}), and

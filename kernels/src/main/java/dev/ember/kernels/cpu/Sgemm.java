@@ -60,8 +60,8 @@ final class Sgemm {
     static final int NC = 128 * NR;
     /**
      * Largest tile: MC rows share one B sub-panel (KC, NT) of 256 KB, which stays in the core's L2 with the tile's A
-     * (512 KB). On the AMD EPYC (Zen 5, 1 MB of L2 a
-     * core, two 512-bit FMA pipes) 128 rows (16 strips) left the FMA pipes waiting on B strips. Old and new alternating
+     * (512 KB). On the AMD EPYC (Zen 5, 1 MB of L2 a core, two 512-bit FMA pipes) 128 rows (16 strips) left the FMA
+     * pipes waiting on B strips (with tiles run down their columns, below). Old and new alternating
      * in one JVM, both orders: 32 strips against 16 ran 1024^3 7.5-8.4% faster, 64 against 32 another 2.4-4.0%; 64
      * against 16 ran 2048^3 5-7% and 512x768x3072 14-20% faster, 256^3 and resnet18's inference even, resnet18's
      * training step 1-3% slower in three runs of four (its backward products are short in M); 128 no faster than 64.
