@@ -105,7 +105,7 @@ public final class InferenceComparison {
      * read bandwidth measured in the same run. Weights larger than the last-level cache come from DRAM on every call, on
      * either side; smaller ones may stay cached between calls, and the figure is then no floor.
      */
-    record Floor(double dramGBs, int threads, Map<String, Long> weightBytes) {
+    record Floor(double dramGBs, int threads, int arrayMegabytes, Map<String, Long> weightBytes) {
         /** Milliseconds to read {@code model}'s weights at the measured bandwidth; NaN when either is unknown. */
         double ms(String model) {
             Long bytes = weightBytes.get(model);
@@ -135,7 +135,7 @@ public final class InferenceComparison {
             }
             // far past any cache, and at most a quarter of the heap (a small machine's default heap is a quarter of its RAM)
             int megabytes = (int) Math.max(16, Math.min(256, Runtime.getRuntime().maxMemory() / (4L << 20)));
-            return new Floor(MemoryBandwidth.readGBs(threads, megabytes, 15), threads, bytes);
+            return new Floor(MemoryBandwidth.readGBs(threads, megabytes, 15), threads, megabytes, bytes);
         }
 
         static long weightBytes(OnnxModel model) {
@@ -361,9 +361,9 @@ public final class InferenceComparison {
                 + String.join(", ", declared.values()) + "."
                 + (floor == null ? "" : String.format(Locale.ROOT, " Weights ÷ DRAM bandwidth: the model's weights (its initializers) "
                   + "over the read bandwidth from memory measured in this run, %.1f GB/s by %d threads (`MemoryBandwidth`, the best "
-                  + "of 15 reads of a 256 MB array): where the weights are larger than the last-level cache they come from DRAM "
+                  + "of 15 reads of a %d MB array): where the weights are larger than the last-level cache they come from DRAM "
                   + "on every call, on either side, and no call can be faster; smaller weights may stay cached between calls, "
-                  + "and the figure is then no floor.", floor.dramGBs(), floor.threads()))
+                  + "and the figure is then no floor.", floor.dramGBs(), floor.threads(), floor.arrayMegabytes()))
                 + "\n\n"
                 + Markdown.table(header, cells)
                 + (problems.isEmpty() ? "" : "\n" + String.join("\n", problems) + "\n");

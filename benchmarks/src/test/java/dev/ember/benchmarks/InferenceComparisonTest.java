@@ -67,11 +67,11 @@ class InferenceComparisonTest {
 
     /** The read floor: bytes over the measured bandwidth, its two columns and its sentence; unknown figures as n/a. */
     @Test void theWeightsReadFloorIsBytesOverBandwidth() {
-        InferenceComparison.Floor floor = new InferenceComparison.Floor(40.0, 2, java.util.Map.of("resnet18", 46_800_000L));
+        InferenceComparison.Floor floor = new InferenceComparison.Floor(40.0, 2, 256, java.util.Map.of("resnet18", 46_800_000L));
         assertEquals(1.17, floor.ms("resnet18"), 1e-12);
         assertEquals(46.8, floor.megabytes("resnet18"), 1e-12);
         assertTrue(Double.isNaN(floor.ms("small_cnn")) && Double.isNaN(floor.megabytes("small_cnn")));
-        assertTrue(Double.isNaN(new InferenceComparison.Floor(Double.NaN, 2, java.util.Map.of("resnet18", 1L)).ms("resnet18")));
+        assertTrue(Double.isNaN(new InferenceComparison.Floor(Double.NaN, 2, 256, java.util.Map.of("resnet18", 1L)).ms("resnet18")));
         InferenceComparison.Case c = new InferenceComparison.Case("resnet18", 1, 3, 64, 64);
         InferenceComparison.Row r = new InferenceComparison.Row(c, "FLOAT [batch, 3, height, width]", 30, 3, 2.4, 1.5, 1e-6, null);
         String block = InferenceComparison.block(List.of(r), "test", floor);
