@@ -16,10 +16,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <pre>
  *   packed weight (OC/OB blocks, K, OB), K = C*KH*KW: packed[b][t][o] = w[b*OB + o][t]        zero past OC
- *   source: x with its zero border, split by column phase (stride sW): phase q (C, Hp, Wq), column m = padded column m*sW + q
- *     (stride 1 unpadded: x itself)
+ *   source: x with its zero border, split by column phase (stride sW): phase q (C, R, Wq), column m = padded column m*sW + q,
+ *     R padded rows from a first row r0: all Hp from 0 at stride 1 (unpadded: x itself), else a group's rows
  *     tap t = (c, i, j) at tap[t]; output pixel (r, s) at at(r, s) = r*sH*Wq + s; its input for tap t is
- *     source[at + tap[t]], and the pixels s, s+1, ... of one output row lie side by side for every tap
+ *     source[at - r0*Wq + tap[t]], and the pixels s, s+1, ... of one output row lie side by side for every tap
  *   tile: PB pixels, a run at[p] = at[0] + p: inputs source[at[0] + tap[t] + p]; a mixed tile: a panel (K, PB) gathered
  *   acc (PB, OB) = sum over t, in order, of input[t][p] * packed[b][t][o]     one fma chain from zero per output
  *   y[b*OB + o, r, s] = acc + bias, ReLU'd if asked: each vector scattered with lane stride OH*OW
@@ -69,6 +69,18 @@ final class DirectConv {
     static final boolean ENABLED = !"false".equals(System.getProperty("ember.directConv"));
 
     private final int n, c, h, w, oc, k, oh, ow, sw, padH, padW, hp, wq, phaseSize, tiles;
+    private final int kh, kw, dilH, dilW;
+    /**
+     * Padded rows a source holds: all of them at stride 1 ({@link #flat}, one source for all threads); otherwise the
+     * most any group's runs read, each group's rows split into its own thread's source right before its tiles. One
+     * source split by both threads first took 116-128 us of resnet18's layer2 3x3/2 at 224x224 (81 on one thread) and
+     * each core then read the other's half; per group, old / new in one JVM: layer2's pair 0.92-1.04 (six runs, mean
+     * 0.98), layer3's 0.78-0.93 (four), the model at 1x3x224x224 0.97-1.00 (six, none slower).
+     */
+    private final int sourceRows;
+    /** Tiles per group, groups, and each group's first padded row ({@code sourceRows} rows from there in its source). */
+    private final int perGroup, groups;
+    private final int[] groupRow;
     /** Stride 1: tiles run along the image's source at its pitch (see the constructor); else along output rows. */
     private final boolean flat;
     /** Tap t = (c, i, j) at tap[t] from a pixel's offset in the source. */
@@ -107,10 +119,13 @@ final class DirectConv {
         sw = p.strideW();
         padH = p.padH();
         padW = p.padW();
+        kh = g.kh;
+        kw = g.kw;
+        dilH = p.dilationH();
+        dilW = p.dilationW();
         hp = h + 2 * padH;
         flat = n == 1 && p.strideH() == 1 && sw == 1;
         wq = flat ? w + 2 * padW : roundUp((w + 2 * padW + sw - 1) / sw, L);   // stride 2: whole vectors, split has no tail
-        phaseSize = n * c * hp * wq;
         rowRead = new boolean[hp];
         for (int r = 0; r < oh; r++) {
             for (int i = 0; i < g.kh; i++) rowRead[r * p.strideH() + i * p.dilationH()] = true;
@@ -118,15 +133,6 @@ final class DirectConv {
         boolean odd = false;
         for (int j = 0; j < g.kw; j++) odd |= j * p.dilationW() % sw == 1;
         oddRead = odd;
-        tap = new int[k];
-        for (int ch = 0; ch < c; ch++) {
-            for (int i = 0; i < g.kh; i++) {
-                for (int j = 0; j < g.kw; j++) {
-                    int col = j * p.dilationW();
-                    tap[(ch * g.kh + i) * g.kw + j] = col % sw * phaseSize + (ch * hp + i * p.dilationH()) * wq + col / sw;
-                }
-            }
-        }
         if (flat) {
             // the image's outputs taken at the source's pitch, row after row: positions r*Wq + s, the columns s >= OW
             // computed and dropped (2 of 13 at small_cnn's 11x11), so every tile is one run of the source
@@ -142,7 +148,8 @@ final class DirectConv {
             // last positions read up to x's last element, so the dropped ones past them would read beyond it: the
             // tiles holding those are mixed, those positions pointing at the last output's inputs.
             inPlace = padH == 0 && padW == 0;
-            mixedFrom = inPlace ? Math.max(0, Math.min(tiles, (phaseSize - tap[k - 1]) / PB)) : tiles;
+            int lastTap = ((c - 1) * hp + (kh - 1) * dilH) * wq + (kw - 1) * dilW;   // of the source: x, or its copy
+            mixedFrom = inPlace ? Math.max(0, Math.min(tiles, (c * hp * wq - lastTap) / PB)) : tiles;
             for (int f = mixedFrom * PB; f < tiles * PB; f++) {
                 if (f >= m) at[f] = m - 1;
             }
@@ -188,6 +195,31 @@ final class DirectConv {
             for (int slot = mixed; slot < tiles * PB; slot++) {   // a partial last tile repeats its last pixel
                 at[slot] = at[mixed - 1];
                 to[slot] = to[mixed - 1];
+            }
+        }
+        perGroup = Math.max(1, Math.min((tiles + Parallel.THREADS - 1) / Parallel.THREADS, GROUP_FLOATS / (k * PB)));
+        groups = (tiles + perGroup - 1) / perGroup;
+        groupRow = new int[groups];
+        int rows = hp;   // at stride 1 one source holds the whole padded image
+        if (!flat) {
+            // each group's runs read rows [first run's top row, last run's top row + the kernel's height) of the padded image
+            rows = 1;
+            for (int gi = 0; gi < groups; gi++) {
+                int first = gi * perGroup, lastRun = Math.min(tiles, Math.min(mixedFrom, first + perGroup)) - 1;
+                if (lastRun < first) continue;   // mixed tiles only: gathered from x
+                groupRow[gi] = at[first * PB] / wq;
+                rows = Math.max(rows, at[lastRun * PB] / wq - groupRow[gi] + (kh - 1) * dilH + 1);
+            }
+        }
+        sourceRows = rows;
+        phaseSize = c * rows * wq;
+        tap = new int[k];
+        for (int ch = 0; ch < c; ch++) {
+            for (int i = 0; i < kh; i++) {
+                for (int j = 0; j < kw; j++) {
+                    int col = j * dilW;
+                    tap[(ch * kh + i) * kw + j] = col % sw * phaseSize + (ch * rows + i * dilH) * wq + col / sw;
+                }
             }
         }
         lanes = new int[L];
@@ -276,8 +308,8 @@ final class DirectConv {
     }
 
     /**
-     * Per-thread accumulators (a group's tiles), row buffer and panels; the source (a split copy of x), built on the
-     * calling thread's and read by all.
+     * Per-thread accumulators (a group's tiles), row buffer, panels and source (a split copy of x's rows: at stride 1
+     * the calling thread's, read by all; otherwise each thread's own group's rows).
      */
     private static final class Scratch {
         float[] acc = new float[PB * OB], row = new float[0], source = new float[0], panels = new float[0], pair = new float[0];
@@ -301,25 +333,31 @@ final class DirectConv {
      */
     void forward(float[] x, int xBase, float[] packed, float[] bias, boolean relu, float[] y, Shortcut shortcut) {
         if (shortcut != null && centreTap == null) throw new IllegalStateException("no centre tap: padding past the kernel");
-        float[] src = source(x, xBase);
-        int base = inPlace ? xBase : 0;
+        float[] shared = flat ? source(x, xBase) : null;
         // Jobs: a group of tiles per thread (every block's weight is read once per group from that core's L2), times
-        // parts of the blocks where there are fewer groups than threads. A group's mixed tiles are gathered into
-        // panels once, by the thread that multiplies them.
+        // parts of the blocks where there are fewer groups than threads. A group's source rows and mixed tiles are
+        // prepared once, by the thread that multiplies them.
         int blocks = (oc + OB - 1) / OB, all = blocks + (shortcut == null ? 0 : (shortcut.oc() + OB - 1) / OB);
-        int perGroup = Math.max(1, Math.min((tiles + Parallel.THREADS - 1) / Parallel.THREADS, GROUP_FLOATS / (k * PB)));
-        int parts = Math.min(all, Math.max(1, Parallel.THREADS / ((tiles + perGroup - 1) / perGroup)));
-        int groups = (tiles + perGroup - 1) / perGroup;
+        int parts = Math.min(all, Math.max(1, Parallel.THREADS / groups));
         int panelFloats = Math.min(perGroup, tiles - mixedFrom) * k * PB;
         Parallel.forRange(groups * parts, 1, (lo, hi) -> {
             Scratch s = SCRATCH.get();
             float[] panels = s.panels = Winograd3x3.grow(s.panels, panelFloats);
-            int gathered = -1;
+            float[] src = shared != null ? shared : (s.source = Winograd3x3.grow(s.source, sw * phaseSize + PB + L));
+            int prepared = -1;
             for (int job = lo; job < hi; job++) {
                 int group = job / parts, first = group * perGroup, end = Math.min(tiles, first + perGroup), part = job % parts;
-                int firstMixed = Math.max(first, mixedFrom);
-                for (int q = firstMixed; q < end && group != gathered; q++) gather(src, base, q, panels, (q - firstMixed) * k * PB);
-                gathered = group;
+                int firstMixed = Math.max(first, mixedFrom), base = flat ? (inPlace ? xBase : 0) : -groupRow[group] * wq;
+                if (group != prepared) {
+                    // a row layer's group splits the rows its runs read (this core then reads them from its own
+                    // cache: one source split by both threads cost more than by one) and gathers its mixed tiles from x
+                    if (!flat && firstMixed > first) split(x, xBase, src, groupRow[group], 0, c * sourceRows);
+                    for (int q = firstMixed; q < end; q++) {
+                        if (flat) gather(src, base, q, panels, (q - firstMixed) * k * PB);
+                        else gatherPadded(x, xBase, q, panels, (q - firstMixed) * k * PB);
+                    }
+                    prepared = group;
+                }
                 float[] acc = s.acc = Winograd3x3.grow(s.acc, (end - first) * PB * OB);
                 for (int b = part * all / parts; b < (part + 1) * all / parts; b++) {
                     boolean second = b >= blocks;   // a block of the shortcut's channels
@@ -350,7 +388,7 @@ final class DirectConv {
         if (inPlace) return x;
         Scratch mine = SCRATCH.get();
         float[] source = mine.source = Winograd3x3.grow(mine.source, sw * phaseSize + PB + L);   // a last run's reads past
-        Parallel.forRange(n * c * hp, Parallel.grain(n * c * hp, 16), (lo, hi) -> split(x, xBase, source, lo, hi));
+        Parallel.forRange(n * c * hp, Parallel.grain(n * c * hp, 16), (lo, hi) -> split(x, xBase, source, 0, lo, hi));
         return source;
     }
 
@@ -398,16 +436,18 @@ final class DirectConv {
     }
 
     /**
-     * Source rows [lo, hi) of (N*C, Hp): x's row with its zero border, split into its sW column phases; rows and the odd
-     * phase no tap reads are left as they were.
+     * Source rows [lo, hi) of (N*C, {@link #sourceRows}), padded rows from {@code firstRow} on: x's row with its zero
+     * border, split into its sW column phases; rows past the image and rows and the odd phase no tap reads are left
+     * as they were.
      */
-    private void split(float[] x, int xBase, float[] source, int lo, int hi) {
+    private void split(float[] x, int xBase, float[] source, int firstRow, int lo, int hi) {
         Scratch s = SCRATCH.get();
         int width = sw * wq;
         float[] row = s.row = Winograd3x3.grow(s.row, width + 2 * L);
         for (int pr = lo; pr < hi; pr++) {
-            if (!rowRead[pr % hp]) continue;   // a kernel shorter than its stride skips rows
-            int plane = pr / hp, ih = pr % hp - padH, dst = pr * wq;
+            int padded = firstRow + pr % sourceRows;
+            if (padded >= hp || !rowRead[padded]) continue;   // a kernel shorter than its stride skips rows
+            int plane = pr / sourceRows, ih = padded - padH, dst = pr * wq;
             boolean inside = ih >= 0 && ih < h;
             if (sw == 1) {   // the row itself, between its borders
                 if (!inside) {
@@ -435,6 +475,22 @@ final class DirectConv {
             } else {
                 for (int q = 0; q < sw; q++) {
                     for (int m = 0; m < wq; m++) source[q * phaseSize + dst + m] = row[m * sw + q];
+                }
+            }
+        }
+    }
+
+    /** The panel (K, PB) of mixed tile q at {@code off} of a row layer, from x: each position's inputs, zero in the padding. */
+    private void gatherPadded(float[] x, int xBase, int q, float[] panels, int off) {
+        for (int p = 0; p < PB; p++) {
+            int a = at[q * PB + p], top = a / wq - padH, left = a % wq * sw - padW;   // at: (r*sH, s) in the padded image's rows
+            for (int ch = 0, t = 0; ch < c; ch++) {
+                for (int i = 0; i < kh; i++) {
+                    int ih = top + i * dilH;
+                    for (int j = 0; j < kw; j++, t++) {
+                        int iw = left + j * dilW;
+                        panels[off + t * PB + p] = ih >= 0 && ih < h && iw >= 0 && iw < w ? x[xBase + (ch * h + ih) * w + iw] : 0f;
+                    }
                 }
             }
         }
