@@ -287,7 +287,8 @@ class SgemmTest {
     @Test void theResultDoesNotDependOnHowManyThreadsRunIt() {
         // A call from inside a Parallel chunk runs on that one thread; the same call from outside fans out.
         Rng rng = new Rng(14);
-        int[][] shapes = {{300, 520, 700}, {128, 784, 512}, {256, 256, 256}, {40, 1000, 64}};
+        // Sgemm.bands takes these (bands of columns, of rows, a partial last band) where the threads are several
+        int[][] shapes = {{300, 520, 700}, {128, 784, 512}, {256, 256, 256}, {40, 1000, 64}, {1000, 96, 300}};
         for (int[] s : shapes) {
             int m = s[0], n = s[1], k = s[2];
             for (boolean transposed : new boolean[] {false, true}) {
