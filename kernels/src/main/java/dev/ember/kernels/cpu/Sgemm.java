@@ -37,9 +37,9 @@ import jdk.incubator.vector.VectorSpecies;
  * in the packed buffers, so the microkernel has no edge cases; a partial C block is computed into scratch and
  * only its valid part written.
  *
- * <p>A product with nothing packed ahead and enough work per float it would pack again runs as one band of C per
- * thread ({@link #bands}), each band the whole loop nest above on its own thread: its own packed blocks, no barrier
- * and no strip that one core packs and the other reads. On the 2-core Zen 5 two single-threaded 1024^3 products in
+ * <p>A product with enough work per float it would pack again (none where a band shares an operand packed ahead)
+ * runs as one band of C per thread ({@link #bands}), each band the whole loop nest above on its own thread: its own
+ * packed blocks, no barrier and no strip that one core packs and the other reads. On the 2-core Zen 5 two single-threaded 1024^3 products in
  * two processes ran at full speed side by side (179 GFLOP/s each) where one shared two-thread product reached 317:
  * what the cores lost was the sharing, not the cache or memory under them. Shared against bands, alternating in one
  * JVM, both orders: 1024^3 0.85-0.92 of the time, 2048^3 0.95-1.00, 512^3 0.82-0.85, 256^3 0.89-0.95,
@@ -196,10 +196,14 @@ final class Sgemm {
         long work = (long) m * n * k;
         if (strips == null && special(m, n, k, a, aOff, aRow, aCol, packed, b, bOff, bRow, bCol, packedB, c, cOff, ldc, accumulate, work)) return;
         boolean parallel = work >= PARALLEL_MIN && Parallel.THREADS > 1;
-        if (parallel && packed == null && packedB == null && strips == null && !Parallel.inline()
-                && BAND_REPACK * Math.min((long) m, n) * k <= work) {
-            bands(m, n, k, a, aOff, aRow, aCol, b, bOff, bRow, bCol, c, cOff, ldc, accumulate);
-            return;
+        if (parallel && strips == null && (packed == null || packedB == null) && !Parallel.inline()) {
+            // bands of rows share a B packed ahead, bands of columns an A packed ahead; else the smaller is packed again
+            boolean rows = packedB != null || packed == null && n <= m;
+            long repack = packed != null || packedB != null ? 0 : (long) (rows ? n : m) * k;
+            if ((rows ? m / MR : n / NR) >= Parallel.THREADS && BAND_REPACK * repack <= work) {
+                bands(rows, m, n, k, a, aOff, aRow, aCol, packed, b, bOff, bRow, bCol, packedB, c, cOff, ldc, accumulate);
+                return;
+            }
         }
         int threads = parallel ? Parallel.THREADS : 1;
         boolean aInPlace = packed == null && (n <= L && (aCol == 1 || aRow == 1) || n <= STRIDED_A_COLS && aCol != 1 && aRow != 1);
@@ -279,18 +283,19 @@ final class Sgemm {
 
     /**
      * C split into one band per thread, each band a whole product on its thread alone (its nested calls run inline):
-     * bands of rows where B is the smaller operand to pack again for each, else bands of columns.
+     * of {@code rows}, each band packing all of B again (or sharing B packed ahead), else of columns, each packing all
+     * of A again (or sharing A packed ahead). A B packed ahead (small_cnn's fc1 at batch 32: 32 x 1600 against its
+     * 1600 x 128 weight) shared by bands of rows: the model at batch 32 0.87-0.99 of the shared tiles (four A/B runs).
      */
-    private static void bands(int m, int n, int k, float[] a, int aOff, int aRow, int aCol,
-                              float[] b, int bOff, int bRow, int bCol, float[] c, int cOff, int ldc, boolean accumulate) {
-        boolean rows = n <= m;
+    private static void bands(boolean rows, int m, int n, int k, float[] a, int aOff, int aRow, int aCol, PackedA packed,
+                              float[] b, int bOff, int bRow, int bCol, PackedB packedB, float[] c, int cOff, int ldc, boolean accumulate) {
         int unit = rows ? MR : NR, extent = rows ? m : n;
         int per = roundUp((extent + Parallel.THREADS - 1) / Parallel.THREADS, unit), count = (extent + per - 1) / per;
         Parallel.forRange(count, 1, (lo, hi) -> {
             for (int band = lo; band < hi; band++) {
                 int from = band * per, size = Math.min(per, extent - from);
-                if (rows) gemm(size, n, k, a, aOff + from * aRow, aRow, aCol, null, b, bOff, bRow, bCol, null, null, c, cOff + from * ldc, ldc, accumulate);
-                else gemm(m, size, k, a, aOff, aRow, aCol, null, b, bOff + from * bCol, bRow, bCol, null, null, c, cOff + from, ldc, accumulate);
+                if (rows) gemm(size, n, k, a, aOff + from * aRow, aRow, aCol, null, b, bOff, bRow, bCol, packedB, null, c, cOff + from * ldc, ldc, accumulate);
+                else gemm(m, size, k, a, aOff, aRow, aCol, packed, b, bOff + from * bCol, bRow, bCol, null, null, c, cOff + from, ldc, accumulate);
             }
         });
     }
