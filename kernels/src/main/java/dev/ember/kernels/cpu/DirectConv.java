@@ -75,7 +75,7 @@ final class DirectConv {
      * most any group's runs read, each group's rows split into its own thread's source right before its tiles. One
      * source split by both threads first took 116-128 us of resnet18's layer2 3x3/2 at 224x224 (81 on one thread) and
      * each core then read the other's half; per group, old / new in one JVM: layer2's pair 0.92-1.04 (six runs, mean
-     * 0.98), layer3's 0.78-0.93 (four), the model at 1x3x224x224 0.97-1.00 (six, none slower).
+     * 0.98), layer3's 0.78-0.93 (four), the model at 1x3x224x224 0.97-1.01 (six, mean 0.99).
      */
     private final int sourceRows;
     /** Tiles per group, groups, and each group's first padded row ({@code sourceRows} rows from there in its source). */

@@ -39,12 +39,12 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>A product with enough work per float it would pack again (none where a band shares an operand packed ahead)
  * runs as one band of C per thread ({@link #bands}), each band the whole loop nest above on its own thread: its own
- * packed blocks, no barrier and no strip that one core packs and the other reads. On the 2-core Zen 5 two single-threaded 1024^3 products in
- * two processes ran at full speed side by side (179 GFLOP/s each) where one shared two-thread product reached 317:
- * what the cores lost was the sharing, not the cache or memory under them. Shared against bands, alternating in one
- * JVM, both orders: 1024^3 0.85-0.92 of the time, 2048^3 0.95-1.00, 512^3 0.82-0.85, 256^3 0.89-0.95,
- * 512x768x3072 0.88-0.94, the MLP's training step 0.83, the CNN's 0.98-1.00, resnet18's 0.99-1.01. The bits are the
- * same (the arithmetic of an element does not depend on the tiling).
+ * packed blocks, no barrier and no strip that one core packs and the other reads. On the 2-core Zen 5 two
+ * single-threaded 1024^3 products in two processes ran at full speed side by side (179 GFLOP/s each) where one shared
+ * two-thread product reached 317: what the cores lost was the sharing, not the cache or memory under them. Shared
+ * against bands, alternating in one JVM, both orders: 1024^3 0.85-0.92 of the time, 2048^3 0.95-1.00, 512^3
+ * 0.82-0.85, 256^3 0.89-0.95, 512x768x3072 0.88-0.94, the MLP's training step 0.83, the CNN's 0.98-1.00, resnet18's
+ * 0.99-1.01. The bits are the same (the arithmetic of an element does not depend on the tiling).
  *
  * <p>B may also be given strip by strip ({@link BStrips}: a column matrix never stored, CpuConv2d's batch of small
  * maps): then each compute tile packs the strips it multiplies, on the blocked path's tiles and arithmetic.
@@ -112,7 +112,10 @@ final class Sgemm {
     /** Tiles per thread to aim for when cutting a small problem: slack for a core slowed by another process. */
     static final int TILES_PER_THREAD = 4;
 
-    /** Per-thread scratch: the packed blocks (of the calling thread's call, shared with the workers) and a partial C block. */
+    /**
+     * Per-thread scratch: the packed blocks (of the calling thread's call, shared with the workers, or of its own band)
+     * and a partial C block.
+     */
     private static final class Scratch {
         float[] aPack = new float[0];
         float[] bPack = new float[0];
@@ -279,7 +282,7 @@ final class Sgemm {
      * Multiply-adds per float packed again that {@link #bands} asks for: each band packs the whole of the operand it
      * does not split (B for bands of rows, A for bands of columns), min(M, N) x K floats more per thread.
      */
-    static final long BAND_REPACK = Long.getLong("sg.repack", 256);
+    static final long BAND_REPACK = 256;
 
     /**
      * C split into one band per thread, each band a whole product on its thread alone (its nested calls run inline):
