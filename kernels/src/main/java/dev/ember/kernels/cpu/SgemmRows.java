@@ -96,14 +96,25 @@ final class SgemmRows {
      * at {@code c[cOff + i*ldc + j]}. Panels in parallel (a call from inside a parallel chunk runs on its thread).
      */
     static void gemm(int m, int n, int k, Panels a, float[] b, int bOff, int bRow, float[] c, int cOff, int ldc, boolean accumulate) {
+        gemm(0, (m + PR - 1) / PR, m, n, k, a, b, bOff, bRow, c, cOff, ldc, accumulate);
+    }
+
+    /**
+     * {@link #gemm} for the rows of panels [panelLo, panelHi) only (rows panelLo * PR up to panelHi * PR or M): C's
+     * other rows are neither read nor written. The same arithmetic for each row as the whole product.
+     */
+    static void gemm(int panelLo, int panelHi, int m, int n, int k, Panels a, float[] b, int bOff, int bRow, float[] c, int cOff, int ldc, boolean accumulate) {
         if (a.m != m || a.k != k) throw new IllegalArgumentException("row panels of " + a.m + "x" + a.k + ", the product needs " + m + "x" + k);
+        if (panelLo < 0 || panelHi > (m + PR - 1) / PR || panelLo > panelHi) {
+            throw new IllegalArgumentException("panels " + panelLo + ".." + panelHi + " of a product of " + m + " rows");
+        }
         if (!fits(n)) throw new IllegalArgumentException("SgemmRows takes 1 to " + MAX_N + " columns, not " + n);
         if (m <= 0) return;
         if (k <= 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
             return;
         }
-        int passes = (n + CG - 1) / CG, panels = (m + PR - 1) / PR, last = n - (passes - 1) * CG;
+        int passes = (n + CG - 1) / CG, last = n - (passes - 1) * CG;
         // a last pass of fewer than CG columns reads B copied with its last column repeated; whole passes read B in place
         float[] tail = null;
         if (last < CG) {
@@ -115,10 +126,10 @@ final class SgemmRows {
         }
         float[] partial = tail;
         VectorMask<Float> columns = SPECIES.indexInRange(0, n);
-        Parallel.forRange(panels, 1, (lo, hi) -> {
+        Parallel.forRange(panelHi - panelLo, 1, (lo, hi) -> {
             Scratch own = SCRATCH.get();
             float[] acc = own.acc, chain = own.chain;
-            for (int panel = lo; panel < hi; panel++) {
+            for (int panel = panelLo + lo; panel < panelLo + hi; panel++) {
                 int row0 = panel * PR, rows = Math.min(PR, m - row0), base = panel * PR * k;   // its two strips at base, base + L*k
                 if (accumulate) transposeIn(c, cOff + row0 * ldc, ldc, rows, n, acc);
                 for (int pc = 0; pc < k; pc += Sgemm.KC) {

@@ -30,7 +30,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The batch's tile rows (n, ty) are cut into chunks whose V and M fit {@link #CHUNK_FLOATS}; chunks run in
  * parallel when there are enough, else one by one with each phase (input transform over channels, the 16 products,
- * output transform over output channels) parallel inside. The input transform of wide tile rows runs a row at a time
+ * output transform over output channels) parallel inside; a single chunk of few tiles with U in row panels runs by
+ * output channels instead, each thread with a V of its own ({@link #byOutputChannels}). The input transform of wide tile rows runs a row at a time
  * on its input rows split into even and odd columns; rows of at most {@link #NARROW_TILES} tiles (small images, deep
  * layers) gather each tile's inputs instead and run flat over all the chunk's tiles. The output transform runs flat
  * over all the chunk's tiles for every width, then copies each output row to y.
@@ -231,6 +232,8 @@ final class Winograd3x3 {
     /** Per-thread buffers: V and M of the chunk a thread owns, and the split input rows of the channel it transforms. */
     private static final class Scratch {
         float[] v = new float[0], m = new float[0], split = new float[0], row = new float[0];
+        /** The {@link #byOutputChannels} call whose V is in {@code v}. */
+        Object vOf;
         /** A channel's 16 (input) or 8 (output) intermediate planes of T values, between a transform's two passes. */
         float[] half = new float[0];
         /** The gather table of the chunk this thread owns (narrow tile rows): see {@link #gatherTable}. */
@@ -257,6 +260,11 @@ final class Winograd3x3 {
      * a residual block's conv, Add and Relu in the output transform's pass ({@link CpuConv2d#forwardAddRelu}).
      */
     void forward(float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y, float[] res, int resOff) {
+        if (byOutputChannels(u)) {
+            Object call = new Object();
+            Parallel.forRange((k + SgemmRows.PR - 1) / SgemmRows.PR, 1, (lo, hi) -> outputChannels(call, lo, hi, x, xOff, u, bias, relu, y, res, resOff));
+            return;
+        }
         boolean perThread = chunks == 1 && forwardPerThread(Parallel.THREADS);
         int of = perThread ? perThreadChunks(Parallel.THREADS) : chunks;
         forChunks(of, perThread, q -> chunk(q, of, x, xOff, u, bias, relu, y, res, resOff));
@@ -312,6 +320,43 @@ final class Winograd3x3 {
             });
         } else {
             for (int q = 0; q < chunks; q++) chunk.accept(q);
+        }
+    }
+
+    /**
+     * Whether forward's single chunk runs instead by output channels: the threads claim row panels of U (32 output
+     * channels each), and each thread first makes all of V itself (the same V on every thread, each its own), then the
+     * 16 products and the output transform of the panels it claims. Taken where U is in row panels (few tiles, U within
+     * the cores' L2) and there are too few tile rows for a chunk per thread. As one chunk, each of the three phases
+     * (input transform by channel, products by plane, output transform by output channel) read what the last had
+     * written on the other core, and the joins cost as much as the work: resnet18's layer2 at 1x3x64x64 (16 tiles, 128
+     * channels) took 102 us on two threads and 86 on one. Alone, a fresh JVM per run, four or five each: 86-91 -> 60-73
+     * us, and in a slower hour 94-99 -> 78-85 (the panels claimed as the threads come free, or half the panels a thread:
+     * the same); with V made once, split by channel, and read by both threads: 85 -> 90. In the model at 1x3x64x64 the
+     * call 0.96-1.03 of before (six runs, mean 0.99): there U and x come from memory.
+     */
+    boolean byOutputChannels(Weight u) {
+        return u.rows() != null && chunks == 1 && Parallel.THREADS > 1 && !Parallel.inline()
+                && (k + SgemmRows.PR - 1) / SgemmRows.PR >= Parallel.THREADS && !forwardPerThread(Parallel.THREADS);
+    }
+
+    /**
+     * Row panels [p0, p1) of {@link #byOutputChannels}' output channels: V first, unless this thread has made it
+     * already in this {@code call}.
+     */
+    private void outputChannels(Object call, int p0, int p1, float[] x, int xOff, Weight u, float[] bias, boolean relu, float[] y, float[] res, int resOff) {
+        int rows = n * tilesY, tiles = rows * tilesX;
+        Scratch s = SCRATCH.get();
+        if (s.vOf != call) {
+            s.v = grow(s.v, 16 * c * tiles);   // (16, C, T)
+            inputTransforms(s, x, xOff, 0, rows, s.v, tiles);   // inline: this runs inside a parallel chunk
+            s.vOf = call;
+        }
+        float[] v = s.v;
+        float[] m = s.m = grow(s.m, 16 * k * tiles);   // (16, K, T): rows of output channels [k0, k1) written
+        for (int xi = 0; xi < 16; xi++) SgemmRows.gemm(p0, p1, k, tiles, c, u.rows()[xi], v, xi * c * tiles, tiles, m, xi * k * tiles, tiles, false);
+        for (int o = p0 * SgemmRows.PR, k1 = Math.min(k, p1 * SgemmRows.PR); o < k1; o++) {
+            outputTransform(m, tiles, o, 0, rows, bias == null ? 0f : bias[o], relu, y, res, resOff);
         }
     }
 

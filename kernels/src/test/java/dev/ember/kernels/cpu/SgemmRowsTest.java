@@ -10,7 +10,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * SgemmRows (A in row panels, lanes over A's rows) gives Sgemm's bits: one or two passes of columns, a last pass of
  * 1 to CG columns, partial and whole last panels, one K block and several with a short last one, A row- or
- * column-major, B and C with row strides wider than N and offsets, = and +=; it writes nothing past C's N columns.
+ * column-major, B and C with row strides wider than N and offsets, = and +=; it writes nothing past C's N columns, and a
+ * range of panels nothing outside its rows.
  */
 class SgemmRowsTest {
     private static final int PR = SgemmRows.PR, CG = SgemmRows.CG, KC = Sgemm.KC;
@@ -60,6 +61,27 @@ class SgemmRowsTest {
         for (int i = 0; i < fanned.length; i++) {
             assertTrue(Float.floatToRawIntBits(fanned[i]) == Float.floatToRawIntBits(alone[i]), "element " + i);
         }
+    }
+
+    /** A range of panels computes those rows as the whole product does, and leaves every other row of C as it was. */
+    @Test void aRangeOfPanelsWritesItsRowsOnly() {
+        Rng rng = new Rng(23);
+        int m = 3 * PR + 9, n = CG + 5, k = KC + 40, panels = (m + PR - 1) / PR;
+        float[] a = random(rng, m * k), b = random(rng, k * n), c0 = random(rng, m * n), whole = c0.clone();
+        SgemmRows.Panels packed = SgemmRows.Panels.of(m, k, a, 0, k, 1);
+        SgemmRows.gemm(m, n, k, packed, b, 0, n, whole, 0, n, false);
+        for (int[] range : new int[][] {{0, 1}, {1, 3}, {3, panels}, {2, 2}}) {
+            float[] got = c0.clone();
+            SgemmRows.gemm(range[0], range[1], m, n, k, packed, b, 0, n, got, 0, n, false);
+            for (int i = 0; i < m * n; i++) {
+                boolean mine = i / n >= range[0] * PR && i / n < range[1] * PR;
+                float expected = mine ? whole[i] : c0[i];
+                assertTrue(Float.floatToRawIntBits(expected) == Float.floatToRawIntBits(got[i]),
+                        "panels " + range[0] + ".." + range[1] + ": element " + i + (mine ? "" : " (another panel's row)"));
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> SgemmRows.gemm(2, panels + 1, m, n, k, packed, b, 0, n, new float[m * n], 0, n, false));
+        assertThrows(IllegalArgumentException.class, () -> SgemmRows.gemm(2, 1, m, n, k, packed, b, 0, n, new float[m * n], 0, n, false));
     }
 
     @Test void rejectsAMismatchedPanelOrTooManyColumns() {

@@ -88,8 +88,9 @@ class Winograd3x3Test {
     }
 
     /**
-     * One image of an 8x8 map (16 tiles a product) with U small enough takes U in row panels (SgemmRows): the bits of
-     * U packed in strips. A batch, or U past the L2-sized limit (resnet18's layer4), keeps the strips.
+     * One image of an 8x8 map (16 tiles a product) with U small enough takes U in row panels (SgemmRows), split by
+     * output channels where there are threads to split for (40 channels: a last panel of 8 rows; 96: three panels for
+     * two threads): the bits of U packed in strips, with and without a residual. A batch, or U past the L2-sized limit (resnet18's layer4), keeps the strips.
      */
     @Test void narrowProductsInRowPanelsGiveTheBitsOfStrips() {
         Rng rng = new Rng(57);
@@ -101,11 +102,18 @@ class Winograd3x3Test {
             String what = Arrays.toString(s);
             assertNotNull(plan, what);
             assertTrue(plan.narrowProducts(), what + " should take row panels");
-            float[] strips = new float[g.oc * g.spatial], rows = new float[g.oc * g.spatial];
-            plan.forward(x.toFloatArray(), 0, Winograd3x3.transform(w.toFloatArray(), 0, g.oc, g.c), bias.toFloatArray(), true, strips);
-            plan.forward(x.toFloatArray(), 0, Winograd3x3.transformRows(w.toFloatArray(), 0, g.oc, g.c), bias.toFloatArray(), true, rows);
-            for (int i = 0; i < strips.length; i++) {
-                assertEquals(Float.floatToRawIntBits(strips[i]), Float.floatToRawIntBits(rows[i]), what + ": element " + i);
+            Winograd3x3.Weight inRows = Winograd3x3.transformRows(w.toFloatArray(), 0, g.oc, g.c);
+            // with more than one thread, row panels take the split by output channels (each thread its own V)
+            assertEquals(Parallel.THREADS > 1, plan.byOutputChannels(inRows), what + " by output channels");
+            float[] res = randn(rng, 1, g.oc, g.oh, g.ow).toFloatArray();
+            for (float[] residual : new float[][] {null, res}) {
+                float[] strips = new float[g.oc * g.spatial], rows = new float[g.oc * g.spatial];
+                plan.forward(x.toFloatArray(), 0, Winograd3x3.transform(w.toFloatArray(), 0, g.oc, g.c), bias.toFloatArray(), true, strips, residual, 0);
+                plan.forward(x.toFloatArray(), 0, inRows, bias.toFloatArray(), true, rows, residual, 0);
+                for (int i = 0; i < strips.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(strips[i]), Float.floatToRawIntBits(rows[i]),
+                            what + (residual == null ? "" : " + residual") + ": element " + i);
+                }
             }
         }
         Tensor w = randn(rng, 64, 64, 3, 3);
