@@ -68,10 +68,15 @@ final class Winograd3x3F4 {
      * tiles has lanes enough to use. Input transform per call, one JVM per setting: resnet18's 64-channel layer at 1x56x56
      * (14-tile rows) 0.14 ms split against 0.24 gathered, 128 channels at 1x28x28 (7) 0.09-0.11 against 0.14, but
      * 64 channels at 32x16x16 (4) 0.69 split against 0.60-0.62 gathered (wall time of the calling thread). Since the
-     * gathers go straight to registers ({@link #downColumnGathered}) they win at a vector of tiles too: per thread at
-     * 1x64x56x56 155-163 us split against 133-143 gathered, at 1x128x28x28 109-128 against 98-105.
+     * gathers go straight to registers ({@link #downColumnGathered}) they won at a vector of tiles too on the Intel Xeon:
+     * per thread at 1x64x56x56 155-163 us split against 133-143 gathered, at 1x128x28x28 109-128 against 98-105. On the
+     * Zen 5 a 16-lane gather takes ~30 cycles (15 us for 2048 of them from L1, where the same floats copied take 7), and
+     * the gathers were the input transform's time: at 1x64x56x56 172-176 us a thread gathered (157-195 with V's writes
+     * sent to a small buffer instead, so not the writes), 96-97 split; the conv 473-538 -> 358-395 us (fresh JVMs,
+     * alternating). Split and gathered even at 7-tile rows (1x128x28x28) and at 4 (32x64x16x16, 32x128x8x8); gathered
+     * ahead at 3 (small_cnn's conv2 and pool at batch 32, 293-295 against 302-350). So gathers up to 8.
      */
-    static final int NARROW_TILES = 16;
+    static final int NARROW_TILES = 8;
 
     private final int n, c, k, h, w, oh, ow, padH, padW, tilesY, tilesX, chunks;
     /** Chunks run one per thread, each chunk's three phases on its own core ({@link #CORE_FLOATS}). */

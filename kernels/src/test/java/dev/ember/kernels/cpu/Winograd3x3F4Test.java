@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 class Winograd3x3F4Test {
     /** n, c, h, w, oc, padH, padW */
     private static final int[][] CASES = {
-        {1, 64, 56, 56, 64, 1, 1},     // resnet18's first stage at 224x224: 196 tiles, one chunk per thread (2 or 4) or one
+        {1, 64, 56, 56, 64, 1, 1},     // resnet18's first stage at 224x224: 196 tiles, one chunk per thread (2 or 4) or one; 14-tile rows split
         {1, 128, 28, 28, 128, 1, 1},   // its second stage: one chunk of 49 tiles (3 vectors and a tail of 1)
         {32, 32, 13, 13, 64, 0, 0},    // small_cnn's conv2 at batch 32: 11 x 11 outputs, the last tile 3/4 outside (gathered: 3-tile rows; a chunk per thread)
         {8, 64, 10, 10, 64, 1, 1},     // 10 x 10: gathered, the last tile half outside
@@ -41,6 +41,7 @@ class Winograd3x3F4Test {
         {3, 80, 18, 17, 64, 0, 1},     // unequal padding, 16 x 17
         {4, 48, 16, 16, 40, 1, 1},     // channel counts that are not multiples of a packed strip
         {1, 32, 70, 77, 32, 1, 1},     // tile rows of 20 tiles (past NARROW_TILES): split into column phases, not gathered
+        {2, 64, 38, 37, 64, 1, 1},     // split rows of 10 tiles, one vector each: the last tile row half outside, the last column 3/4
     };
 
     private static Conv2dParams params(int[] c) { return new Conv2dParams(1, 1, c[5], c[6], 1, 1, 1); }
