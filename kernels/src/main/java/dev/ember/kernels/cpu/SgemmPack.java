@@ -35,10 +35,10 @@ final class SgemmPack {
     // The lanes are moved as ints (a free reinterpretation): int indices select directly, where float indices
     // would be converted on every select (measured 20-40% slower).
     private static final VectorSpecies<Integer> LANES = SPECIES.withLanes(int.class);
-    private static final IntVector LO_1 = interleave(1, 0), HI_1 = interleave(1, 1);
-    private static final IntVector LO_2 = interleave(2, 0), HI_2 = interleave(2, 1);
-    private static final IntVector LO_4 = interleave(4, 0), HI_4 = interleave(4, 1);
-    private static final IntVector LO_8 = interleave(8, 0), HI_8 = interleave(8, 1);
+    static final IntVector LO_1 = interleave(1, 0), HI_1 = interleave(1, 1);
+    static final IntVector LO_2 = interleave(2, 0), HI_2 = interleave(2, 1);
+    static final IntVector LO_4 = interleave(4, 0), HI_4 = interleave(4, 1);
+    static final IntVector LO_8 = interleave(8, 0), HI_8 = interleave(8, 1);
 
     private SgemmPack() {}
 

@@ -2,6 +2,7 @@ package dev.ember.kernels.cpu;
 
 import dev.ember.engine.Conv2dParams;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -173,6 +174,8 @@ final class Winograd3x3F4 {
     private static final class Scratch {
         float[] v = new float[0], m = new float[0], d = new float[0], half = new float[0], out = new float[0], row = new float[0];
         int[] corner = new int[0], pooledAt = new int[0];
+        /** Where tile t's input (0, 0) would be, from channel 0 of the batch (past x's edges too): see {@link #gatherTable}. */
+        int[] start = new int[0];
         boolean[] inside = new boolean[0], pooledIn = new boolean[0];
     }
 
@@ -222,11 +225,11 @@ final class Winograd3x3F4 {
         float[] m = s.m = Winograd3x3.grow(s.m, 36 * k * tiles);   // (36, K, T)
         boolean narrow = tilesX <= NARROW_TILES;
         if (narrow) gatherTable(s, r0, r1, tiles);
-        int[] corner = s.corner;
+        int[] corner = s.corner, start = s.start;
         boolean[] inside = s.inside;
         Parallel.forRange(c, Parallel.grain(c, 1), (lo, hi) -> {
             for (int ci = lo; ci < hi; ci++) {
-                if (narrow) inputTransformNarrow(x, xOff, ci, v, tiles, corner, inside);
+                if (narrow) inputTransformNarrow(x, xOff, ci, v, tiles, corner, inside, start);
                 else inputTransform(x, xOff, ci, r0, r1, v, tiles);
             }
         });
@@ -347,10 +350,13 @@ final class Winograd3x3F4 {
         boolean[] inside = s.inside = s.inside.length < 36 * pitch ? new boolean[36 * pitch] : s.inside;
         java.util.Arrays.fill(inside, 0, 36 * pitch, false);   // lanes past the last tile stay off and read x[0]
         java.util.Arrays.fill(corner, 0, 36 * pitch, 0);
+        int[] start = s.start = s.start.length < pitch ? new int[pitch] : s.start;
+        java.util.Arrays.fill(start, 0, pitch, 0);
         for (int row = r0; row < r1; row++) {
             int img = row / tilesY, iy = 4 * (row % tilesY) - padH;
             for (int tx = 0; tx < tilesX; tx++) {
                 int t = (row - r0) * tilesX + tx, ix = 4 * tx - padW;
+                start[t] = (img * c * h + iy) * w + ix;
                 for (int rq = 0; rq < 36; rq++) {
                     int yy = iy + rq / 6, xx = ix + rq % 6, at = rq * pitch + t;
                     inside[at] = yy >= 0 && yy < h && xx >= 0 && xx < w;
@@ -433,25 +439,88 @@ final class Winograd3x3F4 {
     }
 
     /**
-     * inputTransform for narrow tile rows, a vector of the chunk's tiles at a time: each of the tiles' six columns
-     * gathered through the chunk's {@link #gatherTable} (0 outside x) into registers and B^T taken down it, then B across
-     * each of the six rows, the two passes' 36 vectors kept in L1 (as whole planes over T they went through L2 and back: small_cnn's conv2 at
-     * batch 32, 288 tiles, 44 KB each of the two). The same arithmetic per tile, so the same V.
+     * inputTransform for narrow tile rows, a vector of the chunk's tiles at a time: the tiles' 36 inputs (0 outside x,
+     * by the chunk's {@link #gatherTable}) transposed from their rows ({@link #TRANSPOSED}, where every row of the vector's
+     * tiles lies within x's array) or gathered, B^T taken down each of the six columns, then B across each of the six
+     * rows, the two passes' 36 vectors kept in L1 (as whole planes over T they went through L2 and back: small_cnn's
+     * conv2 at batch 32, 288 tiles, 44 KB each of the two). The same arithmetic per tile, so the same V.
      */
-    private void inputTransformNarrow(float[] x, int xOff, int ci, float[] v, int tiles, int[] corner, boolean[] inside) {
+    private void inputTransformNarrow(float[] x, int xOff, int ci, float[] v, int tiles, int[] corner, boolean[] inside, int[] start) {
         Scratch s = SCRATCH.get();
         int pitch = tiles + L;
         float[] half = s.half = Winograd3x3.grow(s.half, 36 * L);
         int base = xOff + ci * h * w, plane = c * tiles;
+        float[] d = TRANSPOSED ? s.d = Winograd3x3.grow(s.d, 36 * L) : null;
         for (int t = 0; t < tiles; t += L) {
             // lanes past the last tile gather zeros (their table entries are off) into half, and are not stored to V
-            for (int q = 0; q < 6; q++) downColumnGathered(x, base, corner, inside, q * pitch + t, 6 * pitch, half, q * L);
+            int first = Integer.MAX_VALUE, last = Integer.MIN_VALUE;
+            for (int i = t; i < t + L; i++) {
+                first = Math.min(first, start[i]);
+                last = Math.max(last, start[i]);
+            }
+            if (TRANSPOSED && base + first >= 0 && (long) base + last + 5L * w + L <= x.length) {   // every row inside the array
+                for (int r = 0; r < 6; r++) transposedRow(x, base, start, t, r, inside, pitch, d);
+                for (int q = 0; q < 6; q++) sixPointBt(d, q * L, 6 * L, L, half, q * L, 6 * L);
+            } else {
+                for (int q = 0; q < 6; q++) downColumnGathered(x, base, corner, inside, q * pitch + t, 6 * pitch, half, q * L);
+            }
             for (int i = 0; i < 6; i++) {
                 int to = (i * 6 * c + ci) * tiles + t;
                 if (t + L <= tiles) acrossRowBt(half, i * 6 * L, v, to, plane);
                 else sixPointBt(half, i * 6 * L, L, tiles - t, v, to, plane);   // whole vectors would write into the next channel's V
             }
         }
+    }
+
+    /**
+     * Whether {@link #inputTransformNarrow} loads each tile's input rows whole and transposes 16 tiles' rows in registers
+     * ({@link #transposedRow}) instead of gathering each input through the table: on the Zen 5 a 16-lane gather takes
+     * ~30 cycles, and 36 of them a vector of tiles were half the input transform (the same floats from L1 by rows and
+     * two-source selects: 43 against 87 us for 32 channels of 144 tiles, alone). small_cnn's conv2 and pool at batch 32
+     * 297-383 -> 286-357 us, resnet18's 32x64x16x16 layer 1235-1304 -> 1079-1185 (fresh JVMs, alternating); in the
+     * model, old and new classes alternating in one JVM, both orders: small_cnn at batch 32 0.94-0.99 (four runs, mean
+     * 0.96), resnet18 at 32x3x64x64 0.95 and 0.99. The same d, so the same V (output hashes equal both ways).
+     * {@code -Dember.winogradTransposed=false} keeps the gathers. 16-lane vectors only (AVX-512).
+     */
+    static final boolean TRANSPOSED = L == 16 && !"false".equals(System.getProperty("ember.winogradTransposed"));
+
+    /**
+     * Input row r of the 16 tiles from t: each tile's row loaded whole (16 floats from where its input (r, 0) lies) and
+     * the 16 rows transposed, so that input (r, q) of every tile is one vector, for q < 6; lanes outside x (by the
+     * gather table's {@code inside}) zeroed: d[(6r + q) * L + lane] is what the gathers give. Every row must lie
+     * within x's array (the caller checks). Written out, no helper taking or returning vectors: with the loads and the
+     * masking in small helpers the conv ran at half the gathers' speed (C2 boxes vectors where it leaves a helper out
+     * of line).
+     */
+    private void transposedRow(float[] x, int base, int[] start, int t, int r, boolean[] inside, int pitch, float[] d) {
+        int at = base + r * w;
+        IntVector r0 = FloatVector.fromArray(SPECIES, x, at + start[t]).reinterpretAsInts(), r1 = FloatVector.fromArray(SPECIES, x, at + start[t + 1]).reinterpretAsInts();
+        IntVector r2 = FloatVector.fromArray(SPECIES, x, at + start[t + 2]).reinterpretAsInts(), r3 = FloatVector.fromArray(SPECIES, x, at + start[t + 3]).reinterpretAsInts();
+        IntVector r4 = FloatVector.fromArray(SPECIES, x, at + start[t + 4]).reinterpretAsInts(), r5 = FloatVector.fromArray(SPECIES, x, at + start[t + 5]).reinterpretAsInts();
+        IntVector r6 = FloatVector.fromArray(SPECIES, x, at + start[t + 6]).reinterpretAsInts(), r7 = FloatVector.fromArray(SPECIES, x, at + start[t + 7]).reinterpretAsInts();
+        IntVector r8 = FloatVector.fromArray(SPECIES, x, at + start[t + 8]).reinterpretAsInts(), r9 = FloatVector.fromArray(SPECIES, x, at + start[t + 9]).reinterpretAsInts();
+        IntVector r10 = FloatVector.fromArray(SPECIES, x, at + start[t + 10]).reinterpretAsInts(), r11 = FloatVector.fromArray(SPECIES, x, at + start[t + 11]).reinterpretAsInts();
+        IntVector r12 = FloatVector.fromArray(SPECIES, x, at + start[t + 12]).reinterpretAsInts(), r13 = FloatVector.fromArray(SPECIES, x, at + start[t + 13]).reinterpretAsInts();
+        IntVector r14 = FloatVector.fromArray(SPECIES, x, at + start[t + 14]).reinterpretAsInts(), r15 = FloatVector.fromArray(SPECIES, x, at + start[t + 15]).reinterpretAsInts();
+        // SgemmPack.transpose16x16's stages, kept to the steps q < 8 (the low halves)
+        IntVector a0 = SgemmPack.LO_1.selectFrom(r0, r1), a2 = SgemmPack.LO_1.selectFrom(r2, r3);
+        IntVector a4 = SgemmPack.LO_1.selectFrom(r4, r5), a6 = SgemmPack.LO_1.selectFrom(r6, r7);
+        IntVector a8 = SgemmPack.LO_1.selectFrom(r8, r9), a10 = SgemmPack.LO_1.selectFrom(r10, r11);
+        IntVector a12 = SgemmPack.LO_1.selectFrom(r12, r13), a14 = SgemmPack.LO_1.selectFrom(r14, r15);
+        IntVector b0 = SgemmPack.LO_2.selectFrom(a0, a2), b1 = SgemmPack.HI_2.selectFrom(a0, a2);
+        IntVector b4 = SgemmPack.LO_2.selectFrom(a4, a6), b5 = SgemmPack.HI_2.selectFrom(a4, a6);
+        IntVector b8 = SgemmPack.LO_2.selectFrom(a8, a10), b9 = SgemmPack.HI_2.selectFrom(a8, a10);
+        IntVector b12 = SgemmPack.LO_2.selectFrom(a12, a14), b13 = SgemmPack.HI_2.selectFrom(a12, a14);
+        IntVector c0 = SgemmPack.LO_4.selectFrom(b0, b4), c1 = SgemmPack.HI_4.selectFrom(b0, b4), c2 = SgemmPack.LO_4.selectFrom(b1, b5);
+        IntVector c8 = SgemmPack.LO_4.selectFrom(b8, b12), c9 = SgemmPack.HI_4.selectFrom(b8, b12), c10 = SgemmPack.LO_4.selectFrom(b9, b13);
+        int e = 6 * r * pitch + t, to = 6 * r * L;
+        FloatVector z = FloatVector.zero(SPECIES);
+        z.blend(SgemmPack.LO_8.selectFrom(c0, c8).reinterpretAsFloats(), VectorMask.fromArray(SPECIES, inside, e)).intoArray(d, to);
+        z.blend(SgemmPack.HI_8.selectFrom(c0, c8).reinterpretAsFloats(), VectorMask.fromArray(SPECIES, inside, e + pitch)).intoArray(d, to + L);
+        z.blend(SgemmPack.LO_8.selectFrom(c1, c9).reinterpretAsFloats(), VectorMask.fromArray(SPECIES, inside, e + 2 * pitch)).intoArray(d, to + 2 * L);
+        z.blend(SgemmPack.HI_8.selectFrom(c1, c9).reinterpretAsFloats(), VectorMask.fromArray(SPECIES, inside, e + 3 * pitch)).intoArray(d, to + 3 * L);
+        z.blend(SgemmPack.LO_8.selectFrom(c2, c10).reinterpretAsFloats(), VectorMask.fromArray(SPECIES, inside, e + 4 * pitch)).intoArray(d, to + 4 * L);
+        z.blend(SgemmPack.HI_8.selectFrom(c2, c10).reinterpretAsFloats(), VectorMask.fromArray(SPECIES, inside, e + 5 * pitch)).intoArray(d, to + 5 * L);
     }
 
     /**
