@@ -75,7 +75,9 @@ final class Winograd3x3F4 {
      * the gathers were the input transform's time: at 1x64x56x56 172-176 us a thread gathered (157-195 with V's writes
      * sent to a small buffer instead, so not the writes), 96-97 split; the conv 473-538 -> 358-395 us (fresh JVMs,
      * alternating). Split and gathered even at 7-tile rows (1x128x28x28) and at 4 (32x64x16x16, 32x128x8x8); gathered
-     * ahead at 3 (small_cnn's conv2 and pool at batch 32, 293-295 against 302-350). So gathers up to 8.
+     * ahead at 3 (small_cnn's conv2 and pool at batch 32, 293-295 against 302-350). So gathers up to 8. Measured with the
+     * gathers; narrow rows now take {@link #TRANSPOSED}'s row loads instead, and with those 14-tile rows still ran faster
+     * split (414-422 against 482-494 us), 7-tile rows even.
      */
     static final int NARROW_TILES = 8;
 
