@@ -178,6 +178,8 @@ final class Winograd3x3F4 {
         int[] corner = new int[0], pooledAt = new int[0];
         /** Where tile t's input (0, 0) would be, from channel 0 of the batch (past x's edges too): see {@link #gatherTable}. */
         int[] start = new int[0];
+        /** Per vector of tiles v, the lowest and highest of their start entries, at 2v and 2v + 1. */
+        int[] span = new int[0];
         boolean[] inside = new boolean[0], pooledIn = new boolean[0];
     }
 
@@ -227,11 +229,11 @@ final class Winograd3x3F4 {
         float[] m = s.m = Winograd3x3.grow(s.m, 36 * k * tiles);   // (36, K, T)
         boolean narrow = tilesX <= NARROW_TILES;
         if (narrow) gatherTable(s, r0, r1, tiles);
-        int[] corner = s.corner, start = s.start;
+        int[] corner = s.corner, start = s.start, span = s.span;
         boolean[] inside = s.inside;
         Parallel.forRange(c, Parallel.grain(c, 1), (lo, hi) -> {
             for (int ci = lo; ci < hi; ci++) {
-                if (narrow) inputTransformNarrow(x, xOff, ci, v, tiles, corner, inside, start);
+                if (narrow) inputTransformNarrow(x, xOff, ci, v, tiles, corner, inside, start, span);
                 else inputTransform(x, xOff, ci, r0, r1, v, tiles);
             }
         });
@@ -366,6 +368,16 @@ final class Winograd3x3F4 {
                 }
             }
         }
+        int[] span = s.span = s.span.length < 2 * (pitch / L) ? new int[2 * (pitch / L)] : s.span;
+        for (int vt = 0; vt + L <= pitch; vt += L) {   // every vector of tiles, the last one's lanes past T at 0
+            int lo = start[vt], hi = start[vt];
+            for (int i = vt + 1; i < vt + L; i++) {
+                lo = Math.min(lo, start[i]);
+                hi = Math.max(hi, start[i]);
+            }
+            span[2 * (vt / L)] = lo;
+            span[2 * (vt / L) + 1] = hi;
+        }
     }
 
     /**
@@ -447,7 +459,7 @@ final class Winograd3x3F4 {
      * rows, the two passes' 36 vectors kept in L1 (as whole planes over T they went through L2 and back: small_cnn's
      * conv2 at batch 32, 288 tiles, 44 KB each of the two). The same arithmetic per tile, so the same V.
      */
-    private void inputTransformNarrow(float[] x, int xOff, int ci, float[] v, int tiles, int[] corner, boolean[] inside, int[] start) {
+    private void inputTransformNarrow(float[] x, int xOff, int ci, float[] v, int tiles, int[] corner, boolean[] inside, int[] start, int[] span) {
         Scratch s = SCRATCH.get();
         int pitch = tiles + L;
         float[] half = s.half = Winograd3x3.grow(s.half, 36 * L);
@@ -455,11 +467,7 @@ final class Winograd3x3F4 {
         float[] d = TRANSPOSED ? s.d = Winograd3x3.grow(s.d, 36 * L) : null;
         for (int t = 0; t < tiles; t += L) {
             // lanes past the last tile gather zeros (their table entries are off) into half, and are not stored to V
-            int first = Integer.MAX_VALUE, last = Integer.MIN_VALUE;
-            for (int i = t; i < t + L; i++) {
-                first = Math.min(first, start[i]);
-                last = Math.max(last, start[i]);
-            }
+            int first = span[2 * (t / L)], last = span[2 * (t / L) + 1];
             if (TRANSPOSED && base + first >= 0 && (long) base + last + 5L * w + L <= x.length) {   // every row inside the array
                 for (int r = 0; r < 6; r++) transposedRow(x, base, start, t, r, inside, pitch, d);
                 for (int q = 0; q < 6; q++) sixPointBt(d, q * L, 6 * L, L, half, q * L, 6 * L);
